@@ -1,0 +1,33 @@
+/** Raw shapes of the Duo Admin API telephony log endpoint (duo-api.md). */
+
+/** One telephony log item. Duo may add fields at any time: unknown ones are kept as they are. */
+export interface TelephonyItem {
+  context?: string;
+  credits?: number;
+  phone?: string;
+  telephony_id?: string;
+  ts?: string;
+  txid?: string;
+  type?: string;
+  [field: string]: unknown;
+}
+
+export interface PageRequest {
+  mintimeMs: number;
+  maxtimeMs: number;
+  /** Items per request, 1–1000. */
+  limit: number;
+  /** Cursor from the previous page of the same window; omitted on the first page. */
+  nextOffset?: string | null;
+  sort?: 'ts:asc' | 'ts:desc';
+}
+
+export interface TelephonyPage {
+  items: TelephonyItem[];
+  /** Normalised cursor (`"<ts_ms>,<id>"`; an array cursor is joined by `,`), null when there is no more. */
+  nextOffset: string | null;
+  /** `Date` response header as epoch ms, when Duo sent one (clock-offset diagnosis). */
+  serverDateMs?: number | undefined;
+}
+
+export const TELEPHONY_PATH = '/admin/v2/logs/telephony';
