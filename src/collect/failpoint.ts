@@ -1,0 +1,31 @@
+/**
+ * Test-only crash points. `DUO_TELEPHONY_FAILPOINT=<name>:<n>` kills the process with SIGKILL the n-th
+ * time the named point is reached (`*` matches any point), so crash tests can stop a run between any two
+ * steps of the protocol. Unset (always, in production) it costs one branch.
+ */
+export type FailpointName =
+  | 'window.opened'
+  | 'page.fetched'
+  | 'object.writing'
+  | 'object.written'
+  | 'checkpoint.committing'
+  | 'checkpoint.committed';
+
+export type Failpoint = (name: FailpointName) => void;
+
+export const noFailpoint: Failpoint = () => {};
+
+export function failpointFromEnv(env: NodeJS.ProcessEnv = process.env): Failpoint {
+  const spec = env.DUO_TELEPHONY_FAILPOINT;
+  if (!spec) return noFailpoint;
+  const m = /^([a-z.*]+):(\d+)$/.exec(spec.trim());
+  if (!m) throw new Error(`DUO_TELEPHONY_FAILPOINT must look like <point>:<n>, got ${spec}`);
+  const target = m[1];
+  const n = Number(m[2]);
+  let hits = 0;
+  return (name) => {
+    if (target !== '*' && target !== name) return;
+    hits += 1;
+    if (hits === n) process.kill(process.pid, 'SIGKILL');
+  };
+}

@@ -1,0 +1,247 @@
+/**
+ * One collection run (design.md section 3): load the checkpoint, open or resume a window, and for each
+ * page: fetch, write the object create-only, then commit the cursor with compare-and-swap. The CLI,
+ * the Cloud Run function and the daemon all call `runOnce`.
+ */
+import type { Logger } from 'pino';
+import type { PageRequest, TelephonyItem, TelephonyPage } from '../duo/types.js';
+import { tsMillis } from '../duo/ts.js';
+import type { CheckpointStore } from '../checkpoint/types.js';
+import { initialCheckpoint, parseCheckpoint, serializeCheckpoint, type Checkpoint } from '../checkpoint/codec.js';
+import type { Sink } from '../sinks/types.js';
+import { objectKey } from '../sinks/object-key.js';
+import { CheckpointConflictError, CollectorError } from '../errors.js';
+import { computeWindow } from './window.js';
+import { buildPageObject } from './page-object.js';
+import { noFailpoint, type Failpoint } from './failpoint.js';
+
+/** What runOnce needs of the Duo client. */
+export interface PageSource {
+  getTelephonyPage(req: PageRequest, signal?: AbortSignal): Promise<TelephonyPage>;
+  readonly stats?: { readonly requests: number; readonly retries: number; readonly rateLimited: number };
+}
+
+export interface RunSettings {
+  prefix: string;
+  apiHost: string;
+  enrich: boolean;
+  pageLimit: number;
+  /** 0 = unlimited. */
+  maxPages: number;
+  delayMs: number;
+  lookbackMs: number;
+  windowMaxMs: number;
+  budgetMs: number;
+}
+
+export interface RunProgress {
+  windowMintimeMs: number;
+  windowMaxtimeMs: number;
+  /** Where paging stands: the `ts` of the last item written, else the window start. */
+  positionMs: number;
+  nowMs: number;
+  pages: number;
+  events: number;
+}
+
+export interface RunDeps {
+  client: PageSource;
+  sink: Sink;
+  checkpoints: CheckpointStore;
+  settings: RunSettings;
+  logger: Logger;
+  now?: () => number;
+  failpoint?: Failpoint;
+  onProgress?: (p: RunProgress) => void;
+  /** Passed to in-flight I/O; `signal` (the second argument of runOnce) only stops before the next page. */
+  hardSignal?: AbortSignal;
+}
+
+export type RunOutcome =
+  /** Every window up to run start minus the delay is closed. */
+  | 'caught-up'
+  /** `maxPages` reached. */
+  | 'page-limit'
+  /** The time budget ran out; the next run continues. */
+  | 'budget'
+  /** Another run moved the checkpoint: it owns the window. */
+  | 'conflict'
+  /** Asked to stop (SIGTERM); the page in flight was finished and committed. */
+  | 'stopped';
+
+export interface RunSummary {
+  outcome: RunOutcome;
+  events: number;
+  objectsCreated: number;
+  objectsExisting: number;
+  /** Items dropped because the previous window already wrote them (boundary millisecond). */
+  duplicatesDropped: number;
+  pages: number;
+  windowsClosed: number;
+  requests: number;
+  retries: number;
+  rateLimited: number;
+  /** How far the checkpoint is behind now, in ms. */
+  lagMs: number;
+  durationMs: number;
+  checkpoint: Checkpoint;
+  sink: string;
+  checkpointLocation: string;
+}
+
+export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunSummary> {
+  const now = deps.now ?? Date.now;
+  const failpoint = deps.failpoint ?? noFailpoint;
+  const { settings: s, logger, sink, checkpoints } = deps;
+  const startMs = now();
+  const statsAtStart = { ...(deps.client.stats ?? { requests: 0, retries: 0, rateLimited: 0 }) };
+  const counters = { events: 0, objectsCreated: 0, objectsExisting: 0, duplicatesDropped: 0, pages: 0, windowsClosed: 0 };
+
+  const stored = await checkpoints.load(deps.hardSignal);
+  let version: string | null = stored?.version ?? null;
+  let cp: Checkpoint;
+  if (stored) {
+    cp = parseCheckpoint(stored.data, stored.location, new Date(startMs).toISOString());
+    if (stored.version === null) {
+      logger.info({ event: 'checkpoint.migrating', from: stored.location, to: checkpoints.location }, `carrying on from ${stored.location}; the new checkpoint goes to ${checkpoints.location}`);
+    }
+  } else {
+    cp = initialCheckpoint(startMs - s.lookbackMs, new Date(startMs).toISOString());
+    logger.info({ event: 'checkpoint.missing', location: checkpoints.location, startMs: cp.nextMintimeMs }, `no checkpoint yet: starting ${s.lookbackMs / 3_600_000} h back`);
+  }
+
+  const finish = (outcome: RunOutcome): RunSummary => {
+    const end = now();
+    const st = deps.client.stats ?? { requests: 0, retries: 0, rateLimited: 0 };
+    const position = cp.open ? cp.open.mintimeMs : cp.nextMintimeMs;
+    const summary: RunSummary = {
+      outcome,
+      ...counters,
+      requests: st.requests - statsAtStart.requests,
+      retries: st.retries - statsAtStart.retries,
+      rateLimited: st.rateLimited - statsAtStart.rateLimited,
+      lagMs: Math.max(0, end - position),
+      durationMs: end - startMs,
+      checkpoint: cp,
+      sink: sink.location,
+      checkpointLocation: checkpoints.location,
+    };
+    logger.info({ event: 'run.finished', ...summary, checkpoint: undefined }, `run finished: ${outcome}`);
+    return summary;
+  };
+
+  /** Compare-and-swap; a conflict means another run owns the window. */
+  const commit = async (next: Checkpoint): Promise<boolean> => {
+    next.updatedAt = new Date(now()).toISOString();
+    failpoint('checkpoint.committing');
+    try {
+      version = await checkpoints.save(serializeCheckpoint(next), version, deps.hardSignal);
+    } catch (err) {
+      if (err instanceof CheckpointConflictError) {
+        logger.info({ event: 'checkpoint.conflict', location: checkpoints.location }, 'another run moved the checkpoint: it owns the window; stopping');
+        return false;
+      }
+      throw err;
+    }
+    cp = next;
+    failpoint('checkpoint.committed');
+    logger.debug({ event: 'checkpoint.committed', nextMintimeMs: cp.nextMintimeMs, open: cp.open }, 'checkpoint committed');
+    return true;
+  };
+
+  for (;;) {
+    if (signal?.aborted) return finish('stopped');
+    if (now() - startMs >= s.budgetMs) return finish('budget');
+
+    if (!cp.open) {
+      const w = computeWindow(cp.nextMintimeMs, now(), { delayMs: s.delayMs, windowMaxMs: s.windowMaxMs });
+      if (!w) return finish('caught-up');
+      if (w.skippedMs > 0) {
+        logger.warn(
+          { event: 'window.clamped', skippedMs: w.skippedMs },
+          `the checkpoint is older than Duo keeps logs (180 days): ${Math.round(w.skippedMs / 3_600_000)} h of history can no longer be fetched`,
+        );
+      }
+      const opened: Checkpoint = {
+        ...cp,
+        // Boundary ids only concern the millisecond the old start named; a clamped start drops them.
+        boundaryIds: w.mintimeMs === cp.nextMintimeMs ? cp.boundaryIds : [],
+        nextMintimeMs: w.mintimeMs,
+        open: { mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs, nextOffset: null, page: 1, limit: s.pageLimit, boundaryIds: [] },
+      };
+      // Committed before the first request so a restarted or concurrent run pages this very window.
+      if (!(await commit(opened))) return finish('conflict');
+      failpoint('window.opened');
+      logger.info({ event: 'window.opened', mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs }, 'window opened');
+    }
+
+    if (s.maxPages > 0 && counters.pages >= s.maxPages) return finish('page-limit');
+
+    const open = cp.open!;
+    const request: PageRequest = { mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, limit: open.limit, nextOffset: open.nextOffset };
+    const page = await deps.client.getTelephonyPage(request, deps.hardSignal);
+    counters.pages += 1;
+    failpoint('page.fetched');
+    if (page.nextOffset !== null && page.nextOffset === open.nextOffset) {
+      throw new CollectorError('DUO_BAD_RESPONSE', `Duo returned the same next_offset it was sent (${open.nextOffset}); stopping instead of looping`, 4);
+    }
+
+    const { kept, dropped } = dropBoundaryDuplicates(page.items, open.mintimeMs, open.mintimeMs === cp.nextMintimeMs ? cp.boundaryIds : []);
+    counters.duplicatesDropped += dropped;
+    if (kept.length > 0) {
+      const obj = buildPageObject(objectKey(s.prefix, open.mintimeMs, open.maxtimeMs, open.page), kept, s.enrich ? { host: s.apiHost } : null);
+      failpoint('object.writing');
+      const outcome = await sink.writePage(obj, deps.hardSignal);
+      failpoint('object.written');
+      if (outcome === 'created') counters.objectsCreated += 1;
+      else counters.objectsExisting += 1;
+      counters.events += kept.length;
+      logger.info({ event: 'batch.written', key: obj.key, items: obj.itemCount, bytes: obj.body.length, outcome }, `wrote ${obj.itemCount} events`);
+    }
+
+    const boundaryIds = open.boundaryIds.concat(idsInMillisecond(kept, open.maxtimeMs));
+    const last = kept[kept.length - 1];
+    deps.onProgress?.({
+      windowMintimeMs: open.mintimeMs,
+      windowMaxtimeMs: open.maxtimeMs,
+      positionMs: tsMillis(last?.ts) ?? open.mintimeMs,
+      nowMs: now(),
+      pages: counters.pages,
+      events: counters.events,
+    });
+
+    if (page.items.length === 0 || page.nextOffset === null) {
+      // Close: the next window starts at maxtime inclusive (Duo's ts has microseconds, the bounds
+      // milliseconds); ids already written in that millisecond are dropped there.
+      const closed: Checkpoint = { ...cp, nextMintimeMs: open.maxtimeMs, boundaryIds, open: null };
+      if (!(await commit(closed))) return finish('conflict');
+      counters.windowsClosed += 1;
+      logger.info({ event: 'window.closed', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, pages: open.page }, 'window closed');
+      if (open.maxtimeMs >= startMs - s.delayMs) return finish('caught-up');
+    } else {
+      const advanced: Checkpoint = { ...cp, open: { ...open, nextOffset: page.nextOffset, page: open.page + 1, boundaryIds } };
+      if (!(await commit(advanced))) return finish('conflict');
+    }
+  }
+}
+
+/** Drop items of the window's first millisecond that the previous window already wrote. */
+export function dropBoundaryDuplicates(items: TelephonyItem[], mintimeMs: number, boundaryIds: readonly string[]): { kept: TelephonyItem[]; dropped: number } {
+  if (boundaryIds.length === 0) return { kept: items, dropped: 0 };
+  const ids = new Set(boundaryIds);
+  const kept = items.filter((it) => !(typeof it.telephony_id === 'string' && ids.has(it.telephony_id) && tsMillis(it.ts) === mintimeMs));
+  return { kept, dropped: items.length - kept.length };
+}
+
+function idsInMillisecond(items: readonly TelephonyItem[], ms: number): string[] {
+  const out: string[] = [];
+  // Items come in ts order: only the tail can fall in the window's last millisecond.
+  for (let i = items.length - 1; i >= 0; i--) {
+    const it = items[i]!;
+    const t = tsMillis(it.ts);
+    if (t === null) continue;
+    if (t < ms) break;
+    if (t === ms && typeof it.telephony_id === 'string') out.push(it.telephony_id);
+  }
+  return out.reverse();
+}

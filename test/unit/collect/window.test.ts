@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { computeWindow, MAX_AGE_MS } from '../../../src/collect/window.js';
+import { objectKey, parseObjectKey } from '../../../src/sinks/object-key.js';
+import { parseTsMicros, tsMillis } from '../../../src/duo/ts.js';
+
+const H = 3_600_000;
+const now = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+describe('computeWindow', () => {
+  it('ends the window at now minus the delay', () => {
+    expect(computeWindow(now - H, now, { delayMs: 120_000, windowMaxMs: 24 * H })).toEqual({ mintimeMs: now - H, maxtimeMs: now - 120_000, skippedMs: 0 });
+  });
+  it('caps the window size', () => {
+    expect(computeWindow(now - 100 * H, now, { delayMs: 0, windowMaxMs: 24 * H })?.maxtimeMs).toBe(now - 76 * H);
+  });
+  it('returns null when maxtime would not be after mintime', () => {
+    expect(computeWindow(now - 120_000, now, { delayMs: 120_000, windowMaxMs: H })).toBeNull();
+    expect(computeWindow(now, now, { delayMs: 0, windowMaxMs: H })).toBeNull();
+  });
+  it('clamps to the 179-day retention and reports what was skipped', () => {
+    const w = computeWindow(now - MAX_AGE_MS - 5 * H, now, { delayMs: 0, windowMaxMs: H });
+    expect(w).toEqual({ mintimeMs: now - MAX_AGE_MS, maxtimeMs: now - MAX_AGE_MS + H, skippedMs: 5 * H });
+  });
+});
+
+describe('objectKey', () => {
+  it('is deterministic, dated by the window start in UTC, and parses back', () => {
+    const k = objectKey('duo-telephony', 1_700_000_000_000, 1_700_086_400_000, 3);
+    expect(k).toBe('duo-telephony/2023/11/14/telephony_1700000000000_1700086400000_p00003.json');
+    expect(parseObjectKey(k)).toEqual({ mintimeMs: 1_700_000_000_000, maxtimeMs: 1_700_086_400_000, page: 3 });
+    expect(objectKey('', 0 + 1_700_000_000_000, 1_700_000_000_001, 1)).toBe('2023/11/14/telephony_1700000000000_1700000000001_p00001.json');
+  });
+});
+
+describe('Duo ts parsing', () => {
+  it('keeps microseconds and honours offsets', () => {
+    expect(parseTsMicros('2022-10-25T16:07:45.304526+00:00')).toBe(Date.UTC(2022, 9, 25, 16, 7, 45, 304) * 1000 + 526);
+    expect(parseTsMicros('2022-10-25T21:37:45.304526+05:30')).toBe(parseTsMicros('2022-10-25T16:07:45.304526Z'));
+    expect(parseTsMicros('2022-10-25T16:07:45+00:00')).toBe(Date.UTC(2022, 9, 25, 16, 7, 45) * 1000);
+    expect(tsMillis('2022-10-25T16:07:45.304999+00:00')).toBe(Date.UTC(2022, 9, 25, 16, 7, 45, 304));
+  });
+  it('rejects what is not a date-time with an offset', () => {
+    for (const bad of [undefined, 5, '', 'yesterday', '2022-10-25', '2022-02-31T00:00:00Z', '2022-10-25T16:07:45']) expect(parseTsMicros(bad)).toBeNull();
+  });
+});
