@@ -1,0 +1,16 @@
+/** The UDM mapping of Duo telephony items: pure mapping, validator and the NDJSON converter. */
+export { toUdm, eventTypeFor, VENDOR_NAME, PRODUCT_NAME, DEFAULT_SUMMARY, MECHANISM_KEY, MECHANISM_VALUE } from './telephony.js';
+export { validateUdmEvent } from './validate.js';
+export { toSnakeCase, snakeKey } from './case.js';
+export { normaliseTimestamp, type TimestampResult } from './timestamp.js';
+export {
+  convertNdjsonStream,
+  emptyStats,
+  addStats,
+  DEFAULT_MAX_LINE_LENGTH,
+  type ConvertOptions,
+  type ConvertStats,
+  type LineProblem,
+} from './stream.js';
+export { walkInputFiles, isInputFileName, isSkippedName } from './files.js';
+export type * from './types.js';
