@@ -76,6 +76,8 @@ export interface DuoErrorDetails {
   duoMessage?: string | undefined;
   messageDetail?: string | undefined;
   path: string;
+  /** Duo's `Date` response header as epoch ms, when it sent one (clock-skew diagnosis). */
+  serverDateMs?: number | undefined;
 }
 
 /** An answer from the Duo Admin API (or whatever stood in front of it) that is not a page of logs. */
@@ -85,6 +87,7 @@ export class DuoApiError extends CollectorError {
   readonly duoMessage: string | undefined;
   readonly messageDetail: string | undefined;
   readonly path: string;
+  readonly serverDateMs: number | undefined;
 
   constructor(code: ErrorCode, details: DuoErrorDetails, opts: CollectorErrorOptions & { exitCode: ExitCode; summary?: string }) {
     const duo = [
@@ -102,6 +105,7 @@ export class DuoApiError extends CollectorError {
     this.duoMessage = details.duoMessage;
     this.messageDetail = details.messageDetail;
     this.path = details.path;
+    this.serverDateMs = details.serverDateMs;
   }
 }
 

@@ -1,0 +1,583 @@
+/**
+ * Signed, paced, retrying client for the one Duo Admin API call the collector makes:
+ * `GET /admin/v2/logs/telephony`.
+ *
+ * Hand-written on top of undici rather than `@duosecurity/duo_api`: Duo's Node client is callback-based,
+ * retries only 429, has no pacing, timeout or abort, and hands back bodies unchecked. Retry libraries
+ * (p-retry, undici's RetryAgent) would not re-sign each attempt with a fresh `Date`, which Duo requires.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+import { AbortedError, ConfigError, DuoApiError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { VERSION } from '../version.js';
+import { HINT_CLOCK, isRetryableStatus, refusalFor } from './errors-map.js';
+import { canonicalParams, rfc2822Date, signRequest, type Params, type SignatureDigest, type SignatureVersion } from './sign.js';
+import { TELEPHONY_PATH, type PageRequest, type TelephonyItem, type TelephonyPage } from './types.js';
+
+export interface DuoClientOptions {
+  ikey: string;
+  skey: string;
+  /** `api-xxxx.duosecurity.com`: signed into every request. */
+  apiHost: string;
+  /** Default `https://${apiHost}`; the simulator or a proxy otherwise. */
+  baseUrl?: string;
+  /** Pacing: request starts (every attempt counts) are at least 60000/rpm ms apart. `Infinity` turns it off. Default 30. */
+  requestsPerMinute?: number;
+  /** Per attempt: connect + headers + body. Default 30000. */
+  timeoutMs?: number;
+  /** Default 6: waits base·1, 2, 4, 8, 16, 32 (+ jitter) then gives up. */
+  maxRetries?: number;
+  /** Default 1000. */
+  backoffBaseMs?: number;
+  /** 0..jitterMs added to each backoff wait. Default 1000. */
+  jitterMs?: number;
+  signatureVersion?: SignatureVersion;
+  digest?: SignatureDigest;
+  logger?: Logger;
+  /** Epoch ms, for the `Date` header. */
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  userAgent?: string;
+}
+
+export interface DuoClientStats {
+  /** Attempts sent, retries included. */
+  requests: number;
+  retries: number;
+  rateLimited: number;
+  serverErrors: number;
+  networkErrors: number;
+  badResponses: number;
+}
+
+export interface DuoClient {
+  getTelephonyPage(req: PageRequest, signal?: AbortSignal): Promise<TelephonyPage>;
+  /**
+   * Iterate the pages of one window, following next_offset and always re-sending the same
+   * mintime/maxtime/limit/sort. Stops after a page with no items or no cursor; that last page is yielded
+   * too, so the caller sees where the window ended. Yields the request that produced each page (so
+   * callers can persist the cursor).
+   */
+  pages(start: PageRequest, signal?: AbortSignal): AsyncGenerator<{ request: PageRequest; page: TelephonyPage }>;
+  readonly stats: Readonly<DuoClientStats>;
+  close(): Promise<void>;
+}
+
+/**
+ * v5 by default: it is what Duo's current Python and Java clients send for every call, and it also binds
+ * the body and any x-duo-* headers into the signature. For a GET both versions are accepted, so v2
+ * remains available for anything in between that only understands v2.
+ */
+const DEFAULT_SIGNATURE_VERSION: SignatureVersion = 5;
+/** Even a 1000-item page is well under 1 MiB; anything near this is not Duo. */
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+const SNIPPET_CHARS = 80;
+
+type FailureKind = 'rate-limited' | 'server-error' | 'network' | 'bad-response';
+
+interface Failure {
+  kind: FailureKind;
+  /** 0 when no HTTP answer came back. */
+  status: number;
+  /** Short, secret-free description for logs and the final message. */
+  reason: string;
+  duo: DuoBodyError | undefined;
+  serverDateMs: number | undefined;
+  /** Network failures: the error code (ECONNRESET, UND_ERR_SOCKET, TIMEOUT…). */
+  code?: string | undefined;
+}
+
+interface DuoBodyError {
+  code?: number | undefined;
+  message?: string | undefined;
+  detail?: string | undefined;
+}
+
+type Attempt =
+  | { ok: true; page: TelephonyPage }
+  | { ok: false; failure: Failure; refused?: undefined }
+  /** An answer that another attempt cannot change (400/401/403…). */
+  | { ok: false; refused: DuoApiError; failure?: undefined };
+
+/** A network failure reduced to text: undici's own errors carry sockets and request options. */
+export class DuoTransportError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, code: string | undefined) {
+    super(message);
+    this.name = 'DuoTransportError';
+    this.code = code;
+  }
+}
+
+export function createDuoClient(opts: DuoClientOptions): DuoClient {
+  const cfg = resolveOptions(opts);
+  const log = opts.logger ?? silentLogger();
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? defaultSleep;
+  const random = opts.random ?? Math.random;
+  const redact = createRedactor(opts.skey);
+  const stats: DuoClientStats = { requests: 0, retries: 0, rateLimited: 0, serverErrors: 0, networkErrors: 0, badResponses: 0 };
+  const agent = new Agent({
+    keepAliveTimeout: 10_000,
+    connect: { timeout: cfg.timeoutMs },
+    headersTimeout: cfg.timeoutMs,
+    bodyTimeout: cfg.timeoutMs,
+    maxResponseSize: MAX_RESPONSE_BYTES,
+  });
+  let nextSlotAt = Number.NEGATIVE_INFINITY;
+
+  async function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) throw aborted();
+    try {
+      await sleep(ms, signal);
+    } catch (err) {
+      if (signal?.aborted) throw aborted();
+      throw err;
+    }
+    if (signal?.aborted) throw aborted();
+  }
+
+  /** Reserves the next start slot before waiting, so concurrent callers are paced too. */
+  async function pace(signal: AbortSignal | undefined): Promise<void> {
+    if (cfg.gapMs <= 0) return;
+    const t = performance.now();
+    const startAt = Math.max(t, nextSlotAt);
+    nextSlotAt = startAt + cfg.gapMs;
+    if (startAt > t) await wait(startAt - t, signal);
+  }
+
+  async function attempt(req: PageRequest, params: Params, url: string, attemptNo: number, signal: AbortSignal | undefined): Promise<Attempt> {
+    const date = rfc2822Date(now());
+    const authorization = signRequest({
+      ikey: opts.ikey,
+      skey: opts.skey,
+      method: 'GET',
+      host: opts.apiHost,
+      path: TELEPHONY_PATH,
+      params,
+      date,
+      version: cfg.signatureVersion,
+      digest: cfg.digest,
+      body: '',
+    });
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(), cfg.timeoutMs);
+    const attemptSignal = signal ? AbortSignal.any([signal, timer.signal]) : timer.signal;
+    const started = performance.now();
+    stats.requests += 1;
+    let status = 0;
+    let result: Attempt;
+    try {
+      const res = await request(url, {
+        method: 'GET',
+        dispatcher: agent,
+        signal: attemptSignal,
+        headers: { date, authorization, accept: 'application/json', 'user-agent': cfg.userAgent },
+      });
+      status = res.statusCode;
+      const text = await res.body.text();
+      result = interpret(res.statusCode, headerValue(res.headers['content-type']), headerValue(res.headers['date']), text);
+    } catch (err) {
+      if (signal?.aborted) throw aborted();
+      const transport = timer.signal.aborted
+        ? { reason: `no complete answer within ${cfg.timeoutMs} ms (timeout)`, code: 'TIMEOUT' }
+        : describeTransportError(err, redact);
+      result = { ok: false, failure: { kind: 'network', status, ...transport, duo: undefined, serverDateMs: undefined } };
+    } finally {
+      clearTimeout(timeout);
+    }
+    countOutcome(result);
+    log.debug(
+      {
+        event: 'duo.request',
+        path: TELEPHONY_PATH,
+        ...pageFields(req),
+        attempt: attemptNo,
+        status,
+        durationMs: Math.round(performance.now() - started),
+        ...(result.ok ? { items: result.page.items.length } : { reason: result.failure ? result.failure.reason : result.refused.code }),
+      },
+      'Duo request',
+    );
+    return result;
+  }
+
+  function countOutcome(result: Attempt): void {
+    if (result.ok || !result.failure) return;
+    const kind = result.failure.kind;
+    if (kind === 'rate-limited') stats.rateLimited += 1;
+    else if (kind === 'server-error') stats.serverErrors += 1;
+    else if (kind === 'network') stats.networkErrors += 1;
+    else stats.badResponses += 1;
+  }
+
+  /** Turns one HTTP answer into a page, a retryable failure, or a refusal. */
+  function interpret(status: number, contentType: string | undefined, dateHeader: string | undefined, text: string): Attempt {
+    const serverDateMs = parseHttpDate(dateHeader);
+    const body = readBody(text, contentType, redact);
+    if (status >= 200 && status < 300) {
+      if (!body.json) return fail('bad-response', status, `HTTP ${status} with ${body.description}`, undefined, serverDateMs);
+      const parsed = parseTelephonyBody(body.value, redact);
+      if ('problem' in parsed) return fail('bad-response', status, `HTTP ${status} with ${parsed.problem}`, undefined, serverDateMs);
+      return { ok: true, page: { ...parsed.page, serverDateMs } };
+    }
+    const duo = body.json ? duoBodyError(body.value, redact) : undefined;
+    const bodyNote = body.json ? `a JSON body that is not a Duo error (${body.contentType})` : body.description;
+    const described = duo ? describeDuoError(duo) : bodyNote;
+    if (isRetryableStatus(status)) {
+      return fail(status === 429 ? 'rate-limited' : 'server-error', status, `HTTP ${status} with ${described}`, duo, serverDateMs);
+    }
+    const refusal = refusalFor(status, duo?.code);
+    let hint = refusal.hint;
+    if (refusal.code === 'DUO_CLOCK_SKEW' && serverDateMs !== undefined) {
+      hint = `This machine's clock is off by ${formatOffset(now() - serverDateMs)} from Duo's: sync it with NTP`;
+    } else if (refusal.code === 'DUO_CLOCK_SKEW') {
+      hint = HINT_CLOCK;
+    }
+    const refused = new DuoApiError(
+      refusal.code,
+      { httpStatus: status, duoCode: duo?.code, duoMessage: duo?.message, messageDetail: duo?.detail, path: TELEPHONY_PATH, serverDateMs },
+      {
+        exitCode: refusal.exitCode,
+        retryable: false,
+        ...(hint ? { hint } : {}),
+        ...(duo ? {} : { summary: `Duo answered HTTP ${status} for ${TELEPHONY_PATH} with ${bodyNote}` }),
+      },
+    );
+    return { ok: false, refused };
+  }
+
+  function giveUp(f: Failure, attempts: number): DuoApiError {
+    const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+    // DuoApiError appends Duo's code/message/detail itself; without them the reason says what came back.
+    const details = {
+      httpStatus: f.status,
+      duoCode: f.duo?.code,
+      duoMessage: f.duo?.message,
+      messageDetail: f.duo?.detail,
+      path: TELEPHONY_PATH,
+      serverDateMs: f.serverDateMs,
+    };
+    const last = f.duo ? `HTTP ${f.status}` : f.reason;
+    switch (f.kind) {
+      case 'rate-limited':
+        return new DuoApiError('DUO_RATE_LIMITED', details, {
+          exitCode: 4,
+          retryable: true,
+          summary: `Duo kept answering HTTP 429 (too many requests) for ${TELEPHONY_PATH} after ${tries}`,
+          hint: 'Other clients of the same integration share its rate limit: lower REQUESTS_PER_MINUTE or poll less often',
+        });
+      case 'server-error':
+        return new DuoApiError('DUO_UNAVAILABLE', details, {
+          exitCode: 4,
+          retryable: true,
+          summary: `Duo failed ${TELEPHONY_PATH} ${tries} in a row, the last with ${last}`,
+          hint: 'Duo or a proxy in front of it is failing: try again later (status.duo.com lists Duo incidents)',
+        });
+      case 'network':
+        return new DuoApiError('DUO_UNAVAILABLE', details, {
+          exitCode: 4,
+          retryable: true,
+          cause: new DuoTransportError(f.reason, f.code),
+          summary: `Duo unreachable: no answer from ${cfg.origin} for ${TELEPHONY_PATH} after ${tries}, the last: ${f.reason}`,
+          hint: `Check DNS, proxy and firewall egress to ${cfg.origin}`,
+        });
+      case 'bad-response':
+        return new DuoApiError('DUO_BAD_RESPONSE', details, {
+          exitCode: 4,
+          retryable: true,
+          summary: `Duo's answer for ${TELEPHONY_PATH} was unusable after ${tries}, the last: ${last}`,
+          hint: "A proxy in between or a change on Duo's side may be the cause: try again later",
+        });
+    }
+  }
+
+  async function getTelephonyPage(req: PageRequest, signal?: AbortSignal): Promise<TelephonyPage> {
+    const params = pageParams(req);
+    const url = `${cfg.base}${TELEPHONY_PATH}?${canonicalParams(params)}`;
+    for (let attemptNo = 1; ; attemptNo += 1) {
+      if (signal?.aborted) throw aborted();
+      await pace(signal);
+      const result = await attempt(req, params, url, attemptNo, signal);
+      if (result.ok) return result.page;
+      if (result.refused) throw result.refused;
+      if (attemptNo > cfg.maxRetries) throw giveUp(result.failure, attemptNo);
+      const waitMs = cfg.backoffBaseMs * 2 ** (attemptNo - 1) + Math.floor(random() * cfg.jitterMs);
+      stats.retries += 1;
+      log.warn(
+        { event: 'duo.retry', path: TELEPHONY_PATH, ...pageFields(req), attempt: attemptNo, status: result.failure.status, reason: result.failure.reason, waitMs },
+        `Duo request failed (${result.failure.reason}); retrying in ${waitMs} ms`,
+      );
+      await wait(waitMs, signal);
+    }
+  }
+
+  async function* pages(start: PageRequest, signal?: AbortSignal): AsyncGenerator<{ request: PageRequest; page: TelephonyPage }> {
+    let req: PageRequest = { ...start, sort: start.sort ?? 'ts:asc' };
+    for (;;) {
+      const page = await getTelephonyPage(req, signal);
+      yield { request: req, page };
+      if (page.items.length === 0 || page.nextOffset === null) return;
+      if (page.nextOffset === req.nextOffset) {
+        // Following it would loop forever over the same page.
+        throw new DuoApiError('DUO_BAD_RESPONSE', { httpStatus: 200, path: TELEPHONY_PATH }, {
+          exitCode: 4,
+          retryable: true,
+          summary: `Duo returned the cursor it was sent (${page.nextOffset}) for ${TELEPHONY_PATH}`,
+        });
+      }
+      req = { ...req, nextOffset: page.nextOffset };
+    }
+  }
+
+  return {
+    getTelephonyPage,
+    pages,
+    get stats(): Readonly<DuoClientStats> {
+      return stats;
+    },
+    async close(): Promise<void> {
+      await agent.close();
+    },
+  };
+}
+
+interface ResolvedOptions {
+  base: string;
+  origin: string;
+  gapMs: number;
+  timeoutMs: number;
+  maxRetries: number;
+  backoffBaseMs: number;
+  jitterMs: number;
+  signatureVersion: SignatureVersion;
+  digest: SignatureDigest;
+  userAgent: string;
+}
+
+function resolveOptions(opts: DuoClientOptions): ResolvedOptions {
+  const problems: string[] = [];
+  if (!opts.ikey) problems.push('the Duo integration key (DUO_IKEY) is empty');
+  if (!opts.skey) problems.push('the Duo secret key (DUO_SKEY) is empty');
+  if (!opts.apiHost) problems.push('the Duo API host (DUO_API_HOST) is empty');
+  const rawBase = opts.baseUrl ?? `https://${opts.apiHost}`;
+  let base = '';
+  let origin = '';
+  try {
+    const u = new URL(rawBase);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('not http(s)');
+    if (u.search || u.hash) throw new Error('has a query or fragment');
+    origin = u.origin;
+    base = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    problems.push(`the Duo API URL (DUO_API_URL) "${rawBase}" is not an http(s) URL without query`);
+  }
+  const rpm = opts.requestsPerMinute ?? 30;
+  if (!(rpm > 0)) problems.push(`requests per minute must be > 0 (got ${rpm})`);
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) problems.push(`the request timeout must be > 0 ms (got ${timeoutMs})`);
+  const maxRetries = opts.maxRetries ?? 6;
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) problems.push(`max retries must be an integer >= 0 (got ${maxRetries})`);
+  const backoffBaseMs = opts.backoffBaseMs ?? 1000;
+  if (!(backoffBaseMs >= 0)) problems.push(`the backoff base must be >= 0 ms (got ${backoffBaseMs})`);
+  const jitterMs = opts.jitterMs ?? 1000;
+  if (!(jitterMs >= 0)) problems.push(`the backoff jitter must be >= 0 ms (got ${jitterMs})`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    base,
+    origin,
+    gapMs: Number.isFinite(rpm) ? 60_000 / rpm : 0,
+    timeoutMs,
+    maxRetries,
+    backoffBaseMs,
+    jitterMs,
+    signatureVersion: opts.signatureVersion ?? DEFAULT_SIGNATURE_VERSION,
+    digest: opts.digest ?? 'sha512',
+    userAgent: opts.userAgent ?? `duo-telephony/${VERSION}`,
+  };
+}
+
+function pageParams(req: PageRequest): Params {
+  const params: Record<string, string> = {
+    mintime: String(req.mintimeMs),
+    maxtime: String(req.maxtimeMs),
+    limit: String(req.limit),
+    sort: req.sort ?? 'ts:asc',
+  };
+  if (req.nextOffset) params['next_offset'] = req.nextOffset;
+  return params;
+}
+
+function pageFields(req: PageRequest): Record<string, unknown> {
+  return {
+    mintimeMs: req.mintimeMs,
+    maxtimeMs: req.maxtimeMs,
+    limit: req.limit,
+    sort: req.sort ?? 'ts:asc',
+    nextOffset: req.nextOffset ?? null,
+  };
+}
+
+function fail(kind: FailureKind, status: number, reason: string, duo: DuoBodyError | undefined, serverDateMs: number | undefined): Attempt {
+  return { ok: false, failure: { kind, status, reason, duo, serverDateMs } };
+}
+
+function aborted(): AbortedError {
+  return new AbortedError('Duo request aborted');
+}
+
+async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  await delay(ms, undefined, signal ? { signal } : undefined);
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function parseHttpDate(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** `+0.4 s`, `-312.0 s`: this machine minus Duo. */
+export function formatOffset(ms: number): string {
+  return `${ms >= 0 ? '+' : '-'}${(Math.abs(ms) / 1000).toFixed(1)} s`;
+}
+
+/**
+ * Removes anything that could be a credential from text that came from outside (a proxy may echo the
+ * request): the secret key, `Basic …` values and long hex strings (signatures). Telephony ids are UUIDs
+ * with dashes, so they survive.
+ */
+export function createRedactor(skey: string): (text: string) => string {
+  return (text) => {
+    let out = skey ? text.split(skey).join('[redacted]') : text;
+    out = out.replace(/Basic\s+[A-Za-z0-9+/=]+/gi, 'Basic [redacted]');
+    out = out.replace(/[0-9a-fA-F]{40,}/g, '[redacted]');
+    return out;
+  };
+}
+
+function describeTransportError(err: unknown, redact: (s: string) => string): { reason: string; code: string | undefined } {
+  const codeOf = (e: unknown): string | undefined => {
+    if (typeof e !== 'object' || e === null) return undefined;
+    const c = (e as { code?: unknown }).code;
+    return typeof c === 'string' ? c : undefined;
+  };
+  const cause = err instanceof Error ? err.cause : undefined;
+  const code = codeOf(cause) ?? codeOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return { reason: redact(`${code && !message.includes(code) ? `${code} ` : ''}${message}`.slice(0, 200)), code };
+}
+
+type BodyReading = { json: true; value: unknown; contentType: string } | { json: false; description: string };
+
+/**
+ * Reads a body without trusting it. Only what is not JSON gets quoted (first 80 characters): JSON is
+ * taken to be Duo's and may carry phone numbers.
+ */
+export function readBody(text: string, contentType: string | undefined, redact: (s: string) => string = (s) => s): BodyReading {
+  const ct = contentType ? contentType.split(';')[0]?.trim() : undefined;
+  const ctNote = `content-type ${ct ?? 'none'}`;
+  const trimmed = text.trim();
+  if (trimmed === '') return { json: false, description: `an empty body (${ctNote})` };
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return { json: true, value: JSON.parse(trimmed) as unknown, contentType: ctNote };
+    } catch {
+      const bytes = Buffer.byteLength(text, 'utf8');
+      return {
+        json: false,
+        description: looksTruncated(trimmed) ? `truncated JSON (${bytes} bytes, ${ctNote})` : `malformed JSON (${bytes} bytes, ${ctNote})`,
+      };
+    }
+  }
+  const snippet = redact(trimmed.replace(/\s+/g, ' ').replace(/[^\x20-\x7E\u00A0-\uFFFF]/g, '').slice(0, SNIPPET_CHARS));
+  if (/html/i.test(ct ?? '') || trimmed.startsWith('<')) {
+    return { json: false, description: `an HTML body (${ctNote}) from a proxy or load balancer, not Duo: "${snippet}"` };
+  }
+  return { json: false, description: `a non-JSON body (${ctNote}): "${snippet}"` };
+}
+
+/**
+ * Whether malformed JSON ends inside a string or an open object/array. Hand-written because the text of
+ * JSON.parse's errors differs between V8 versions.
+ */
+export function looksTruncated(text: string): boolean {
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  for (const ch of text) {
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (ch === '\\') escaped = true;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === '{' || ch === '[') depth += 1;
+    else if (ch === '}' || ch === ']') depth -= 1;
+  }
+  return inString || depth > 0;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function shortText(v: unknown, redact: (s: string) => string): string | undefined {
+  return typeof v === 'string' && v !== '' ? redact(v.slice(0, 300)) : undefined;
+}
+
+/** Duo's `{stat:"FAIL",code,message,message_detail}`, when the body is that. */
+function duoBodyError(value: unknown, redact: (s: string) => string): DuoBodyError | undefined {
+  if (!isRecord(value) || value['stat'] !== 'FAIL') return undefined;
+  const rawCode = value['code'];
+  const code = typeof rawCode === 'number' ? rawCode : typeof rawCode === 'string' && /^\d+$/.test(rawCode) ? Number(rawCode) : undefined;
+  return { code, message: shortText(value['message'], redact), detail: shortText(value['message_detail'], redact) };
+}
+
+function describeDuoError(e: DuoBodyError): string {
+  const parts = [e.code !== undefined ? String(e.code) : undefined, e.message, e.detail ? `(${e.detail})` : undefined].filter(Boolean);
+  return parts.length > 0 ? `Duo error ${parts.join(' ')}` : 'a Duo FAIL body without details';
+}
+
+/** `next_offset` as one string: Duo sends a string for telephony and a 2-element array for auth logs. */
+export function normalizeNextOffset(value: unknown): { nextOffset: string | null } | { problem: string } {
+  if (value === undefined || value === null || value === '') return { nextOffset: null };
+  if (typeof value === 'string') return { nextOffset: value };
+  if (typeof value === 'number' && Number.isFinite(value)) return { nextOffset: String(value) };
+  if (Array.isArray(value)) {
+    if (value.length === 0) return { nextOffset: null };
+    if (value.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) {
+      return { nextOffset: value.map(String).join(',') };
+    }
+  }
+  return { problem: `"metadata.next_offset" has an unexpected type (${Array.isArray(value) ? 'array of non-strings' : typeof value})` };
+}
+
+/** Checks a 2xx JSON body is a page of telephony logs; `total_objects` is ignored (its type varies). */
+export function parseTelephonyBody(
+  value: unknown,
+  redact: (s: string) => string = (s) => s,
+): { page: { items: TelephonyItem[]; nextOffset: string | null } } | { problem: string } {
+  if (!isRecord(value)) return { problem: 'JSON that is not an object' };
+  const stat = value['stat'];
+  if (stat !== 'OK') {
+    if (stat === 'FAIL') return { problem: `stat "FAIL" (${describeDuoError(duoBodyError(value, redact) ?? {})})` };
+    return { problem: stat === undefined ? 'JSON without Duo\'s "stat" field' : `an unexpected "stat" (${redact(String(stat).slice(0, 40))})` };
+  }
+  const response = value['response'];
+  if (!isRecord(response)) return { problem: '"response" missing or not an object' };
+  const items = response['items'];
+  if (!Array.isArray(items)) return { problem: '"response.items" missing or not an array' };
+  const bad = items.findIndex((item) => !isRecord(item));
+  if (bad >= 0) return { problem: `"response.items[${bad}]" is not an object` };
+  const metadata = response['metadata'];
+  if (metadata !== undefined && metadata !== null && !isRecord(metadata)) return { problem: '"response.metadata" is not an object' };
+  const cursor = normalizeNextOffset(isRecord(metadata) ? metadata['next_offset'] : undefined);
+  if ('problem' in cursor) return cursor;
+  return { page: { items: items as TelephonyItem[], nextOffset: cursor.nextOffset } };
+}

@@ -1,0 +1,73 @@
+/**
+ * What each Duo answer means for the collector, kept as data (duo-api.md "Errors"): which HTTP statuses
+ * are worth another attempt, and which error code, exit code and fix each refusal maps to.
+ */
+import type { ErrorCode, ExitCode } from '../errors.js';
+
+/**
+ * Statuses retried with backoff: Duo's rate limit, and any server-side failure including a proxy's
+ * 502/503/504. Every other status is a refusal that repeating cannot fix. Ranges are inclusive.
+ */
+export const RETRYABLE_STATUSES: ReadonlyArray<readonly [from: number, to: number]> = [
+  [429, 429],
+  [500, 599],
+];
+
+export function isRetryableStatus(status: number): boolean {
+  return RETRYABLE_STATUSES.some(([from, to]) => status >= from && status <= to);
+}
+
+export interface Refusal {
+  code: ErrorCode;
+  exitCode: ExitCode;
+  hint?: string;
+}
+
+export const HINT_IKEY = 'Check DUO_IKEY and DUO_API_HOST (Duo does not know this integration key on this API host)';
+export const HINT_SKEY = 'Check DUO_SKEY (the secret key does not match the integration key)';
+export const HINT_CLOCK = "This machine's clock is off: sync it with NTP";
+export const HINT_PERMISSION =
+  'Give the Admin API application the "Read Telephony" permission ("Grant read log" in older Duo wording), ' +
+  'or, if the Duo account restricts "Networks for API Access", allow this machine\'s egress IP';
+
+/** Refusals Duo identifies by its 5-digit code; the code is more precise than the HTTP status. */
+const BY_DUO_CODE: Readonly<Record<number, Refusal>> = {
+  40101: { code: 'DUO_UNAUTHORIZED', exitCode: 3, hint: HINT_IKEY },
+  40102: { code: 'DUO_UNAUTHORIZED', exitCode: 3, hint: HINT_IKEY },
+  40103: { code: 'DUO_UNAUTHORIZED', exitCode: 3, hint: HINT_SKEY },
+  40105: { code: 'DUO_CLOCK_SKEW', exitCode: 3, hint: HINT_CLOCK },
+  40301: { code: 'DUO_FORBIDDEN', exitCode: 3, hint: HINT_PERMISSION },
+};
+
+/** Used when the body carried no (known) Duo code, e.g. an answer from a proxy. */
+const BY_STATUS: Readonly<Record<number, Refusal>> = {
+  400: {
+    code: 'DUO_BAD_REQUEST',
+    exitCode: 2,
+    hint: 'Duo refused the request window or parameters: the detail names which',
+  },
+  401: { code: 'DUO_UNAUTHORIZED', exitCode: 3, hint: 'Check DUO_IKEY, DUO_SKEY and DUO_API_HOST' },
+  403: { code: 'DUO_FORBIDDEN', exitCode: 3, hint: HINT_PERMISSION },
+  404: {
+    code: 'DUO_BAD_REQUEST',
+    exitCode: 2,
+    hint: 'Check DUO_API_HOST and DUO_API_URL: nothing there serves the Admin API log endpoint',
+  },
+};
+
+/** The error an answer that will not be retried maps to. */
+export function refusalFor(status: number, duoCode: number | undefined): Refusal {
+  const byCode = duoCode === undefined ? undefined : BY_DUO_CODE[duoCode];
+  // A Duo code only counts when it agrees with the status (its first 3 digits are the status).
+  if (byCode && duoCode !== undefined && Math.floor(duoCode / 100) === status) return byCode;
+  const byStatus = BY_STATUS[status];
+  if (byStatus) return byStatus;
+  if (status >= 300 && status < 400) {
+    return {
+      code: 'DUO_BAD_REQUEST',
+      exitCode: 2,
+      hint: 'Duo does not redirect API calls: check DUO_API_URL or the proxy in between',
+    };
+  }
+  return { code: 'DUO_BAD_REQUEST', exitCode: 2 };
+}

@@ -1,0 +1,466 @@
+/**
+ * The Duo client over loopback against a scripted HTTP server: paging, retries and their schedule,
+ * refusals, timeouts, pacing, abort, and that no secret ever reaches a log line or an error.
+ */
+import { createRequire } from 'node:module';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createDuoClient, type DuoClient, type DuoClientOptions } from '../../src/duo/client.js';
+import { rfc2822Date } from '../../src/duo/sign.js';
+import { TELEPHONY_PATH, type PageRequest, type TelephonyItem } from '../../src/duo/types.js';
+import { AbortedError, DuoApiError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import { startScriptedServer, type ScriptedReply, type ScriptedServer } from '../support/scripted-server.js';
+
+const require = createRequire(import.meta.url);
+type DuoSign = (ikey: string, skey: string, method: string, host: string, path: string, params: Record<string, string>, date: string, body?: string) => string;
+/** Duo's own Node signer: an independent check of what went over the wire. */
+const duoSig = require('@duosecurity/duo_api/lib/duo_sig.js') as { sign: DuoSign; signV5: DuoSign };
+
+const IKEY = 'DIWJ8X6AEYOR5OMC6TQ1';
+const SKEY = 'Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zT1bLc';
+const API_HOST = 'api-123abcde.duosecurity.com';
+const WINDOW: PageRequest = { mintimeMs: 1_700_000_000_000, maxtimeMs: 1_700_086_400_000, limit: 2 };
+
+/** Everything written anywhere, checked for secrets by the last test. */
+const logLines: string[] = [];
+const errorTexts: string[] = [];
+const servers: ScriptedServer[] = [];
+const clients: DuoClient[] = [];
+const logger = createLogger({ level: 'trace', destination: { write: (line: string) => void logLines.push(line) } as unknown as NodeJS.WritableStream });
+
+function item(n: number): TelephonyItem {
+  return {
+    context: 'authentication',
+    credits: 1,
+    phone: `+1212555${String(1000 + n)}`,
+    telephony_id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    ts: `2023-11-14T22:13:${String(20 + n).padStart(2, '0')}.123456+00:00`,
+    txid: `11111111-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    type: 'sms',
+  };
+}
+
+function ok(items: TelephonyItem[], nextOffset?: unknown): ScriptedReply {
+  const metadata: Record<string, unknown> = { total_objects: { relation: 'eq', value: items.length } };
+  if (nextOffset !== undefined) metadata['next_offset'] = nextOffset;
+  return { body: { stat: 'OK', response: { items, metadata } } };
+}
+
+function duoFail(status: number, code: number, message: string, detail?: string): ScriptedReply {
+  return { status, body: { stat: 'FAIL', code, message, ...(detail ? { message_detail: detail } : {}) } };
+}
+
+async function serve(script: ScriptedReply[]): Promise<ScriptedServer> {
+  const server = await startScriptedServer(script);
+  servers.push(server);
+  return server;
+}
+
+interface Harness {
+  client: DuoClient;
+  sleeps: number[];
+}
+
+function clientFor(server: ScriptedServer, extra: Partial<DuoClientOptions> = {}): Harness {
+  const sleeps: number[] = [];
+  let clock = Date.UTC(2026, 0, 1, 12, 0, 0);
+  const client = createDuoClient({
+    ikey: IKEY,
+    skey: SKEY,
+    apiHost: API_HOST,
+    baseUrl: server.url,
+    requestsPerMinute: Number.POSITIVE_INFINITY,
+    backoffBaseMs: 1,
+    jitterMs: 0,
+    timeoutMs: 2_000,
+    logger,
+    // A second per call, so every attempt's Date (1 s resolution) differs.
+    now: () => (clock += 1_000),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    ...extra,
+  });
+  clients.push(client);
+  return { client, sleeps };
+}
+
+async function failure(p: Promise<unknown>): Promise<DuoApiError> {
+  try {
+    await p;
+  } catch (err) {
+    errorTexts.push(errorText(err));
+    if (err instanceof DuoApiError) return err;
+    throw err;
+  }
+  throw new Error('expected a DuoApiError');
+}
+
+function errorText(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  while (e !== undefined && e !== null) {
+    parts.push(String(e), JSON.stringify(e));
+    if (e instanceof Error) {
+      parts.push(e.message, e.stack ?? '');
+      e = e.cause;
+    } else break;
+  }
+  return parts.join('\n');
+}
+
+function query(url: string): URLSearchParams {
+  return new URL(url, 'http://x').searchParams;
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+describe('paging', () => {
+  it('pages to the end when the last page carries a cursor and an empty page follows', async () => {
+    const server = await serve([ok([item(1), item(2)], '1700000000100,c1'), ok([item(3)], '1700000000200,c2'), ok([])]);
+    const { client } = clientFor(server);
+    const seen = [];
+    for await (const step of client.pages(WINDOW)) seen.push(step);
+
+    expect(seen.map((s) => s.page.items.length)).toEqual([2, 1, 0]);
+    expect(seen.map((s) => s.request.nextOffset ?? null)).toEqual([null, '1700000000100,c1', '1700000000200,c2']);
+    expect(seen.map((s) => s.page.nextOffset)).toEqual(['1700000000100,c1', '1700000000200,c2', null]);
+    expect(server.requests).toHaveLength(3);
+    for (const req of server.requests) {
+      expect(req.method).toBe('GET');
+      expect(req.url.startsWith(`${TELEPHONY_PATH}?`)).toBe(true);
+      const q = query(req.url);
+      // The same window is re-sent with every cursor.
+      expect([q.get('mintime'), q.get('maxtime'), q.get('limit'), q.get('sort')]).toEqual(['1700000000000', '1700086400000', '2', 'ts:asc']);
+      expect(req.url).toContain('sort=ts%3Aasc');
+    }
+    expect(query(server.requests[0]!.url).has('next_offset')).toBe(false);
+    expect(server.requests[1]!.url).toContain('next_offset=1700000000100%2Cc1');
+    expect(seen[0]!.page.serverDateMs).toEqual(expect.any(Number));
+  });
+
+  it.each([
+    ['null', null],
+    ['absent', undefined],
+  ])('stops after a non-empty page whose next_offset is %s', async (_name, last) => {
+    const server = await serve([ok([item(1), item(2)], '1700000000100,c1'), ok([item(3)], last)]);
+    const { client } = clientFor(server);
+    const seen = [];
+    for await (const step of client.pages(WINDOW)) seen.push(step);
+    expect(seen.map((s) => s.page.items.length)).toEqual([2, 1]);
+    expect(seen[1]!.page.nextOffset).toBeNull();
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('joins an array cursor with "," and sends it back', async () => {
+    const server = await serve([ok([item(1)], ['1700000000100', 'abc-def']), ok([])]);
+    const { client } = clientFor(server);
+    const seen = [];
+    for await (const step of client.pages(WINDOW)) seen.push(step);
+    expect(seen[0]!.page.nextOffset).toBe('1700000000100,abc-def');
+    expect(query(server.requests[1]!.url).get('next_offset')).toBe('1700000000100,abc-def');
+  });
+
+  it('signs each request as Duo checks it (v5 and v2, SHA-512)', async () => {
+    const server = await serve([ok([]), ok([])]);
+    await clientFor(server).client.getTelephonyPage({ ...WINDOW, nextOffset: '1700000000100,x y' });
+    await clientFor(server, { signatureVersion: 2 }).client.getTelephonyPage(WINDOW);
+    const [v5, v2] = server.requests;
+    const expectOracle = (req: typeof v5, sign: DuoSign): void => {
+      const params = Object.fromEntries(query(req!.url));
+      const date = String(req!.headers.date);
+      expect(req!.headers.authorization).toBe(sign(IKEY, SKEY, 'GET', API_HOST, TELEPHONY_PATH, params, date, ''));
+    };
+    expectOracle(v5, duoSig.signV5);
+    expectOracle(v2, duoSig.sign);
+    expect(v5!.url).toContain('next_offset=1700000000100%2Cx%20y');
+    expect(v5!.headers['user-agent']).toMatch(/^duo-telephony\/\d+\.\d+\.\d+/);
+  });
+});
+
+describe('retries', () => {
+  it('backs off 1, 2, 4… on 429 and signs every attempt anew', async () => {
+    const rateLimited = duoFail(429, 42901, 'Too Many Requests');
+    const server = await serve([rateLimited, rateLimited, rateLimited, ok([item(1)])]);
+    const { client, sleeps } = clientFor(server);
+    const page = await client.getTelephonyPage(WINDOW);
+    expect(page.items).toHaveLength(1);
+    expect(sleeps).toEqual([1, 2, 4]);
+    const dates = server.requests.map((r) => r.headers.date);
+    const auths = server.requests.map((r) => r.headers.authorization);
+    expect(new Set(dates).size).toBe(4);
+    expect(new Set(auths).size).toBe(4);
+    for (const req of server.requests) {
+      const params = Object.fromEntries(query(req.url));
+      expect(req.headers.authorization).toBe(duoSig.signV5(IKEY, SKEY, 'GET', API_HOST, TELEPHONY_PATH, params, String(req.headers.date), ''));
+    }
+    expect(client.stats).toMatchObject({ requests: 4, retries: 3, rateLimited: 3 });
+  });
+
+  it('adds jitter and uses the default base', async () => {
+    const server = await serve([duoFail(429, 42901, 'Too Many Requests'), ok([])]);
+    const { client, sleeps } = clientFor(server, { backoffBaseMs: undefined, jitterMs: undefined, random: () => 0.5 });
+    await client.getTelephonyPage(WINDOW);
+    expect(sleeps).toEqual([1500]);
+  });
+
+  it('gives up after maxRetries with DUO_RATE_LIMITED (exit 4)', async () => {
+    const server = await serve(Array.from({ length: 4 }, () => duoFail(429, 42901, 'Too Many Requests')));
+    const { client, sleeps } = clientFor(server, { maxRetries: 3 });
+    const err = await failure(client.getTelephonyPage(WINDOW));
+    expect(err.code).toBe('DUO_RATE_LIMITED');
+    expect(err.exitCode).toBe(4);
+    expect(err.httpStatus).toBe(429);
+    expect(err.duoCode).toBe(42901);
+    expect(err.message).toContain('after 4 attempts');
+    expect(err.message).toContain('42901');
+    expect(sleeps).toEqual([1, 2, 4]);
+    expect(server.requests).toHaveLength(4);
+  });
+
+  it('retries 5xx, a reset connection and a cut body, then succeeds', async () => {
+    const server = await serve([
+      duoFail(500, 50001, 'Internal error'),
+      { reset: true },
+      { status: 503, body: '', headers: { 'content-type': 'text/plain' } },
+      { ...ok([item(1)]), cutAfterBytes: 20 },
+      ok([item(1), item(2)], '1700000000100,c1'),
+    ]);
+    const { client, sleeps } = clientFor(server);
+    const page = await client.getTelephonyPage(WINDOW);
+    expect(page.items).toHaveLength(2);
+    expect(page.nextOffset).toBe('1700000000100,c1');
+    expect(sleeps).toEqual([1, 2, 4, 8]);
+    expect(client.stats).toMatchObject({ requests: 5, retries: 4, serverErrors: 2, networkErrors: 2 });
+  });
+
+  it('retries an HTML 502 from a proxy, then says what came back', async () => {
+    const html: ScriptedReply = {
+      status: 502,
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+      body: '<html>\n<head><title>502 Bad Gateway</title></head><body>nginx</body></html>',
+    };
+    const server = await serve([html, html, html]);
+    const { client } = clientFor(server, { maxRetries: 2 });
+    const err = await failure(client.getTelephonyPage(WINDOW));
+    expect(err.code).toBe('DUO_UNAVAILABLE');
+    expect(err.exitCode).toBe(4);
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain('HTML body (content-type text/html)');
+    expect(err.message).toContain('502 Bad Gateway');
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('retries truncated JSON, then reports DUO_BAD_RESPONSE', async () => {
+    const truncated: ScriptedReply = { headers: { 'content-type': 'application/json' }, body: '{"stat":"OK","response":{"items":[{"phone":"+1212' };
+    const server = await serve([truncated, truncated]);
+    const { client } = clientFor(server, { maxRetries: 1 });
+    const err = await failure(client.getTelephonyPage(WINDOW));
+    expect(err.code).toBe('DUO_BAD_RESPONSE');
+    expect(err.exitCode).toBe(4);
+    expect(err.message).toContain('truncated JSON');
+    // A body that looks like Duo's is never quoted: it may carry phone numbers.
+    expect(err.message).not.toContain('+1212');
+    expect(client.stats.badResponses).toBe(2);
+  });
+
+  it('treats a 200 whose items are not objects as a bad response', async () => {
+    const server = await serve([{ body: { stat: 'OK', response: { items: [1, 2] } } }]);
+    const { client } = clientFor(server, { maxRetries: 0 });
+    const err = await failure(client.getTelephonyPage(WINDOW));
+    expect(err.code).toBe('DUO_BAD_RESPONSE');
+    expect(err.message).toContain('"response.items[0]" is not an object');
+  });
+
+  it('times out a slow answer and retries it', async () => {
+    const server = await serve([{ ...ok([item(1)]), delayMs: 600 }, ok([item(2)])]);
+    const { client } = clientFor(server, { timeoutMs: 150, maxRetries: 1 });
+    const page = await client.getTelephonyPage(WINDOW);
+    expect(page.items[0]!.telephony_id).toBe(item(2).telephony_id);
+    expect(client.stats.networkErrors).toBe(1);
+  });
+
+  it('gives up on timeouts with DUO_UNAVAILABLE', async () => {
+    const server = await serve([{ ...ok([]), delayMs: 600 }]);
+    const { client } = clientFor(server, { timeoutMs: 100, maxRetries: 0 });
+    const started = performance.now();
+    const err = await failure(client.getTelephonyPage(WINDOW));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(err.code).toBe('DUO_UNAVAILABLE');
+    expect(err.message).toContain('within 100 ms (timeout)');
+    expect(err.message).toContain('Duo unreachable');
+  });
+
+  it('reports a closed port as unreachable', async () => {
+    const server = await serve([]);
+    const url = server.url;
+    await server.close();
+    const { client } = clientFor({ ...server, url }, { maxRetries: 1 });
+    const err = await failure(client.getTelephonyPage(WINDOW));
+    expect(err.code).toBe('DUO_UNAVAILABLE');
+    expect(err.httpStatus).toBe(0);
+    expect(err.message).toContain('ECONNREFUSED');
+  });
+});
+
+describe('refusals are not retried', () => {
+  const cases: Array<{ name: string; reply: ScriptedReply; code: string; exitCode: number; contains: string[] }> = [
+    {
+      name: '400 with message_detail',
+      reply: duoFail(400, 40002, 'Invalid request parameters', 'mintime must be within the past 180 days'),
+      code: 'DUO_BAD_REQUEST',
+      exitCode: 2,
+      contains: ['40002', 'Invalid request parameters', 'mintime must be within the past 180 days'],
+    },
+    {
+      name: '401 40101',
+      reply: duoFail(401, 40101, 'Missing request credentials'),
+      code: 'DUO_UNAUTHORIZED',
+      exitCode: 3,
+      contains: ['40101', 'Missing request credentials', 'Check DUO_IKEY and DUO_API_HOST'],
+    },
+    {
+      name: '401 40102',
+      reply: duoFail(401, 40102, 'Invalid integration key in request credentials'),
+      code: 'DUO_UNAUTHORIZED',
+      exitCode: 3,
+      contains: ['40102', 'Check DUO_IKEY and DUO_API_HOST'],
+    },
+    {
+      name: '401 40103',
+      reply: duoFail(401, 40103, 'Invalid signature in request credentials'),
+      code: 'DUO_UNAUTHORIZED',
+      exitCode: 3,
+      contains: ['40103', 'Invalid signature in request credentials', 'Check DUO_SKEY (the secret key does not match the integration key)'],
+    },
+    {
+      name: '401 40105',
+      reply: duoFail(401, 40105, 'Bad request timestamp'),
+      code: 'DUO_CLOCK_SKEW',
+      exitCode: 3,
+      contains: ['40105', 'Bad request timestamp', "clock is off", 'sync it with NTP'],
+    },
+    {
+      name: '403 40301',
+      reply: duoFail(403, 40301, 'Access forbidden'),
+      code: 'DUO_FORBIDDEN',
+      exitCode: 3,
+      contains: ['40301', 'Access forbidden', '"Read Telephony"', 'Networks for API Access'],
+    },
+    {
+      name: '404 from something that is not Duo',
+      reply: { status: 404, headers: { 'content-type': 'text/html' }, body: '<h1>Not Found</h1>' },
+      code: 'DUO_BAD_REQUEST',
+      exitCode: 2,
+      contains: ['HTTP 404', 'HTML body', 'Not Found', 'DUO_API_URL'],
+    },
+  ];
+
+  it.each(cases)('$name', async ({ reply, code, exitCode, contains }) => {
+    const server = await serve([reply, ok([])]);
+    const { client, sleeps } = clientFor(server);
+    const err = await failure(client.getTelephonyPage(WINDOW));
+    expect(err.code).toBe(code);
+    expect(err.exitCode).toBe(exitCode);
+    expect(err.retryable).toBe(false);
+    for (const text of contains) expect(err.message).toContain(text);
+    expect(server.requests).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('measures the clock offset on 40105 from Duo\'s Date header', async () => {
+    const localNow = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const server = await serve([{ ...duoFail(401, 40105, 'Bad request timestamp'), headers: { date: new Date(localNow - 600_000).toUTCString() } }]);
+    const { client } = clientFor(server, { now: () => localNow });
+    const err = await failure(client.getTelephonyPage(WINDOW));
+    expect(err.serverDateMs).toBe(localNow - 600_000);
+    expect(err.duoCode).toBe(40105);
+    expect(err.message).toContain('off by +600.0 s');
+  });
+});
+
+describe('pacing and abort', () => {
+  it('spaces request starts by 60000/rpm ms', async () => {
+    const server = await serve([ok([]), ok([]), ok([])]);
+    const { client } = clientFor(server, { requestsPerMinute: 600, sleep: undefined });
+    for (let i = 0; i < 3; i += 1) await client.getTelephonyPage(WINDOW);
+    const at = server.requests.map((r) => r.receivedAt);
+    // setTimeout never fires early; 2 ms of slack for clock granularity between processes' views.
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(98);
+    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(98);
+  });
+
+  it('paces concurrent callers too', async () => {
+    const server = await serve([ok([]), ok([])]);
+    const { client } = clientFor(server, { requestsPerMinute: 600, sleep: undefined });
+    await Promise.all([client.getTelephonyPage(WINDOW), client.getTelephonyPage(WINDOW)]);
+    const [a, b] = server.requests.map((r) => r.receivedAt);
+    expect(Math.abs(b! - a!)).toBeGreaterThanOrEqual(98);
+  });
+
+  it('aborts during a backoff wait', async () => {
+    const server = await serve([duoFail(429, 42901, 'Too Many Requests'), ok([])]);
+    const { client } = clientFor(server, { backoffBaseMs: 10_000, sleep: undefined });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = performance.now();
+    await expect(client.getTelephonyPage(WINDOW, controller.signal)).rejects.toBeInstanceOf(AbortedError);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('aborts a request in flight and never starts one when already aborted', async () => {
+    const server = await serve([{ ...ok([]), delayMs: 1_000 }]);
+    const { client } = clientFor(server);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    await expect(client.getTelephonyPage(WINDOW, controller.signal)).rejects.toBeInstanceOf(AbortedError);
+    await expect(client.getTelephonyPage(WINDOW, AbortSignal.abort())).rejects.toBeInstanceOf(AbortedError);
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('secrets', () => {
+  it('never writes the secret key or any Authorization value to logs or errors', async () => {
+    // A few more scenarios of its own, so this holds when run alone too, including proxies that echo
+    // the request's Authorization header and the secret key into their error pages.
+    const server = await serve([duoFail(401, 40103, 'Invalid signature in request credentials'), { reset: true }, { reset: true }]);
+    const { client } = clientFor(server, { maxRetries: 1 });
+    await failure(client.getTelephonyPage(WINDOW));
+    await failure(client.getTelephonyPage(WINDOW));
+
+    const fixedNow = Date.UTC(2026, 0, 2);
+    const params = { mintime: String(WINDOW.mintimeMs), maxtime: String(WINDOW.maxtimeMs), limit: String(WINDOW.limit), sort: 'ts:asc' };
+    const expectedAuth = duoSig.signV5(IKEY, SKEY, 'GET', API_HOST, TELEPHONY_PATH, params, rfc2822Date(fixedNow), '');
+    const echo = await serve([
+      { status: 502, headers: { 'content-type': 'text/html' }, body: `<p>${expectedAuth}</p>` },
+      { status: 400, headers: { 'content-type': 'text/plain' }, body: `Authorization: ${expectedAuth} ${SKEY}` },
+      { status: 403, headers: { 'content-type': 'text/plain' }, body: `${SKEY} ${expectedAuth.slice(6)}` },
+    ]);
+    const leaky = clientFor(echo, { now: () => fixedNow, maxRetries: 1 }).client;
+    await failure(leaky.getTelephonyPage(WINDOW));
+    await failure(leaky.getTelephonyPage(WINDOW));
+    expect(echo.requests.map((r) => r.headers.authorization)).toEqual([expectedAuth, expectedAuth, expectedAuth]);
+
+    const sent = servers.flatMap((s) => s.requests.map((r) => String(r.headers.authorization)));
+    expect(sent.length).toBeGreaterThan(10);
+
+    const corpus = [...logLines, ...errorTexts].join('\n');
+    expect(logLines.some((l) => l.includes('"event":"duo.request"'))).toBe(true);
+    expect(logLines.some((l) => l.includes('"event":"duo.retry"'))).toBe(true);
+    expect(corpus).not.toContain(SKEY);
+    for (const auth of sent) {
+      const b64 = auth.replace(/^Basic /, '');
+      const signature = Buffer.from(b64, 'base64').toString('utf8').split(':')[1]!;
+      expect(corpus).not.toContain(b64);
+      expect(corpus).not.toContain(signature);
+    }
+    expect(logLines.join('\n').toLowerCase()).not.toContain('authorization"');
+  });
+});
