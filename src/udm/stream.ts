@@ -50,11 +50,13 @@ export function addStats(a: ConvertStats, b: ConvertStats): ConvertStats {
  * Why `JSON.parse` refused a line, without V8's excerpt of the line itself: lines hold phone numbers,
  * and a position is what the user needs to find the fault.
  */
-function jsonReason(err: unknown): string {
+function jsonReason(err: unknown, line: string): string {
   const msg = err instanceof Error ? err.message : String(err);
-  if (/end of JSON input|Unterminated/i.test(msg)) return 'not valid JSON (truncated)';
   const pos = /at position (\d+)/.exec(msg);
-  return pos ? `not valid JSON (error at column ${Number(pos[1]) + 1})` : 'not valid JSON';
+  if (/end of JSON input/i.test(msg) || (pos && Number(pos[1]) >= line.trimEnd().length)) return 'not valid JSON (truncated)';
+  if (pos) return `not valid JSON (error at column ${Number(pos[1]) + 1})`;
+  const token = /Unexpected token '(.)'/u.exec(msg);
+  return token ? `not valid JSON (unexpected ${JSON.stringify(token[1])})` : 'not valid JSON';
 }
 
 /** Resolves when `out` can take more; rejects if it fails or closes first, so a dead pipe cannot hang us. */
@@ -131,7 +133,7 @@ export async function convertNdjsonStream(
       item = JSON.parse(line);
     } catch (err) {
       stats.rejected += 1;
-      report({ file: name, line: lineNo, reason: jsonReason(err) });
+      report({ file: name, line: lineNo, reason: jsonReason(err, line) });
       return;
     }
     const result = toUdm(item, toUdmOptions);
