@@ -1,0 +1,311 @@
+/**
+ * `duo-telephony simulate`: run the Duo Admin API simulator on loopback and print the environment a
+ * collector needs to talk to it. Runs until SIGINT/SIGTERM, then closes and exits 0.
+ *
+ * The credentials printed are the simulator's own, generated for this run (or given with --ikey and
+ * --skey); they open nothing but this process.
+ */
+import { Option, type Command } from 'commander';
+import type { CliIo } from '../io.js';
+import { ConfigError } from '../../errors.js';
+import { createLogger, type LogLevel } from '../../log.js';
+import { MAX_DATASET_EVENTS } from '../../simulator/dataset.js';
+import { DEFAULT_API_HOST, randomIntegration, startSimulator, type FaultOptions, type Simulator, type SimulatorOptions } from '../../simulator/server.js';
+
+export interface SimulateFlags {
+  port?: string;
+  host?: string;
+  ikey?: string;
+  skey?: string;
+  apiHost?: string;
+  events?: string;
+  seed?: string;
+  from?: string;
+  to?: string;
+  burstSize?: string;
+  late?: string;
+  lateDelaySeconds?: string;
+  rpm?: string;
+  lastPageCursor?: string;
+  faultRate?: string;
+  /** commander's reading of `--no-permission`: false when given. */
+  permission?: boolean;
+  maxSkewSeconds?: string;
+  json?: boolean;
+  logLevel?: string;
+}
+
+export interface SimulateSettings {
+  port: number;
+  host: string;
+  ikey: string;
+  skey: string;
+  apiHost: string;
+  events: number;
+  seed: number;
+  fromMs: number;
+  toMs: number;
+  burst: { atMs: number; count: number } | undefined;
+  late: { count: number; delayMs: number } | undefined;
+  rpm: number;
+  lastPageCursor: 'present' | 'absent';
+  faultRate: number;
+  readTelephony: boolean;
+  maxSkewSeconds: number;
+  json: boolean;
+  logLevel: LogLevel;
+}
+
+const DEFAULT_EVENTS = 5000;
+const DEFAULT_BURST_SIZE = 1000;
+const DEFAULT_LATE_DELAY_SECONDS = 300;
+const DEFAULT_MAX_SKEW_SECONDS = 300;
+const HOUR_MS = 3_600_000;
+/** The default data set ends a little in the past, beyond the collector's 2-minute delay. */
+const DEFAULT_END_AGO_MS = 10 * 60_000;
+/** Duo refuses mintime older than 180 days; a collector starts at most 179 days back. */
+const MAX_LOOKBACK_HOURS = 179 * 24;
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/**
+ * Parse the flags into settings, collecting every problem into one ConfigError.
+ * `nowMs` fixes the default window, so tests get stable results.
+ */
+export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): SimulateSettings {
+  const problems: string[] = [];
+
+  const integer = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
+    if (raw === undefined) return fallback;
+    const text = raw.trim();
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+      problems.push(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return Number(text);
+  };
+  const time = (name: string, raw: string | undefined, fallback: number): number => {
+    if (raw === undefined) return fallback;
+    const text = raw.trim();
+    // A date-time without an offset would be read as local time by Date.parse: Duo's times are UTC.
+    const withZone = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text}Z` : text;
+    const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(withZone) : Number.NaN;
+    if (Number.isNaN(ms)) {
+      problems.push(`--${name} must be an ISO 8601 date or date-time (UTC unless an offset is given), got "${raw}"`);
+      return fallback;
+    }
+    return ms;
+  };
+  const text = (name: string, raw: string | undefined, fallback: string, check: (v: string) => boolean, rule: string): string => {
+    if (raw === undefined) return fallback;
+    if (!check(raw)) {
+      problems.push(`--${name} ${rule}, got "${raw}"`);
+      return fallback;
+    }
+    return raw;
+  };
+
+  const port = integer('port', flags.port, 0, 0, 65535);
+  const host = text('host', flags.host, '127.0.0.1', (v) => v.trim() !== '', 'must not be empty');
+  const generated = randomIntegration();
+  const ikey = text('ikey', flags.ikey, generated.ikey, (v) => v !== '' && !v.includes(':') && !/\s/.test(v), 'must be non-empty, without ":" or spaces');
+  const skey = text('skey', flags.skey, generated.skey, (v) => v !== '', 'must not be empty');
+  const apiHost = text('api-host', flags.apiHost, DEFAULT_API_HOST, (v) => /^[A-Za-z0-9.-]+(:\d+)?$/.test(v), 'must be a host name such as api-xxxxxxxx.duosecurity.com');
+  const events = integer('events', flags.events, DEFAULT_EVENTS, 0, MAX_DATASET_EVENTS);
+  const seed = integer('seed', flags.seed, 1, 0, Number.MAX_SAFE_INTEGER);
+
+  const defaultTo = nowMs - DEFAULT_END_AGO_MS;
+  const toMs = time('to', flags.to, defaultTo);
+  const fromMs = time('from', flags.from, (flags.to === undefined ? defaultTo : toMs) - 24 * HOUR_MS);
+  if (toMs <= fromMs) problems.push(`--from (${new Date(fromMs).toISOString()}) must be before --to (${new Date(toMs).toISOString()})`);
+
+  // Without an explicit size, a small data set keeps most of its events outside the burst.
+  const burstSize =
+    flags.burstSize === undefined ? Math.min(DEFAULT_BURST_SIZE, Math.floor(events / 5)) : integer('burst-size', flags.burstSize, 0, 0, MAX_DATASET_EVENTS);
+  if (burstSize > events) problems.push(`--burst-size (${burstSize}) must not exceed --events (${events})`);
+  // In the middle of the window, on a whole second plus a few ms, easy to spot in the output.
+  const burst = burstSize > 0 ? { atMs: Math.floor((fromMs + (toMs - fromMs) / 2) / 1000) * 1000 + 123, count: burstSize } : undefined;
+
+  const lateCount = integer('late', flags.late, 0, 0, MAX_DATASET_EVENTS);
+  if (lateCount > events) problems.push(`--late (${lateCount}) must not exceed --events (${events})`);
+  const lateDelaySeconds = integer('late-delay-seconds', flags.lateDelaySeconds, DEFAULT_LATE_DELAY_SECONDS, 0, 86_400);
+  const late = lateCount > 0 ? { count: lateCount, delayMs: lateDelaySeconds * 1000 } : undefined;
+
+  const rpm = integer('rpm', flags.rpm, 0, 0, 10_000_000);
+  const lastPageCursor = text('last-page-cursor', flags.lastPageCursor, 'present', (v) => v === 'present' || v === 'absent', 'must be "present" or "absent"') as
+    | 'present'
+    | 'absent';
+  let faultRate = 0;
+  if (flags.faultRate !== undefined) {
+    const p = Number(flags.faultRate.trim());
+    if (flags.faultRate.trim() === '' || !Number.isFinite(p) || p < 0 || p > 1) problems.push(`--fault-rate must be a probability from 0 to 1, got "${flags.faultRate}"`);
+    else faultRate = p;
+  }
+  const maxSkewSeconds = integer('max-skew-seconds', flags.maxSkewSeconds, DEFAULT_MAX_SKEW_SECONDS, 0, 10 * 365 * 86_400);
+  const logLevel = text('log-level', flags.logLevel, 'warn', (v) => (LOG_LEVELS as readonly string[]).includes(v), `must be one of ${LOG_LEVELS.join('|')}`) as LogLevel;
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port,
+    host,
+    ikey,
+    skey,
+    apiHost,
+    events,
+    seed,
+    fromMs,
+    toMs,
+    burst,
+    late,
+    rpm,
+    lastPageCursor,
+    faultRate,
+    readTelephony: flags.permission !== false,
+    maxSkewSeconds,
+    json: flags.json === true,
+    logLevel,
+  };
+}
+
+/**
+ * One --fault-rate spread over the failures a collector must survive. Weights follow what a real
+ * deployment meets most: rate limiting, then server errors, then proxies and broken connections.
+ */
+export function faultsFromRate(rate: number, seed: number): FaultOptions {
+  return {
+    seed,
+    rate429: rate * 0.25,
+    rate500: rate * 0.2,
+    rate503: rate * 0.15,
+    rateHtml502: rate * 0.15,
+    rateReset: rate * 0.15,
+    rateTruncated: rate * 0.1,
+  };
+}
+
+export function simulatorOptionsFrom(s: SimulateSettings): SimulatorOptions {
+  return {
+    port: s.port,
+    host: s.host,
+    apiHost: s.apiHost,
+    integrations: [{ ikey: s.ikey, skey: s.skey, permissions: { readTelephony: s.readTelephony } }],
+    events: {
+      events: s.events,
+      seed: s.seed,
+      fromMs: s.fromMs,
+      toMs: s.toMs,
+      ...(s.burst && { bursts: [s.burst] }),
+      ...(s.late && { late: s.late }),
+    },
+    lastPageCursor: s.lastPageCursor,
+    ...(s.rpm > 0 && { rpm: s.rpm }),
+    maxSkewSeconds: s.maxSkewSeconds,
+    ...(s.faultRate > 0 && { faults: faultsFromRate(s.faultRate, s.seed) }),
+  };
+}
+
+/** The environment a collector needs, in the names the configuration reads (design.md section 2). */
+export function collectorEnv(sim: Simulator, s: SimulateSettings, nowMs: number): Record<string, string> {
+  const env: Record<string, string> = {
+    DUO_API_URL: sim.url,
+    DUO_API_HOST: s.apiHost,
+    DUO_IKEY: s.ikey,
+    DUO_SKEY: s.skey,
+  };
+  // Reach back to the start of the data set (the collector's default is 24 h, the data set's end lies in the past).
+  const hours = Math.ceil((nowMs - s.fromMs) / HOUR_MS);
+  if (hours > 24) env['LOOKBACK_HOURS'] = String(Math.min(hours, MAX_LOOKBACK_HOURS));
+  if (s.rpm > 0) env['REQUESTS_PER_MINUTE'] = String(s.rpm);
+  return env;
+}
+
+function waitForAbort(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** Start, print, serve until `signal` aborts, close. */
+export async function runSimulate(s: SimulateSettings, io: CliIo, signal: AbortSignal): Promise<void> {
+  const logger = createLogger({ level: s.logLevel, destination: io.stderr });
+  let sim: Simulator;
+  try {
+    sim = await startSimulator({ ...simulatorOptionsFrom(s), logger });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new ConfigError([`cannot listen on ${s.host}:${s.port} (${String(code)}): choose another --host/--port`]);
+    }
+    throw err;
+  }
+  try {
+    const nowMs = Date.now();
+    const env = collectorEnv(sim, s, nowMs);
+    const window = { fromMs: s.fromMs, toMs: s.toMs, from: new Date(s.fromMs).toISOString(), to: new Date(s.toMs).toISOString() };
+    if (s.json) {
+      const summary = {
+        url: sim.url,
+        port: sim.port,
+        apiHost: s.apiHost,
+        ikey: s.ikey,
+        skey: s.skey,
+        events: sim.events.length,
+        window,
+        burst: s.burst ?? null,
+        late: s.late ?? null,
+        rpm: s.rpm,
+        lastPageCursor: s.lastPageCursor,
+        faultRate: s.faultRate,
+        readTelephony: s.readTelephony,
+        env,
+      };
+      io.stdout.write(`${JSON.stringify(summary)}\n`);
+    } else {
+      const burst = s.burst ? `, a burst of ${s.burst.count} in the millisecond ${new Date(s.burst.atMs).toISOString()}` : '';
+      io.stderr.write(`Duo Admin API simulator on ${sim.url}: ${sim.events.length} events from ${window.from} to ${window.to}${burst}. Stop with Ctrl-C.\n`);
+      for (const [k, v] of Object.entries(env)) io.stdout.write(`${k}=${v}\n`);
+    }
+    await waitForAbort(signal);
+  } finally {
+    await sim.close();
+  }
+}
+
+export function register(program: Command, io: CliIo): void {
+  program
+    .command('simulate')
+    .description('Run a Duo Admin API simulator on loopback (telephony logs) and print the environment to collect from it.')
+    .addOption(new Option('--port <n>', 'TCP port, 0 = any free one').default('0'))
+    .addOption(new Option('--host <addr>', 'address to listen on').default('127.0.0.1'))
+    .addOption(new Option('--ikey <ikey>', "the simulator's integration key (default: random)"))
+    .addOption(new Option('--skey <skey>', "the simulator's own test secret key (default: random)"))
+    .addOption(new Option('--api-host <host>', 'host name requests are signed for').default(DEFAULT_API_HOST))
+    .addOption(new Option('--events <n>', 'events in the data set').default(String(DEFAULT_EVENTS)))
+    .addOption(new Option('--seed <n>', 'data set seed: the same seed gives the same events').default('1'))
+    .addOption(new Option('--from <iso>', 'start of the data set (default: 24 h before --to)'))
+    .addOption(new Option('--to <iso>', 'end of the data set (default: 10 minutes ago)'))
+    .addOption(new Option('--burst-size <n>', `events in one burst inside a single millisecond, 0 = none (default ${DEFAULT_BURST_SIZE}, at most a fifth of --events)`))
+    .addOption(new Option('--late <n>', 'events that arrive late (visible only --late-delay-seconds after their ts)'))
+    .addOption(new Option('--late-delay-seconds <s>', 'how late those events arrive').default(String(DEFAULT_LATE_DELAY_SECONDS)))
+    .addOption(new Option('--rpm <n>', 'token bucket per integration, requests per minute, 0 = unlimited'))
+    .addOption(new Option('--last-page-cursor <reading>', 'whether the page that ends a window carries a cursor').choices(['present', 'absent']).default('present'))
+    .addOption(new Option('--fault-rate <p>', 'probability per request of 5xx, HTML 502, dropped connections, truncated bodies and 429'))
+    .addOption(new Option('--no-permission', 'answer 403 40301, as for an integration without the telephony read permission'))
+    .addOption(new Option('--max-skew-seconds <s>', 'Date header tolerance before 401 40105').default(String(DEFAULT_MAX_SKEW_SECONDS)))
+    .addOption(new Option('--log-level <level>', 'simulator log level on stderr').default('warn'))
+    .addOption(new Option('--json', 'print one JSON object instead of environment lines'))
+    .action(async (flags: SimulateFlags) => {
+      const settings = parseSimulateFlags(flags, Date.now());
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        await runSimulate(settings, io, controller.signal);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+      io.setExitCode(0);
+    });
+}

@@ -1,0 +1,189 @@
+/**
+ * What the simulator checks before serving a page, as Duo does: request credentials (v2 and v5
+ * canonical strings, HMAC-SHA512 and HMAC-SHA1, the Date skew) and the telephony parameters. Pure
+ * functions returning either a value or the Duo failure to send, so every rule is testable without HTTP.
+ */
+import { canonicalize, parseAuthorization, signatureHex, signaturesEqual, type ParamValue, type SignatureDigest } from '../duo/sign.js';
+import type { PageQuery, SortOrder } from './store.js';
+
+/** A Duo-style failure: HTTP status, 5-digit code, message and optional detail. */
+export interface DuoFailure {
+  status: number;
+  code: number;
+  message: string;
+  detail?: string;
+}
+
+export function failure(status: number, code: number, message: string, detail?: string): DuoFailure {
+  return detail === undefined ? { status, code, message } : { status, code, message, detail };
+}
+
+export interface SimIntegration {
+  ikey: string;
+  skey: string;
+  permissions?: { readTelephony?: boolean };
+}
+
+/** Query parameters in arrival order of their values; a repeated key keeps every value. */
+export type QueryParams = Map<string, string[]>;
+
+function decodeComponent(raw: string): string {
+  // Form decoding: a `+` is a space, as the Python frameworks in front of Duo read it.
+  const spaced = raw.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    // Malformed escapes are kept as sent: the signature check then fails, as it would at Duo.
+    return spaced;
+  }
+}
+
+/** Parse the raw query string (without `?`). Duo re-canonicalises the decoded pairs to check the signature. */
+export function parseQuery(raw: string): QueryParams {
+  const params: QueryParams = new Map();
+  if (raw === '') return params;
+  for (const part of raw.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = decodeComponent(eq < 0 ? part : part.slice(0, eq));
+    const value = eq < 0 ? '' : decodeComponent(part.slice(eq + 1));
+    const values = params.get(key);
+    if (values) values.push(value);
+    else params.set(key, [value]);
+  }
+  return params;
+}
+
+function toSignParams(params: QueryParams): Record<string, ParamValue> {
+  const out: Record<string, ParamValue> = Object.create(null) as Record<string, ParamValue>;
+  for (const [k, v] of params) out[k] = v.length === 1 ? (v[0] as string) : v;
+  return out;
+}
+
+export interface CredentialCheck {
+  method: string;
+  path: string;
+  query: QueryParams;
+  /** Request headers as Node gives them (lower-case names). */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Canonical host configured for the simulator; the request's own Host header is accepted too. */
+  apiHost: string;
+  integrations: ReadonlyMap<string, SimIntegration>;
+  nowMs: number;
+  maxSkewSeconds: number;
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** Which digest a hex signature was made with, told by its length. */
+function digestOf(signature: string): SignatureDigest | undefined {
+  if (signature.length === 128) return 'sha512';
+  if (signature.length === 40) return 'sha1';
+  return undefined;
+}
+
+/**
+ * Verify `Authorization` and the request date. Order of checks: credentials present (40101), known
+ * integration (40102), a date to check against (40105), signature (40103), then the skew (40105): a
+ * stale but correctly signed request is a clock problem, a stale and wrongly signed one a key problem.
+ */
+export function verifyCredentials(c: CredentialCheck): { ok: true; integration: SimIntegration } | { ok: false; failure: DuoFailure } {
+  const auth = parseAuthorization(headerValue(c.headers['authorization']));
+  if (!auth) return { ok: false, failure: failure(401, 40101, 'Missing request credentials') };
+  const integration = c.integrations.get(auth.ikey);
+  if (!integration) return { ok: false, failure: failure(401, 40102, 'Invalid integration key in request credentials') };
+
+  // Clients that sign X-Duo-Date (v5, several non-Python clients) put that value on the first line.
+  const date = headerValue(c.headers['x-duo-date']) ?? headerValue(c.headers['date']);
+  const dateMs = date === undefined ? Number.NaN : Date.parse(date);
+  if (date === undefined || Number.isNaN(dateMs)) {
+    return { ok: false, failure: failure(401, 40105, 'Invalid request timestamp') };
+  }
+
+  const digest = digestOf(auth.signature);
+  if (digest === undefined || !signatureMatches(c, integration.skey, auth.signature, digest, date)) {
+    return { ok: false, failure: failure(401, 40103, 'Invalid signature in request credentials') };
+  }
+  if (Math.abs(c.nowMs - dateMs) > c.maxSkewSeconds * 1000) {
+    return { ok: false, failure: failure(401, 40105, 'Invalid request timestamp') };
+  }
+  return { ok: true, integration };
+}
+
+function signatureMatches(c: CredentialCheck, skey: string, signature: string, digest: SignatureDigest, date: string): boolean {
+  const duoHeaders: Record<string, string> = {};
+  for (const [name, value] of Object.entries(c.headers)) {
+    const v = headerValue(value);
+    if (name.startsWith('x-duo-') && v !== undefined) duoHeaders[name] = v;
+  }
+  const params = toSignParams(c.query);
+  const hosts = new Set([c.apiHost.toLowerCase()]);
+  const hostHeader = headerValue(c.headers['host']);
+  if (hostHeader) hosts.add(hostHeader.toLowerCase());
+  let matched = false;
+  for (const host of hosts) {
+    for (const version of [2, 5] as const) {
+      const canonical = canonicalize({ date, method: c.method, host, path: c.path, params, version, body: '', duoHeaders });
+      // No early exit: every candidate costs the same whichever one matches.
+      if (signaturesEqual(signatureHex(skey, canonical, digest), signature)) matched = true;
+    }
+  }
+  return matched;
+}
+
+export const MAX_LOOKBACK_DAYS = 180;
+const DAY_MS = 86_400_000;
+const MS13 = /^\d{13}$/;
+const CURSOR = /^(\d{13}),(.+)$/s;
+
+/**
+ * Validate the telephony parameters the way Duo does: 40001 naming what is missing, then 40002
+ * naming the first invalid one (`message_detail`).
+ */
+export function parsePageQuery(query: QueryParams, nowMs: number): { ok: true; query: PageQuery } | { ok: false; failure: DuoFailure } {
+  const invalid = (detail: string) => ({ ok: false as const, failure: failure(400, 40002, 'Invalid request parameters', detail) });
+  const missing = ['mintime', 'maxtime'].filter((k) => !query.has(k));
+  if (missing.length > 0) {
+    return { ok: false, failure: failure(400, 40001, 'Missing required request parameters', missing.join(', ')) };
+  }
+  const single = (name: string): string | undefined | null => {
+    const v = query.get(name);
+    if (v === undefined) return undefined;
+    return v.length === 1 ? (v[0] as string) : null;
+  };
+
+  const mintime = single('mintime');
+  if (typeof mintime !== 'string' || !MS13.test(mintime)) return invalid('mintime');
+  const maxtime = single('maxtime');
+  if (typeof maxtime !== 'string' || !MS13.test(maxtime)) return invalid('maxtime');
+  const mintimeMs = Number(mintime);
+  const maxtimeMs = Number(maxtime);
+  if (mintimeMs < nowMs - MAX_LOOKBACK_DAYS * DAY_MS) return invalid(`mintime must be within the past ${MAX_LOOKBACK_DAYS} days`);
+  if (maxtimeMs <= mintimeMs) return invalid('maxtime must be greater than mintime');
+
+  let limit = 100;
+  const rawLimit = single('limit');
+  if (rawLimit !== undefined) {
+    if (rawLimit === null || !/^\d{1,4}$/.test(rawLimit)) return invalid('limit');
+    limit = Number(rawLimit);
+    if (limit < 1 || limit > 1000) return invalid('limit');
+  }
+
+  let sort: SortOrder = 'ts:desc';
+  const rawSort = single('sort');
+  if (rawSort !== undefined) {
+    if (rawSort !== 'ts:asc' && rawSort !== 'ts:desc') return invalid('sort');
+    sort = rawSort;
+  }
+
+  let cursor: PageQuery['cursor'];
+  const rawOffset = single('next_offset');
+  if (rawOffset !== undefined) {
+    const m = rawOffset === null ? null : CURSOR.exec(rawOffset);
+    if (!m) return invalid('next_offset');
+    cursor = { tsMs: Number(m[1]), id: m[2] as string };
+  }
+  return { ok: true, query: { mintimeMs, maxtimeMs, limit, sort, cursor } };
+}

@@ -1,0 +1,425 @@
+/**
+ * The Duo Admin API simulator: a real HTTP server on loopback answering
+ * `GET /admin/v2/logs/telephony` the way duo-api.md says Duo does, with pacing and injectable faults.
+ *
+ * Order of processing, and why: route (404/405) → credentials (401) → permission (403) → token
+ * bucket (429, needs the integration) → faults (so that a fault never hides an auth bug) → parameters
+ * (400) → page. Pages are built by concatenating pre-serialised items.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { rfc2822Date } from '../duo/sign.js';
+import { TELEPHONY_PATH } from '../duo/types.js';
+import { silentLogger, type Logger } from '../log.js';
+import { generateDataset, type DatasetOptions, type SimEvent } from './dataset.js';
+import { createRng, type Rng } from './rng.js';
+import { EventStore } from './store.js';
+import { failure, parsePageQuery, parseQuery, verifyCredentials, type DuoFailure, type QueryParams, type SimIntegration } from './request.js';
+
+export type { SimIntegration } from './request.js';
+
+export interface FaultOptions {
+  /** Seed of the fault draws (default 1): the same request sequence meets the same faults. */
+  seed?: number;
+  /** Probability per request of 429 42901 regardless of the token bucket. */
+  rate429?: number;
+  /** 500 50001 with a Duo JSON body. */
+  rate500?: number;
+  /** 503 with an empty body, as a load balancer sends it. */
+  rate503?: number;
+  /** 502 with an HTML page from "a proxy". */
+  rateHtml502?: number;
+  /** The connection is destroyed before or in the middle of the response. */
+  rateReset?: number;
+  /** A 200 whose JSON body is cut: short but well-framed, or a Content-Length the body never reaches. */
+  rateTruncated?: number;
+  /** The response (whatever it is) is held back `delayMs`. Drawn independently of the other faults. */
+  rateDelay?: number;
+  /** Default 1000. */
+  delayMs?: number;
+}
+
+export type FaultKind = '429' | '500' | '503' | 'html502' | 'reset' | 'truncated' | 'delay';
+
+export interface SimulatorOptions {
+  /** Default 0 (any free port). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Canonical host in signatures (the request's Host header is accepted too). */
+  apiHost?: string;
+  /** Default: one integration with random keys and the telephony read permission. */
+  integrations?: SimIntegration[];
+  /** The data set, or how to generate it. Default: empty. */
+  events?: SimEvent[] | DatasetOptions;
+  /**
+   * Whether the page that exhausts a window still carries a cursor (duo-api.md lists this as
+   * unknown). 'present' (default): every non-empty page has one, and the end is an empty page.
+   */
+  lastPageCursor?: 'present' | 'absent';
+  /** Token bucket refill per minute and per integration; unlimited when undefined or 0. */
+  rpm?: number;
+  /** Token bucket capacity; default max(2, ceil(rpm / 60)). */
+  burst?: number;
+  /** Date header tolerance (default 300 s) before 401 40105. */
+  maxSkewSeconds?: number;
+  faults?: FaultOptions;
+  /** Simulator clock in ms (180-day rule, Date skew, what is visible yet). Default Date.now. */
+  now?: () => number;
+  logger?: Logger;
+}
+
+export interface SimulatorStats {
+  requests: number;
+  /** Responses by HTTP status; 0 counts connections dropped without a status line. */
+  byStatus: Record<number, number>;
+  /** Complete 200 pages. */
+  pagesServed: number;
+  itemsServed: number;
+  /** Injected faults by kind (429s from the token bucket are not faults: see byStatus). */
+  faults: Record<FaultKind, number>;
+}
+
+export interface Simulator {
+  /** Base URL, e.g. `http://127.0.0.1:40123`. */
+  url: string;
+  port: number;
+  apiHost: string;
+  integrations: readonly SimIntegration[];
+  /** The data set, sorted by (tsMicros, id); includes events not visible yet. */
+  readonly events: readonly SimEvent[];
+  stats: SimulatorStats;
+  /** Replace the fault configuration (a new seed restarts the draws). */
+  setFaults(f: FaultOptions): void;
+  /** Merge more events into the data set (they follow the usual visibility rules). */
+  addEvents(e: SimEvent[]): void;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_API_HOST = 'api-sim00000.duosecurity.com';
+const DEFAULT_MAX_SKEW_SECONDS = 300;
+const DEFAULT_DELAY_MS = 1000;
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz';
+
+function randomString(length: number, alphabet: string): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  // 256 is not a multiple of the alphabet size: the slight bias is irrelevant for a test credential.
+  for (const b of bytes) out += alphabet[b % alphabet.length];
+  return out;
+}
+
+/** A fresh integration shaped like Duo's: `DI` + 18 upper-case characters, a 40-character secret. */
+export function randomIntegration(readTelephony = true): SimIntegration {
+  return {
+    ikey: `DI${randomString(18, ALNUM.slice(0, 36))}`,
+    skey: randomString(40, ALNUM),
+    permissions: { readTelephony },
+  };
+}
+
+const FAULT_RATE_KEYS = ['rate429', 'rate500', 'rate503', 'rateHtml502', 'rateReset', 'rateTruncated', 'rateDelay'] as const;
+
+function validateFaults(f: FaultOptions): void {
+  let exclusive = 0;
+  for (const key of FAULT_RATE_KEYS) {
+    const v = f[key];
+    if (v === undefined) continue;
+    if (!(v >= 0 && v <= 1)) throw new RangeError(`simulator faults: ${key} must be a probability in [0, 1], got ${v}`);
+    if (key !== 'rateDelay') exclusive += v;
+  }
+  if (exclusive > 1 + 1e-9) throw new RangeError(`simulator faults: the rates other than rateDelay add up to ${exclusive}, more than 1`);
+  if (f.delayMs !== undefined && !(Number.isFinite(f.delayMs) && f.delayMs >= 0)) {
+    throw new RangeError(`simulator faults: delayMs must be >= 0, got ${f.delayMs}`);
+  }
+}
+
+function validateOptions(opts: SimulatorOptions): void {
+  if (opts.rpm !== undefined && !(Number.isFinite(opts.rpm) && opts.rpm >= 0)) throw new RangeError(`simulator: rpm must be >= 0, got ${opts.rpm}`);
+  if (opts.burst !== undefined && !(Number.isFinite(opts.burst) && opts.burst >= 1)) throw new RangeError(`simulator: burst must be >= 1, got ${opts.burst}`);
+  if (opts.maxSkewSeconds !== undefined && !(Number.isFinite(opts.maxSkewSeconds) && opts.maxSkewSeconds >= 0)) {
+    throw new RangeError(`simulator: maxSkewSeconds must be >= 0, got ${opts.maxSkewSeconds}`);
+  }
+  for (const i of opts.integrations ?? []) {
+    // A colon would make `Basic base64(ikey:sig)` ambiguous; Duo's keys never contain one.
+    if (!i.ikey || i.ikey.includes(':') || !i.skey) throw new RangeError('simulator: every integration needs a non-empty ikey without ":" and a non-empty skey');
+  }
+  if (opts.faults) validateFaults(opts.faults);
+}
+
+class TokenBucket {
+  #tokens: number;
+  #lastMs = performance.now();
+  constructor(
+    private readonly capacity: number,
+    private readonly perMs: number,
+  ) {
+    this.#tokens = capacity;
+  }
+  take(): boolean {
+    // Real elapsed time, not the simulator clock: tests freeze `now` but still expect refills.
+    const t = performance.now();
+    this.#tokens = Math.min(this.capacity, this.#tokens + (t - this.#lastMs) * this.perMs);
+    this.#lastMs = t;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}
+
+const HTML_502 =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+
+function failBody(f: DuoFailure): string {
+  return JSON.stringify(
+    f.detail === undefined
+      ? { stat: 'FAIL', code: f.code, message: f.message }
+      : { stat: 'FAIL', code: f.code, message: f.message, message_detail: f.detail },
+  );
+}
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  validateOptions(opts);
+  const logger = opts.logger ?? silentLogger();
+  const now = opts.now ?? Date.now;
+  const apiHost = opts.apiHost ?? DEFAULT_API_HOST;
+  const integrations = opts.integrations && opts.integrations.length > 0 ? opts.integrations : [randomIntegration()];
+  const byIkey = new Map(integrations.map((i) => [i.ikey, i]));
+  const maxSkewSeconds = opts.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS;
+  const lastPageCursor = opts.lastPageCursor ?? 'present';
+  const store = new EventStore(Array.isArray(opts.events) ? opts.events : opts.events ? generateDataset(opts.events) : []);
+
+  const rpm = opts.rpm ?? 0;
+  const capacity = opts.burst ?? Math.max(2, Math.ceil(rpm / 60));
+  const buckets = new Map<string, TokenBucket>();
+  const bucketFor = (ikey: string): TokenBucket => {
+    let b = buckets.get(ikey);
+    if (!b) buckets.set(ikey, (b = new TokenBucket(capacity, rpm / 60_000)));
+    return b;
+  };
+
+  let faults: FaultOptions = { ...opts.faults };
+  let faultRng: Rng = createRng(faults.seed ?? 1);
+  // Response shape choices (cursor key omitted vs null, total_objects form) get their own stream so
+  // turning faults on does not change them.
+  const shapeRng = createRng((faults.seed ?? 1) + 0x632be5ab);
+
+  const stats: SimulatorStats = {
+    requests: 0,
+    byStatus: {},
+    pagesServed: 0,
+    itemsServed: 0,
+    faults: { '429': 0, '500': 0, '503': 0, html502: 0, reset: 0, truncated: 0, delay: 0 },
+  };
+  const pendingDelays = new Set<NodeJS.Timeout>();
+  let closed = false;
+
+  const count = (status: number): void => {
+    stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+  };
+
+  const send = (res: ServerResponse, status: number, body: string | Buffer, contentType = 'application/json'): void => {
+    count(status);
+    if (res.destroyed) return;
+    const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    res.writeHead(status, {
+      Date: rfc2822Date(now()),
+      'Content-Type': contentType,
+      'Content-Length': buf.length,
+    });
+    res.end(buf);
+  };
+
+  const sendFailure = (res: ServerResponse, f: DuoFailure): void => {
+    send(res, f.status, failBody(f));
+  };
+
+  /** Cut the connection: before any byte, or after the status line and part of the body. */
+  const reset = (res: ServerResponse, body: Buffer | undefined): void => {
+    count(0);
+    stats.faults.reset++;
+    if (body === undefined || faultRng.chance(0.5)) {
+      res.socket?.destroy();
+      return;
+    }
+    res.writeHead(200, { Date: rfc2822Date(now()), 'Content-Type': 'application/json', 'Content-Length': body.length });
+    res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
+  };
+
+  const truncate = (res: ServerResponse, body: Buffer): void => {
+    count(200);
+    stats.faults.truncated++;
+    const cut = Math.max(1, Math.floor(body.length * (0.2 + 0.6 * faultRng.next())));
+    if (faultRng.chance(0.5)) {
+      // Well-framed HTTP, broken JSON: only the parser notices.
+      res.writeHead(200, { Date: rfc2822Date(now()), 'Content-Type': 'application/json', 'Content-Length': cut });
+      res.end(body.subarray(0, cut));
+    } else {
+      // The promised length never arrives: the HTTP client sees the connection close early.
+      res.writeHead(200, { Date: rfc2822Date(now()), 'Content-Type': 'application/json', 'Content-Length': body.length });
+      res.write(body.subarray(0, cut), () => res.destroy());
+    }
+  };
+
+  type Drawn = Exclude<FaultKind, 'delay'> | undefined;
+  const drawFault = (): Drawn => {
+    const r = faultRng.next();
+    let acc = 0;
+    const table: Array<[Exclude<FaultKind, 'delay'>, number | undefined]> = [
+      ['429', faults.rate429],
+      ['500', faults.rate500],
+      ['503', faults.rate503],
+      ['html502', faults.rateHtml502],
+      ['reset', faults.rateReset],
+      ['truncated', faults.rateTruncated],
+    ];
+    for (const [kind, p] of table) {
+      acc += p ?? 0;
+      if (r < acc) return kind;
+    }
+    return undefined;
+  };
+
+  const pageBody = (query: Parameters<EventStore['selectPage']>[0], nowMs: number): { body: string; items: number } | DuoFailure => {
+    const page = store.selectPage(query, nowMs);
+    if (!page.found) return failure(400, 40002, 'Invalid request parameters', 'next_offset');
+    const last = page.items[page.items.length - 1];
+    const cursor = last ? JSON.stringify(`${Math.floor(last.tsMicros / 1000)},${last.id}`) : 'null';
+    let meta: string;
+    if (lastPageCursor === 'present' || page.hasMore) {
+      meta = `"next_offset":${cursor},`;
+    } else {
+      // Both readings of "no more" occur in the wild: a null cursor and no cursor key at all.
+      meta = shapeRng.chance(0.5) ? '"next_offset":null,' : '';
+    }
+    meta += shapeRng.chance(0.25) ? `"total_objects":${page.total}` : `"total_objects":{"relation":"eq","value":${page.total}}`;
+    let items = '';
+    for (let i = 0; i < page.items.length; i++) items += i === 0 ? (page.items[i] as SimEvent).json : `,${(page.items[i] as SimEvent).json}`;
+    return { body: `{"stat":"OK","response":{"items":[${items}],"metadata":{${meta}}}}`, items: page.items.length };
+  };
+
+  const serve = (res: ServerResponse, path: string, query: QueryParams, fault: Drawn): void => {
+    const nowMs = now();
+    const parsed = parsePageQuery(query, nowMs);
+    if (!parsed.ok) return sendFailure(res, parsed.failure);
+    const page = pageBody(parsed.query, nowMs);
+    if (!('body' in page)) return sendFailure(res, page);
+    const body = Buffer.from(page.body, 'utf8');
+    if (fault === 'reset') return reset(res, body);
+    if (fault === 'truncated') return truncate(res, body);
+    send(res, 200, body);
+    stats.pagesServed++;
+    stats.itemsServed += page.items;
+    logger.debug({ event: 'page.served', path, items: page.items, sort: parsed.query.sort }, 'page served');
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    stats.requests++;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
+    if (path !== TELEPHONY_PATH) return sendFailure(res, failure(404, 40400, 'Resource not found'));
+    if (req.method !== 'GET') return sendFailure(res, failure(405, 40500, 'Method not allowed'));
+
+    const query = parseQuery(rawQuery);
+    const auth = verifyCredentials({
+      method: req.method,
+      path,
+      query,
+      headers: req.headers,
+      apiHost,
+      integrations: byIkey,
+      nowMs: now(),
+      maxSkewSeconds,
+    });
+    if (!auth.ok) {
+      logger.debug({ event: 'request.rejected', status: auth.failure.status, code: auth.failure.code }, auth.failure.message);
+      return sendFailure(res, auth.failure);
+    }
+    if (auth.integration.permissions?.readTelephony === false) return sendFailure(res, failure(403, 40301, 'Access forbidden'));
+    if (rpm > 0 && !bucketFor(auth.integration.ikey).take()) return sendFailure(res, failure(429, 42901, 'Too Many Requests'));
+
+    const delayed = faultRng.chance(faults.rateDelay ?? 0);
+    const fault = drawFault();
+    const respond = (): void => {
+      if (fault !== undefined && fault !== 'reset' && fault !== 'truncated') stats.faults[fault]++;
+      switch (fault) {
+        case '429':
+          return sendFailure(res, failure(429, 42901, 'Too Many Requests'));
+        case '500':
+          return sendFailure(res, failure(500, 50001, 'Internal server error'));
+        case '503':
+          return send(res, 503, '');
+        case 'html502':
+          return send(res, 502, HTML_502, 'text/html');
+        default:
+          return serve(res, path, query, fault);
+      }
+    };
+    if (!delayed) return respond();
+    stats.faults.delay++;
+    const timer = setTimeout(() => {
+      pendingDelays.delete(timer);
+      if (!closed) respond();
+    }, faults.delayMs ?? DEFAULT_DELAY_MS);
+    pendingDelays.add(timer);
+  };
+
+  const server = createServer({ noDelay: true }, (req, res) => {
+    try {
+      handle(req, res);
+    } catch (err) {
+      // A bug in the simulator must show up as a 500 the test can see, not as a hung request.
+      logger.error({ event: 'request.failed', err }, 'simulator error');
+      if (!res.headersSent) sendFailure(res, failure(500, 50001, 'Internal server error'));
+      else res.destroy();
+    }
+  });
+  // Longer than undici's default keep-alive so the client, not the server, closes idle sockets.
+  server.keepAliveTimeout = 65_000;
+
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ event: 'simulator.started', url, apiHost, events: store.size }, 'Duo API simulator listening');
+
+  return {
+    url,
+    port,
+    apiHost,
+    integrations,
+    get events() {
+      return store.events;
+    },
+    stats,
+    setFaults(f: FaultOptions) {
+      validateFaults(f);
+      faults = { ...f };
+      if (f.seed !== undefined) faultRng = createRng(f.seed);
+    },
+    addEvents(e: SimEvent[]) {
+      store.add(e);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const t of pendingDelays) clearTimeout(t);
+      pendingDelays.clear();
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await done;
+      logger.info({ event: 'simulator.closed', requests: stats.requests }, 'Duo API simulator closed');
+    },
+  };
+}
