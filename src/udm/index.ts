@@ -8,6 +8,7 @@ export {
   emptyStats,
   addStats,
   DEFAULT_MAX_LINE_LENGTH,
+  OutputError,
   type ConvertOptions,
   type ConvertStats,
   type LineProblem,

@@ -33,6 +33,22 @@ export interface ConvertOptions extends ToUdmOptions {
 
 export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
 
+/**
+ * `out` failed or closed (EPIPE when a reader such as `head` stops early). Carries the counts so far, so
+ * a caller can still report what was converted, and tells an output failure apart from an input one.
+ */
+export class OutputError extends Error {
+  readonly stats: ConvertStats;
+  readonly code: string | undefined;
+  constructor(cause: unknown, stats: ConvertStats) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'OutputError';
+    this.stats = stats;
+    const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+    this.code = typeof code === 'string' ? code : undefined;
+  }
+}
+
 export function emptyStats(): ConvertStats {
   return { lines: 0, converted: 0, rejected: 0, byEventType: {} };
 }
@@ -88,7 +104,8 @@ function drained(out: NodeJS.WritableStream): Promise<void> {
 /**
  * Convert one NDJSON input. Bad lines (not JSON, not an object, no parseable `ts`, too long) go to
  * `report` and are skipped; everything else is written to `out` as one UDM event per line.
- * Does not end `out`: callers convert several inputs into one output.
+ * Does not end `out`: callers convert several inputs into one output. Rejects with `OutputError` when
+ * `out` fails, and with the input's own error when reading fails.
  */
 export async function convertNdjsonStream(
   input: AsyncIterable<string | Uint8Array>,
@@ -170,12 +187,18 @@ export async function convertNdjsonStream(
   };
 
   const flush = async (): Promise<void> => {
-    if (outError) throw outError;
+    if (outError) throw new OutputError(outError, stats);
     if (pending === '') return;
     const chunk = pending;
     pending = '';
-    if (!out.write(chunk)) await drained(out);
-    if (outError) throw outError;
+    if (!out.write(chunk)) {
+      try {
+        await drained(out);
+      } catch (err) {
+        throw new OutputError(err, stats);
+      }
+    }
+    if (outError) throw new OutputError(outError, stats);
   };
 
   try {
