@@ -20,6 +20,13 @@ export async function buildProgram(io: CliIo): Promise<Command> {
     .exitOverride();
   const modules: Array<Promise<{ register: Register }>> = [
     // Keep this list in the order `--help` should show.
+    import('./commands/collect.js'),
+    import('./commands/check.js'),
+    import('./commands/state.js'),
+    import('./commands/udm.js'),
+    import('./commands/simulate.js'),
+    import('./commands/daemon.js'),
+    import('./commands/demo.js'),
   ];
   for (const m of await Promise.all(modules)) m.register(program, io);
   return program;

@@ -1,0 +1,134 @@
+/**
+ * Build the collector's dependencies from a Config: the Duo client, the sink and the checkpoint store.
+ * Drivers are loaded with `import()` so `@google-cloud/storage` and Secret Manager load only when used.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { legacyStateKey } from '../config.js';
+import type { Sink } from '../sinks/types.js';
+import type { CheckpointStore } from '../checkpoint/types.js';
+import { runOnce, type RunProgress, type RunSettings, type RunSummary } from './run.js';
+import type { Failpoint } from './failpoint.js';
+import { ConfigError } from '../errors.js';
+import { configWarnings } from '../config.js';
+import { createDuoClient, type DuoClientOptions } from '../duo/client.js';
+
+export interface Stores {
+  sink: Sink;
+  checkpoints: CheckpointStore;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** Where the stdout sink writes. */
+  stdout?: NodeJS.WritableStream;
+}
+
+/** The sink and checkpoint store the configuration names: GCS bucket, stdout, or the local folder. */
+export async function createStores(c: Config, opts: StoreOptions = {}): Promise<Stores> {
+  // The guide's `{prefix}/state.json` is carried on from once, unless STATE_KEY was set explicitly.
+  const legacyKey = c.stateKeyExplicit ? undefined : legacyStateKey(c.prefix);
+  if (c.bucket) {
+    const [{ createStorage }, { createGcsSink }, { createGcsCheckpointStore }] = await Promise.all([
+      import('../gcs/storage.js'),
+      import('../sinks/gcs.js'),
+      import('../checkpoint/gcs.js'),
+    ]);
+    const storage = await createStorage(c.gcsApiEndpoint ? { apiEndpoint: c.gcsApiEndpoint } : {});
+    return {
+      sink: createGcsSink({ storage, bucket: c.bucket, prefix: c.prefix }),
+      checkpoints: createGcsCheckpointStore({ storage, bucket: c.bucket, key: c.stateKey, ...(legacyKey ? { legacyKey } : {}) }),
+      close: async () => {},
+    };
+  }
+  const { createLocalCheckpointStore } = await import('../checkpoint/local.js');
+  const checkpoints = createLocalCheckpointStore({
+    path: join(c.outputDir, c.stateKey),
+    ...(legacyKey ? { legacyPath: join(c.outputDir, legacyKey) } : {}),
+  });
+  if (c.stdout) {
+    const { createStdoutSink } = await import('../sinks/stdout.js');
+    return { sink: createStdoutSink({ stream: opts.stdout ?? process.stdout }), checkpoints, close: async () => {} };
+  }
+  const { createLocalSink } = await import('../sinks/local.js');
+  return { sink: createLocalSink({ root: c.outputDir }), checkpoints, close: async () => {} };
+}
+
+/** The secret key from DUO_SKEY, or from Secret Manager when DUO_SKEY_SECRET names a version. */
+export async function resolveSecretKey(c: Config): Promise<string> {
+  if (c.skey) return c.skey;
+  if (!c.skeySecret) throw new ConfigError(['DUO_SKEY: required unless DUO_SKEY_SECRET names a Secret Manager version holding it']);
+  const { readSecret } = await import('../secrets.js');
+  return readSecret(c.skeySecret);
+}
+
+export function runSettings(c: Config): RunSettings {
+  return {
+    prefix: c.prefix,
+    apiHost: c.apiHost,
+    enrich: c.enrich,
+    pageLimit: c.pageLimit,
+    maxPages: c.maxPages,
+    delayMs: c.delaySeconds * 1000,
+    lookbackMs: c.lookbackHours * 3_600_000,
+    windowMaxMs: c.windowMaxHours * 3_600_000,
+    budgetMs: c.runBudgetSeconds * 1000,
+  };
+}
+
+export interface CollectorOptions {
+  logger: Logger;
+  stdout?: NodeJS.WritableStream;
+  now?: () => number;
+  failpoint?: Failpoint;
+  onProgress?: (p: RunProgress) => void;
+  /** Overrides for the Duo client (tests scale the backoff down). */
+  client?: Partial<DuoClientOptions>;
+}
+
+export interface Collector {
+  readonly config: Config;
+  /** One run; `signal` stops it after the page in flight. */
+  run(signal?: AbortSignal): Promise<RunSummary>;
+  close(): Promise<void>;
+}
+
+/** Everything a run needs, built once: reused across runs by the daemon and a warm function instance. */
+export async function createCollector(c: Config, opts: CollectorOptions): Promise<Collector> {
+  for (const w of configWarnings(c)) opts.logger.warn({ event: 'config.warning' }, w);
+  const skey = await resolveSecretKey(c);
+  const client = createDuoClient({
+    ikey: c.ikey,
+    skey,
+    apiHost: c.apiHost,
+    baseUrl: c.apiUrl,
+    requestsPerMinute: c.requestsPerMinute,
+    signatureVersion: c.signatureVersion,
+    logger: opts.logger,
+    ...opts.client,
+  });
+  const stores = await createStores(c, opts.stdout ? { stdout: opts.stdout } : {});
+  const settings = runSettings(c);
+  return {
+    config: c,
+    run: (signal) =>
+      runOnce(
+        {
+          client,
+          sink: stores.sink,
+          checkpoints: stores.checkpoints,
+          settings,
+          logger: opts.logger,
+          ...(opts.now ? { now: opts.now } : {}),
+          ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
+          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        },
+        signal,
+      ),
+    close: async () => {
+      await client.close();
+      await stores.close();
+    },
+  };
+}

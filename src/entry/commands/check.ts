@@ -1,0 +1,41 @@
+/** `duo-telephony check`: prove credentials, permission and clock with one signed request. */
+import type { Command } from 'commander';
+import type { CliIo } from '../io.js';
+import { loadConfig } from '../../config.js';
+import { createLogger } from '../../log.js';
+import { resolveSecretKey } from '../../collect/deps.js';
+import { createDuoClient } from '../../duo/client.js';
+import { checkDuo, formatCheckReport } from '../../duo/check.js';
+import { addDuoOptions, explicitFlags } from '../options.js';
+
+export function register(program: Command, io: CliIo): void {
+  const cmd = program
+    .command('check')
+    .description('check the integration key, secret key, telephony permission and clock against Duo with one request')
+    .option('--json', 'print the report as JSON')
+    .option('--log-level <level>', 'trace|debug|info|warn|error|silent (env LOG_LEVEL, default warn here)');
+  addDuoOptions(cmd);
+  cmd.action(async (opts: { json?: boolean }) => {
+    const config = loadConfig({ LOG_LEVEL: 'warn', ...io.env }, explicitFlags(cmd), { needDuo: true });
+    const logger = createLogger({ level: config.logLevel, destination: io.stderr });
+    const client = createDuoClient({
+      ikey: config.ikey,
+      skey: await resolveSecretKey(config),
+      apiHost: config.apiHost,
+      baseUrl: config.apiUrl,
+      signatureVersion: config.signatureVersion,
+      // One quick diagnosis, not a patient collection: a single retry at most.
+      maxRetries: 1,
+      timeoutMs: 15_000,
+      requestsPerMinute: Number.POSITIVE_INFINITY,
+      logger,
+    });
+    try {
+      const report = await checkDuo(client, { apiHost: config.apiHost });
+      io.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatCheckReport(report));
+      io.setExitCode(report.ok ? 0 : (report.failure?.httpStatus === 401 || report.failure?.httpStatus === 403 ? 3 : 4));
+    } finally {
+      await client.close();
+    }
+  });
+}

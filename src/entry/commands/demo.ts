@@ -1,0 +1,161 @@
+/**
+ * `duo-telephony demo` (`npm run demo`): the main job on the embedded default. Starts the bundled Duo
+ * API simulator with a seeded day of telephony logs (bursts included), collects it into a local folder
+ * exactly as `collect` would, checks every event arrived once, converts the result to UDM, and says
+ * where everything is.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { CliIo } from '../io.js';
+import { loadConfig } from '../../config.js';
+import { createLogger } from '../../log.js';
+import { createCollector } from '../../collect/deps.js';
+import { formatProgress, formatSummary } from '../../collect/report.js';
+import { startSimulator } from '../../simulator/index.js';
+import { convertNdjsonStream, walkInputFiles, emptyStats, addStats } from '../../udm/index.js';
+import { ConfigError } from '../../errors.js';
+
+const MARKER = '.duo-telephony-demo';
+const H = 3_600_000;
+
+async function prepareFolder(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => null);
+  if (entries && entries.length > 0) {
+    if (!entries.includes(MARKER)) {
+      throw new ConfigError([`--out: ${dir} exists and was not made by the demo; choose another folder (the demo never deletes data it did not write)`]);
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, MARKER), 'Made by `duo-telephony demo`; the demo replaces this folder on its next run.\n');
+}
+
+export function register(program: Command, io: CliIo): void {
+  program
+    .command('demo')
+    .description('collect a seeded day of logs from the bundled Duo API simulator into a local folder, then convert them to UDM')
+    .option('--out <dir>', 'demo folder (replaced on each demo run)', './duo-telephony-demo')
+    .option('--events <n>', 'events in the simulated day', '50000')
+    .option('--seed <n>', 'data set seed', '7')
+    .action(async (opts: { out: string; events: string; seed: string }) => {
+      const events = Number(opts.events);
+      const seed = Number(opts.seed);
+      if (!Number.isInteger(events) || events < 1 || events > 2_000_000) throw new ConfigError(['--events: a whole number from 1 to 2000000']);
+      if (!Number.isInteger(seed)) throw new ConfigError(['--seed: a whole number']);
+      const out = resolve(opts.out);
+      await prepareFolder(out);
+      const say = (s: string) => io.stdout.write(`${s}\n`);
+
+      const now = Date.now();
+      const fromMs = now - 24 * H;
+      const toMs = now - 10 * 60_000;
+      const burst = Math.min(2000, Math.floor(events / 10));
+      const sim = await startSimulator({
+        events: { events, seed, fromMs, toMs, bursts: burst > 0 ? [{ atMs: Math.floor(fromMs + 9.5 * H), count: burst }] : [] },
+      });
+      const integration = sim.integrations[0]!;
+      say(`Duo API simulator at ${sim.url}: ${events.toLocaleString('en-US')} telephony events over the last 24 h, ${burst.toLocaleString('en-US')} of them in one millisecond`);
+
+      const config = loadConfig(
+        {
+          DUO_IKEY: integration.ikey,
+          DUO_SKEY: integration.skey,
+          DUO_API_HOST: sim.apiHost,
+          DUO_API_URL: sim.url,
+          OUTPUT_DIR: out,
+          DELAY_SECONDS: '1',
+          LOOKBACK_HOURS: '25',
+          WINDOW_MAX_HOURS: '6',
+          REQUESTS_PER_MINUTE: '100000',
+          LOG_LEVEL: 'warn',
+        },
+        {},
+        { needDuo: true },
+      );
+      // The demo runs with a 1 s delay on purpose: only errors are worth a line here.
+      const logger = createLogger({ level: 'error', destination: io.stderr });
+      const started = Date.now();
+      const collector = await createCollector(config, {
+        logger,
+        ...(io.isTTY ? { onProgress: (p) => io.stderr.write(`\r${formatProgress(p, started)}\x1b[K`) } : {}),
+      });
+      let summary;
+      try {
+        summary = await collector.run();
+      } finally {
+        if (io.isTTY) io.stderr.write('\r\x1b[K');
+        await collector.close();
+        await sim.close();
+      }
+      say(formatSummary(summary));
+
+      // Check the folder against the simulator: every event once, none twice.
+      const dataDir = join(out, config.prefix);
+      const seen = new Map<string, number>();
+      const byContext = new Map<string, number>();
+      let objects = 0;
+      let sample = '';
+      for await (const file of walkInputFiles(dataDir)) {
+        objects += 1;
+        for (const line of (await readFile(file, 'utf8')).split('\n')) {
+          if (!line) continue;
+          sample ||= line;
+          const item = JSON.parse(line) as { telephony_id: string; context?: string; type?: string };
+          seen.set(item.telephony_id, (seen.get(item.telephony_id) ?? 0) + 1);
+          const k = `${item.context ?? '?'} / ${item.type ?? '?'}`;
+          byContext.set(k, (byContext.get(k) ?? 0) + 1);
+        }
+      }
+      const expected = sim.events.map((e) => e.id);
+      const missing = expected.filter((id) => !seen.has(id)).length;
+      const doubled = [...seen.values()].reduce((a, n) => a + (n > 1 ? n - 1 : 0), 0);
+      say(
+        missing === 0 && doubled === 0
+          ? `✓ all ${expected.length.toLocaleString('en-US')} events delivered exactly once, in ${objects} objects`
+          : `✗ ${missing} events missing and ${doubled} doubled: this is a bug, please report it`,
+      );
+
+      // UDM: what SecOps' DUO_TELEPHONY parser will make of these lines.
+      const udmDir = join(out, '_udm');
+      await mkdir(udmDir, { recursive: true });
+      const udmFile = join(udmDir, 'events.udm.ndjson');
+      const udmOut = createWriteStream(udmFile);
+      let stats = emptyStats();
+      let rejected = 0;
+      for await (const file of walkInputFiles(dataDir)) {
+        stats = addStats(stats, await convertNdjsonStream(createReadStream(file), file, udmOut, () => (rejected += 1)));
+      }
+      await new Promise<void>((res, rej) => udmOut.end((err?: Error | null) => (err ? rej(err) : res())));
+
+      const rel = (p: string) => relative(process.cwd(), p) || '.';
+      say('');
+      say(`Collected logs (what the SecOps feed ingests): ${rel(dataDir)}/  (${objects} objects, ${(await folderSize(dataDir) / 1e6).toFixed(1)} MB)`);
+      say(`Checkpoint:                                   ${rel(join(out, config.stateKey))}`);
+      say(`UDM events (what SecOps will store):          ${rel(udmFile)}  (${stats.converted.toLocaleString('en-US')} events${rejected ? `, ${rejected} lines rejected` : ''})`);
+      say('');
+      say('Events by context / type:');
+      for (const [k, v] of [...byContext.entries()].sort((a, b) => b[1] - a[1])) say(`  ${String(v).padStart(8)}  ${k}`);
+      say(`UDM event types: ${Object.entries(stats.byEventType).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      if (sample) {
+        say('');
+        say('One collected line:');
+        say(`  ${sample}`);
+        const firstUdm = (await readFile(udmFile, 'utf8')).split('\n', 1)[0];
+        if (firstUdm) {
+          say('Its UDM event:');
+          say(JSON.stringify(JSON.parse(firstUdm), null, 2).replace(/^/gm, '  '));
+        }
+      }
+      say('');
+      say(`Next: \`npx duo-telephony udm ${rel(dataDir)} --stats\`, \`npx duo-telephony state show --out ${rel(out)}\`, or point collect at your Duo account (see README).`);
+      if (missing || doubled) io.setExitCode(1);
+    });
+}
+
+async function folderSize(dir: string): Promise<number> {
+  let total = 0;
+  for await (const f of walkInputFiles(dir)) total += (await stat(f)).size;
+  return total;
+}

@@ -1,0 +1,82 @@
+/** `duo-telephony state show|reset`: look at or move the checkpoint. */
+import type { Command } from 'commander';
+import type { CliIo } from '../io.js';
+import { loadConfig } from '../../config.js';
+import { createStores } from '../../collect/deps.js';
+import { initialCheckpoint, parseCheckpoint, serializeCheckpoint, type Checkpoint } from '../../checkpoint/codec.js';
+import { formatDuration } from '../../collect/report.js';
+import { MAX_AGE_MS } from '../../collect/window.js';
+import { CheckpointConflictError, CheckpointError, ConfigError } from '../../errors.js';
+import { addStoreOptions, explicitFlags } from '../options.js';
+
+function describe(cp: Checkpoint, location: string, nowMs: number): string {
+  const lines = [`checkpoint: ${location}`];
+  lines.push(`next window starts: ${new Date(cp.nextMintimeMs).toISOString()} (${formatDuration(nowMs - cp.nextMintimeMs)} ago)`);
+  if (cp.boundaryIds.length) lines.push(`ids already written at that millisecond: ${cp.boundaryIds.length}`);
+  if (cp.open) {
+    lines.push(
+      `open window: ${new Date(cp.open.mintimeMs).toISOString()} → ${new Date(cp.open.maxtimeMs).toISOString()}, next page ${cp.open.page}` +
+        (cp.open.nextOffset ? ` (cursor ${cp.open.nextOffset})` : ' (first page)'),
+    );
+  } else lines.push('open window: none');
+  if (cp.migratedFrom) lines.push(`migrated from: ${cp.migratedFrom}`);
+  lines.push(`updated: ${cp.updatedAt}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function register(program: Command, io: CliIo): void {
+  const state = program.command('state').description('show or reset the checkpoint');
+
+  const show = state.command('show').description('print where the next run starts').option('--json', 'print the checkpoint document as JSON');
+  addStoreOptions(show);
+  show.action(async (opts: { json?: boolean }) => {
+    const config = loadConfig(io.env, explicitFlags(show));
+    const stores = await createStores(config);
+    try {
+      const stored = await stores.checkpoints.load();
+      if (!stored) {
+        io.stdout.write(opts.json ? 'null\n' : `no checkpoint at ${stores.checkpoints.location}: the first run starts ${config.lookbackHours} h back\n`);
+        return;
+      }
+      const cp = parseCheckpoint(stored.data, stored.location);
+      io.stdout.write(opts.json ? `${JSON.stringify(cp)}\n` : describe(cp, stored.location, Date.now()));
+    } finally {
+      await stores.close();
+    }
+  });
+
+  const reset = state
+    .command('reset')
+    .description('set where the next run starts (closes any open window); objects already written are kept')
+    .requiredOption('--to <time>', 'ISO 8601 time the next window starts at, e.g. 2026-11-01T00:00:00Z')
+    .option('--yes', 'confirm: events before --to that were not collected will not be, events after it may be collected again');
+  addStoreOptions(reset);
+  reset.action(async (opts: { to: string; yes?: boolean }) => {
+    const config = loadConfig(io.env, explicitFlags(reset));
+    const toMs = Date.parse(opts.to);
+    const problems: string[] = [];
+    if (!/\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(opts.to) || !Number.isFinite(toMs)) {
+      problems.push(`--to: ${opts.to} is not an ISO 8601 time with a zone, e.g. 2026-11-01T00:00:00Z`);
+    } else {
+      if (toMs > Date.now()) problems.push('--to: must not be in the future');
+      if (toMs < Date.now() - MAX_AGE_MS) problems.push('--to: Duo keeps 180 days; choose a time within the last 179 days');
+    }
+    if (!opts.yes) problems.push('--yes: required to confirm the reset');
+    if (problems.length) throw new ConfigError(problems);
+    const stores = await createStores(config);
+    try {
+      const stored = await stores.checkpoints.load();
+      const next = initialCheckpoint(toMs, new Date().toISOString());
+      // Compare-and-swap against what was read: a run that moved it meanwhile makes this fail loudly.
+      try {
+        await stores.checkpoints.save(serializeCheckpoint(next), stored?.version ?? null);
+      } catch (err) {
+        if (!(err instanceof CheckpointConflictError)) throw err;
+        throw new CheckpointError(`the checkpoint ${stores.checkpoints.location} changed while resetting it (is a run active?); nothing was changed: try again`);
+      }
+      io.stdout.write(`checkpoint ${stores.checkpoints.location} reset: the next run starts at ${new Date(toMs).toISOString()}\n`);
+    } finally {
+      await stores.close();
+    }
+  });
+}

@@ -1,0 +1,210 @@
+import { describe, expect, it } from 'vitest';
+import { runOnce, type RunDeps, type RunSettings } from '../../../src/collect/run.js';
+import { createMemoryStore, type MemoryStore } from '../../../src/checkpoint/memory.js';
+import { initialCheckpoint, parseCheckpoint, serializeCheckpoint } from '../../../src/checkpoint/codec.js';
+import { generateDataset } from '../../../src/simulator/index.js';
+import { silentLogger } from '../../../src/log.js';
+import { CheckpointError, ObjectConflictError, StorageError } from '../../../src/errors.js';
+import { storeSource, idsOf, exactlyOnceReport } from '../../support/store-source.js';
+
+const H = 3_600_000;
+// Whole-millisecond window edges, fixed relative to now so Duo's 180-day rule holds.
+const X = Math.floor((Date.now() - 6 * H) / H) * H;
+
+const settings = (over: Partial<RunSettings> = {}): RunSettings => ({
+  prefix: 'duo-telephony',
+  apiHost: 'api-sim00000.duosecurity.com',
+  enrich: true,
+  pageLimit: 100,
+  maxPages: 0,
+  delayMs: 1000,
+  lookbackMs: 24 * H,
+  windowMaxMs: H,
+  budgetMs: 600_000,
+  ...over,
+});
+
+// 3,000 background events over 4 h plus bursts straddling window edges (X+H, X+2H) and page edges.
+const events = generateDataset({
+  events: 3000 + 450 + 230,
+  seed: 11,
+  fromMs: X,
+  toMs: X + 4 * H,
+  bursts: [
+    { atMs: X + H, count: 450 },
+    { atMs: X + 2 * H, count: 230 },
+  ],
+});
+const allIds = events.map((e) => e.id);
+
+function seeded(store: MemoryStore): void {
+  store.documents.set('_state/duo-telephony.json', { data: serializeCheckpoint(initialCheckpoint(X, new Date().toISOString())), version: 'm0' });
+}
+
+function deps(store: MemoryStore, source: ReturnType<typeof storeSource>, over: Partial<RunSettings> = {}): RunDeps {
+  return { client: source, sink: store.sink(), checkpoints: store.checkpoint(), settings: settings(over), logger: silentLogger() };
+}
+
+async function runUntilCaughtUp(store: MemoryStore, source: ReturnType<typeof storeSource>, over: Partial<RunSettings> = {}, max = 500) {
+  for (let i = 0; i < max; i++) {
+    try {
+      const s = await runOnce(deps(store, source, over));
+      if (s.outcome === 'caught-up') return i + 1;
+    } catch {
+      // a failed run leaves the checkpoint where it was; the next one repeats at most one page
+    }
+  }
+  throw new Error('never caught up');
+}
+
+describe('runOnce', () => {
+  for (const reading of ['present', 'absent'] as const) {
+    it(`delivers every event exactly once across windows and bursts (last page cursor ${reading})`, async () => {
+      const store = createMemoryStore();
+      seeded(store);
+      const source = storeSource(events, reading);
+      const s = await runOnce(deps(store, source));
+      expect(s.outcome).toBe('caught-up');
+      expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: allIds.length });
+      expect(s.events).toBe(allIds.length);
+      expect(s.duplicatesDropped).toBeGreaterThan(0);
+      const cp = parseCheckpoint(store.documents.get('_state/duo-telephony.json')!.data, 'mem');
+      expect(cp.open).toBeNull();
+      // A second run right away finds nothing new and writes nothing.
+      const again = await runOnce(deps(store, source));
+      expect(again.events).toBe(0);
+    });
+  }
+
+  it('writes NDJSON lines as Duo sent them plus eventtype and host', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    await runOnce(deps(store, storeSource(events)));
+    const [key, body] = [...store.objects.entries()].sort()[0]!;
+    expect(key).toMatch(/^duo-telephony\/\d{4}\/\d{2}\/\d{2}\/telephony_\d{13}_\d{13}_p00001\.json$/);
+    const first = body.toString('utf8').split('\n')[0]!;
+    const raw = events.find((e) => first.includes(e.id))!.json;
+    expect(first).toBe(`${raw.slice(0, -1)},"eventtype":"telephony","host":"api-sim00000.duosecurity.com"}`);
+  });
+
+  it('survives a failure at every step of the protocol without losing or doubling', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const source = storeSource(events);
+    const boom = new StorageError('STORAGE_UNAVAILABLE', 'injected');
+    let i = 0;
+    for (let run = 0; run < 400; run++) {
+      // Rotate through: fetch fails, write fails before/after it lands, commit fails before/after.
+      switch (i++ % 5) {
+        case 0:
+          source.failNext(new Error('network'));
+          break;
+        case 1:
+          store.failNext('writePage', boom);
+          break;
+        case 2:
+          store.failNext('writePage', boom, { when: 'after' });
+          break;
+        case 3:
+          store.failNext('save', boom);
+          break;
+        case 4:
+          store.failNext('save', boom, { when: 'after' });
+          break;
+      }
+      try {
+        const s = await runOnce(deps(store, source, { maxPages: 3 }));
+        if (s.outcome === 'caught-up') break;
+      } catch {
+        // expected
+      }
+      store.faults.clear();
+    }
+    await runUntilCaughtUp(store, source);
+    expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toMatchObject({ missing: 0, doubled: 0, unexpected: 0 });
+  });
+
+  it('lets concurrent runs share a store: one owns each window, nothing doubles', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const source = storeSource(events);
+    for (let round = 0; round < 50; round++) {
+      const outcomes = await Promise.all([0, 1, 2, 3].map(() => runOnce(deps(store, source, { maxPages: 5 })).then((s) => s.outcome)));
+      if (outcomes.includes('caught-up')) break;
+    }
+    await runUntilCaughtUp(store, source);
+    expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toMatchObject({ missing: 0, doubled: 0, unexpected: 0 });
+  });
+
+  it('keeps the page size of an open window when the configuration changes', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const source = storeSource(events);
+    await runOnce(deps(store, source, { maxPages: 2, pageLimit: 100 }));
+    const s = await runOnce(deps(store, source, { pageLimit: 1000 }));
+    expect(s.objectsExisting).toBe(0);
+    await runUntilCaughtUp(store, source, { pageLimit: 1000 });
+    expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toMatchObject({ missing: 0, doubled: 0 });
+  });
+
+  it('stops at the page limit and on a stop signal, committing what it wrote', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const source = storeSource(events);
+    const s = await runOnce(deps(store, source, { maxPages: 2 }));
+    expect(s).toMatchObject({ outcome: 'page-limit', pages: 2, objectsCreated: 2 });
+    const ac = new AbortController();
+    ac.abort();
+    expect((await runOnce(deps(store, source), ac.signal)).outcome).toBe('stopped');
+  });
+
+  it('stops at the time budget', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    let t = Date.now();
+    const s = await runOnce({ ...deps(store, storeSource(events), { budgetMs: 10_000 }), now: () => (t += 1000) });
+    expect(s.outcome).toBe('budget');
+  });
+
+  it('refuses to overwrite an object that holds different content, leaving the checkpoint', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const source = storeSource(events);
+    await runOnce(deps(store, source, { maxPages: 1 }));
+    const before = store.documents.get('_state/duo-telephony.json')!;
+    // The next page's object already exists with other bytes.
+    const nextKey = `duo-telephony/${new Date(X).toISOString().slice(0, 10).replace(/-/g, '/')}/telephony_${X}_${X + H}_p00002.json`;
+    store.objects.set(nextKey, Buffer.from('{"telephony_id":"other"}\n'));
+    await expect(runOnce(deps(store, source))).rejects.toBeInstanceOf(ObjectConflictError);
+    expect(store.documents.get('_state/duo-telephony.json')).toEqual(before);
+    expect(store.objects.get(nextKey)!.toString()).toBe('{"telephony_id":"other"}\n');
+  });
+
+  it('refuses a seconds-valued checkpoint and writes nothing', async () => {
+    const store = createMemoryStore();
+    store.documents.set('_state/duo-telephony.json', { data: Buffer.from(JSON.stringify({ ...initialCheckpoint(Math.floor(X / 1000), 'x') })), version: 'm0' });
+    await expect(runOnce(deps(store, storeSource(events)))).rejects.toThrow(CheckpointError);
+    expect(store.objects.size).toBe(0);
+  });
+
+  it("carries on from the guide's state.json and leaves it in place", async () => {
+    const store = createMemoryStore();
+    const legacy = Buffer.from(JSON.stringify({ last_offset: null, last_timestamp_ms: X + 2 * H }));
+    store.documents.set('duo-telephony/state.json', { data: legacy, version: 'm0' });
+    const source = storeSource(events);
+    const s = await runOnce({ ...deps(store, source), checkpoints: store.checkpoint('_state/duo-telephony.json', { legacyKey: 'duo-telephony/state.json' }) });
+    expect(s.outcome).toBe('caught-up');
+    const expected = events.filter((e) => e.tsMicros >= (X + 2 * H) * 1000).map((e) => e.id);
+    expect(exactlyOnceReport(expected, idsOf(store.objects.values()))).toMatchObject({ missing: 0, doubled: 0, unexpected: 0 });
+    expect(store.documents.get('duo-telephony/state.json')!.data).toEqual(legacy);
+    expect(parseCheckpoint(store.documents.get('_state/duo-telephony.json')!.data, 'm').migratedFrom).toBe('google-guide-state-json');
+  });
+
+  it('starts LOOKBACK back when there is no checkpoint, and never chases now', async () => {
+    const store = createMemoryStore();
+    const s = await runOnce(deps(store, storeSource(events), { lookbackMs: 7 * H, windowMaxMs: 24 * H }));
+    expect(s.outcome).toBe('caught-up');
+    expect(s.windowsClosed).toBe(1);
+    expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toMatchObject({ missing: 0, doubled: 0 });
+  });
+});
