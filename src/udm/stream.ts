@@ -134,7 +134,8 @@ export async function convertNdjsonStream(
 
   const handleLine = (raw: string): void => {
     lineNo += 1;
-    if (tooLong) {
+    // Also checked here: a whole long line can arrive inside one large chunk.
+    if (tooLong || raw.length > maxLineLength) {
       tooLong = false;
       stats.lines += 1;
       stats.rejected += 1;

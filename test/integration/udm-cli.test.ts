@@ -143,6 +143,14 @@ describe('duo-telephony udm', () => {
     expect(ids(await readFile(out, 'utf8'))).toEqual([ID[0]]);
   });
 
+  it('refuses an --out that is also a named input, leaving it intact', async () => {
+    const f = await put('self.json', `${LINES[0]}\n`);
+    const r = await runUdm([f, '--out', f]);
+    expect(r.stderr).toContain('is also an input');
+    expect(r.code).toBe(2);
+    expect(await readFile(f, 'utf8')).toBe(`${LINES[0]}\n`);
+  });
+
   it('--case snake prints snake_case names', async () => {
     const f = await put('snake.json', `${LINES[0]}\n`);
     const r = await runUdm(['--case', 'snake', f]);

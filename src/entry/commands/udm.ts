@@ -59,6 +59,12 @@ export async function runUdm(inputs: string[], flags: UdmFlags, io: CliIo): Prom
   let outFile: ReturnType<typeof createWriteStream> | undefined;
   const outPath = flags.out !== undefined ? resolve(flags.out) : undefined;
   if (flags.out !== undefined) {
+    // Opening --out truncates it: refuse before that if it is also one of the named inputs.
+    if (inputs.some((i) => i !== STDIN && resolve(i) === outPath)) {
+      fail(`--out ${flags.out} is also an input: it would be emptied before it is read`);
+      io.setExitCode(2);
+      return;
+    }
     outFile = createWriteStream(flags.out);
     try {
       await once(outFile, 'open');
@@ -139,7 +145,8 @@ export async function runUdm(inputs: string[], flags: UdmFlags, io: CliIo): Prom
       outBroken = true;
     }
   }
-  out.removeListener('error', onOutError);
+  // On stdout the listener stays: buffered writes can still fail with EPIPE after we return.
+  if (outFile !== undefined) out.removeListener('error', onOutError);
   // A closed stdout pipe (`| head`) is the reader's choice, not a failure; a failed --out file is.
   const outFailed = outBroken && outFile !== undefined;
 

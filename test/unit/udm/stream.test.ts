@@ -92,6 +92,9 @@ describe('convertNdjsonStream', () => {
       { file: 'in.ndjson', line: 4, reason: 'line longer than 1000 characters' },
     ]);
     expect(stats).toMatchObject({ lines: 4, converted: 2, rejected: 2 });
+    const whole = await convert([`${long}\n${GOOD[0]}\n`], { maxLineLength: 1000 });
+    expect(whole.problems).toEqual([{ file: 'in.ndjson', line: 1, reason: 'line longer than 1000 characters' }]);
+    expect(whole.stats).toMatchObject({ converted: 1, rejected: 1 });
   });
 
   it('passes options through: snake_case and logType', async () => {
