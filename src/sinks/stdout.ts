@@ -1,0 +1,111 @@
+/**
+ * Stdout sink: each page's NDJSON body goes to a stream (normally the process's stdout), so the collector
+ * can feed a pipe (`duo-telephony collect --stdout | vector …`).
+ *
+ * Delivery to a pipe is at-least-once, not exactly-once: a stream has no object names, so a crash between
+ * writing a page and committing the checkpoint repeats that page on the next run. Every write is
+ * therefore `created`. Consumers that need exactly-once deduplicate on `telephony_id`.
+ */
+import { AbortedError, StorageError } from '../errors.js';
+import { errnoCode } from '../fs/errors.js';
+import type { PageObject, Sink, WriteOutcome } from './types.js';
+
+export interface StdoutSinkOptions {
+  stream: NodeJS.WritableStream;
+}
+
+export function createStdoutSink(opts: StdoutSinkOptions): Sink {
+  const stream = opts.stream;
+  let failure: unknown;
+  // Without a listener an EPIPE from a vanished reader would crash the process from an 'error' event;
+  // recording it instead lets the current or next write reject with a clear StorageError.
+  const onError = (err: unknown): void => {
+    failure ??= err;
+  };
+  stream.on('error', onError);
+
+  return {
+    location: 'stdout',
+
+    async writePage(obj: PageObject, signal?: AbortSignal): Promise<WriteOutcome> {
+      if (signal?.aborted) throw new AbortedError(`write of ${obj.key} aborted`);
+      if (failure !== undefined) throw stdoutError(failure);
+      try {
+        await writeRespectingBackpressure(stream, obj.body);
+      } catch (err) {
+        throw stdoutError(failure ?? err);
+      }
+      return 'created';
+    },
+
+    async close(): Promise<void> {
+      stream.off('error', onError);
+    },
+  };
+}
+
+/**
+ * Resolve once the stream has accepted the chunk (its write callback) and, if the stream asked us to
+ * wait, once it has drained: a slow reader slows the collector down instead of piling pages up in memory.
+ */
+function writeRespectingBackpressure(stream: NodeJS.WritableStream, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let written = false;
+    let drained = true;
+    let settled = false;
+    const cleanup = (): void => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', onFail);
+    };
+    const settle = (err?: unknown): void => {
+      if (settled) return;
+      if (err !== undefined) {
+        settled = true;
+        cleanup();
+        reject(err);
+      } else if (written && drained) {
+        settled = true;
+        cleanup();
+        resolve();
+      }
+    };
+    const onDrain = (): void => {
+      drained = true;
+      settle();
+    };
+    // Closed after our bytes were accepted: they are delivered; the next write will report the closure.
+    const onClose = (): void => {
+      if (written) {
+        drained = true;
+        settle();
+      } else {
+        settle(new Error('the stream closed before the page was written'));
+      }
+    };
+    const onFail = (err: unknown): void => settle(err ?? new Error('stream error'));
+    stream.on('error', onFail);
+    stream.on('close', onClose);
+    const ok = stream.write(chunk, (err?: Error | null) => {
+      written = true;
+      settle(err ?? undefined);
+    });
+    if (!ok) {
+      drained = false;
+      stream.on('drain', onDrain);
+    }
+  });
+}
+
+function stdoutError(err: unknown): StorageError {
+  const code = errnoCode(err);
+  if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_WRITE_AFTER_END') {
+    return new StorageError(
+      'STORAGE_UNAVAILABLE',
+      `cannot write to stdout: the reading side of the pipe went away (${code}); the checkpoint stays at the last committed page and the next run repeats from there`,
+      { cause: err },
+    );
+  }
+  const detail = err instanceof Error ? err.message : String(err);
+  return new StorageError('STORAGE_UNAVAILABLE', `cannot write to stdout: ${code ?? detail}`, { cause: err });
+}

@@ -1,0 +1,406 @@
+/**
+ * The local drivers beyond the contract: several PROCESSES sharing a folder, SIGKILL at random points,
+ * folders that cannot be written, torn generation files, pruning, the legacy file and key checks.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, truncate, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as FsPromises from 'node:fs/promises';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createLocalCheckpointStore } from '../../src/checkpoint/local.js';
+import { CheckpointConflictError, CheckpointError, ObjectConflictError, StorageError } from '../../src/errors.js';
+import { isTempName } from '../../src/fs/durable.js';
+import { createLocalSink } from '../../src/sinks/local.js';
+import { contractKey, contractPage } from '../contract/sink.contract.js';
+
+// A hook run just before the checkpoint store's `link`, to stage races that need precise interleaving.
+const hooks = vi.hoisted(() => ({ beforeLink: undefined as undefined | ((target: string) => Promise<void>) }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const orig = await importOriginal<typeof FsPromises>();
+  return {
+    ...orig,
+    link: async (from: string, to: string) => {
+      const hook = hooks.beforeLink;
+      if (hook) await hook(to);
+      return orig.link(from, to);
+    },
+  };
+});
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const isRoot = process.getuid?.() === 0;
+let work: string;
+const modules: { checkpoint: string; sink: string } = { checkpoint: '', sink: '' };
+
+/**
+ * Child processes run plain JavaScript. Use the built `dist/` (the test run's global setup and `npm ci`
+ * build it) when it is at least as new as every source it comes from; otherwise bundle the source with
+ * esbuild (vitest's own transformer) into the temp folder, so a stale dist never gets tested.
+ */
+async function childModule(name: 'checkpoint/local' | 'sinks/local'): Promise<string> {
+  const sources = [`${name}.ts`, 'fs/durable.ts', 'fs/errors.ts', 'errors.ts'];
+  const fresh = sources.every((s) => {
+    const built = join(repo, 'dist/src', s.replace(/\.ts$/, '.js'));
+    return existsSync(built) && statSync(built).mtimeMs >= statSync(join(repo, 'src', s)).mtimeMs;
+  });
+  if (fresh) return pathToFileURL(join(repo, 'dist/src', `${name}.js`)).href;
+  const { build } = await import('esbuild');
+  const outfile = join(work, `${name.replace('/', '-')}.mjs`);
+  await build({ entryPoints: [join(repo, 'src', `${name}.ts`)], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'silent' });
+  return pathToFileURL(outfile).href;
+}
+
+function runChild(script: string, args: string[]): { child: ChildProcess; output: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [join(repo, 'test/support', script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const output = new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
+    child.on('close', (code) => res({ code, stdout, stderr }));
+  });
+  return { child, output };
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'duo-local-'));
+  modules.checkpoint = await childModule('checkpoint/local');
+  modules.sink = await childModule('sinks/local');
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(work, 't-'));
+});
+afterEach(() => {
+  hooks.beforeLink = undefined;
+});
+
+const doc = (n: number): Buffer => Buffer.from(`${JSON.stringify({ counter: n })}\n`);
+
+describe('local checkpoint store across processes', () => {
+  it('loses no update when 4 processes race 200 compare-and-swap increments each', async () => {
+    const path = join(dir, '_state', 'duo-telephony.json');
+    const runs = Array.from({ length: 4 }, () => runChild('local-cas-child.mjs', [modules.checkpoint, path, 'race', '200']).output);
+    const results = await Promise.all(runs);
+    let successes = 0;
+    let conflicts = 0;
+    for (const r of results) {
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const parsed = JSON.parse(r.stdout) as { successes: number; conflicts: number };
+      expect(parsed.successes + parsed.conflicts).toBe(200);
+      successes += parsed.successes;
+      conflicts += parsed.conflicts;
+    }
+    const store = createLocalCheckpointStore({ path });
+    const final = await store.load();
+    const counter = (JSON.parse(final?.data.toString() ?? '{}') as { counter: number }).counter;
+    // Every successful save added exactly one; a lost update would leave the counter short.
+    expect(counter).toBe(successes);
+    expect(final?.version).toBe(String(successes));
+    expect(conflicts).toBeGreaterThan(0);
+    // Pruned down to a bounded number of generations, nothing but our own file names left behind.
+    const names = await readdir(`${path}.d`);
+    expect(names.filter((n) => n.endsWith('.json')).length).toBeLessThanOrEqual(32);
+    expect(names.every((n) => /^\d{16}\.json$/.test(n) || /^floor-\d{16}$/.test(n))).toBe(true);
+    expect((await readFile(path)).toString()).toBe(final?.data.toString());
+  });
+
+  it('needs no clean-up after processes are SIGKILLed at random points', async () => {
+    const path = join(dir, '_state', 'duo-telephony.json');
+    for (let round = 0; round < 4; round++) {
+      const { child, output } = runChild('local-cas-child.mjs', [modules.checkpoint, path, 'forever']);
+      // Let it commit a few saves, then kill it somewhere in the middle of the next one.
+      await new Promise<void>((res) => {
+        const onData = (d: Buffer): void => {
+          if (d.toString().split('\n').filter(Boolean).length > 0) {
+            child.stdout?.off('data', onData);
+            setTimeout(res, Math.floor(Math.random() * 40));
+          }
+        };
+        child.stdout?.on('data', onData);
+      });
+      child.kill('SIGKILL');
+      const { stdout } = await output;
+      const printed = stdout.split('\n').filter(Boolean).map(Number);
+      const lastPrinted = printed.at(-1) ?? 0;
+
+      // A fresh process (here: a fresh store) loads and saves straight away.
+      const store = createLocalCheckpointStore({ path });
+      const loaded = await store.load();
+      expect(loaded).not.toBeNull();
+      const counter = (JSON.parse(loaded?.data.toString() ?? '{}') as { counter: number }).counter;
+      // The killed process may have committed one save it did not get to print.
+      expect(counter === lastPrinted || counter === lastPrinted + 1).toBe(true);
+      expect(loaded?.version).toBe(String(counter));
+      await expect(store.save(doc(counter + 1), loaded?.version ?? null)).resolves.toBe(String(counter + 1));
+    }
+    // Only finished generations, markers and (hidden, never-loaded) temp files can be left.
+    const names = await readdir(`${path}.d`);
+    expect(names.every((n) => /^\d{16}\.json$/.test(n) || /^floor-\d{16}$/.test(n) || isTempName(n))).toBe(true);
+  });
+});
+
+describe('local sink across processes', () => {
+  async function race(bodies: string[]): Promise<string[]> {
+    const key = contractKey();
+    const children = bodies.map((body) => runChild('local-sink-child.mjs', [modules.sink, dir, key, body]));
+    // Start all four writes together, once every child has loaded the module.
+    await Promise.all(
+      children.map(
+        ({ child }) =>
+          new Promise<void>((res) => {
+            child.stdout?.once('data', () => res());
+          }),
+      ),
+    );
+    for (const { child } of children) child.stdin?.write('go\n');
+    const results = await Promise.all(children.map((c) => c.output));
+    for (const r of results) expect(r.stderr).toBe('');
+    expect((await readFile(join(dir, key))).toString()).toMatch(/^\{"n":\d\}\n$/);
+    return results.map((r) => r.stdout.split('\n').filter(Boolean).at(-1) ?? '');
+  }
+
+  it('lets exactly one of 4 processes create the same object', async () => {
+    const outcomes = await race(Array.from({ length: 4 }, () => '{"n":1}\n'));
+    expect(outcomes.sort()).toEqual(['created', 'exists', 'exists', 'exists']);
+  });
+
+  it('rejects the other contents when 4 processes write different ones', async () => {
+    const outcomes = await race(Array.from({ length: 4 }, (_, i) => `{"n":${i}}\n`));
+    expect(outcomes.sort()).toEqual(['OBJECT_CONFLICT', 'OBJECT_CONFLICT', 'OBJECT_CONFLICT', 'created']);
+  });
+});
+
+describe('local drivers on a folder that cannot be written', () => {
+  it('fails with a clear StorageError when OUTPUT_DIR lies under a regular file (works as root too)', async () => {
+    const blocker = join(dir, 'not-a-folder');
+    await writeFile(blocker, 'x');
+    const root = join(blocker, 'out');
+    const sink = createLocalSink({ root });
+    const page = contractPage(contractKey(), '{"a":1}\n');
+    const err = await sink.writePage(page).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).message).toContain(join(root, page.key));
+    expect((err as StorageError).message).toMatch(/not a folder.*OUTPUT_DIR/);
+
+    const store = createLocalCheckpointStore({ path: join(root, '_state', 'duo-telephony.json') });
+    await expect(store.load()).rejects.toBeInstanceOf(StorageError);
+    const saveErr = await store.save(doc(1), null).catch((e: unknown) => e);
+    expect(saveErr).toBeInstanceOf(StorageError);
+    expect((saveErr as StorageError).message).toMatch(/not a folder.*OUTPUT_DIR/);
+    expect(await readdir(dir)).toEqual(['not-a-folder']);
+    expect(await readFile(blocker, 'utf8')).toBe('x');
+  });
+
+  it.skipIf(isRoot)('fails with STORAGE_DENIED on a read-only folder (not as root: root ignores permissions)', async () => {
+    const root = join(dir, 'ro');
+    await mkdir(root, { mode: 0o500 });
+    try {
+      const sink = createLocalSink({ root });
+      const err = await sink.writePage(contractPage(contractKey(), '{"a":1}\n')).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'STORAGE_DENIED' });
+      expect((err as Error).message).toMatch(/permission denied; check OUTPUT_DIR/);
+      const store = createLocalCheckpointStore({ path: join(root, '_state', 'x.json') });
+      await expect(store.save(doc(1), null)).rejects.toMatchObject({ code: 'STORAGE_DENIED' });
+      expect(await readdir(root)).toEqual([]);
+    } finally {
+      await chmod(root, 0o700);
+    }
+  });
+});
+
+describe('local checkpoint store', () => {
+  const cpPath = (): string => join(dir, '_state', 'duo-telephony.json');
+  const genFile = (g: number): string => join(`${cpPath()}.d`, `${String(g).padStart(16, '0')}.json`);
+
+  it('skips an empty or zeroed newest generation but keeps its number as the version', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    let v: string | null = null;
+    for (let i = 1; i <= 3; i++) v = await store.save(doc(i), v);
+    // What a crash on a file system that reorders data and metadata can leave behind.
+    await truncate(genFile(3), 0);
+    let loaded = await store.load();
+    expect(loaded?.data.toString()).toBe(doc(2).toString());
+    expect(loaded?.version).toBe('3');
+    await writeFile(genFile(3), Buffer.alloc(64));
+    expect((await store.load())?.data.toString()).toBe(doc(2).toString());
+    // The next save supersedes the torn file; an older version still conflicts.
+    await expect(store.save(doc(9), '2')).rejects.toBeInstanceOf(CheckpointConflictError);
+    await expect(store.save(doc(4), '3')).resolves.toBe('4');
+    loaded = await store.load();
+    expect(loaded?.data.toString()).toBe(doc(4).toString());
+  });
+
+  it('reports a clear CheckpointError when every generation is torn', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    const v1 = await store.save(doc(1), null);
+    await store.save(doc(2), v1);
+    await truncate(genFile(1), 0);
+    await truncate(genFile(2), 0);
+    const err = await store.load().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as Error).message).toContain(`${cpPath()}.d`);
+    expect((err as Error).message).toMatch(/delete .* to start again from LOOKBACK_HOURS/);
+  });
+
+  it('reads the legacy file with version null until the first save, and never touches it', async () => {
+    const legacyPath = join(dir, 'duo-telephony', 'state.json');
+    await mkdir(dirname(legacyPath), { recursive: true });
+    const legacy = '{"last_offset":null,"last_timestamp_ms":1700000000000}';
+    await writeFile(legacyPath, legacy);
+    const store = createLocalCheckpointStore({ path: cpPath(), legacyPath });
+    const first = await store.load();
+    expect(first).toEqual({ data: Buffer.from(legacy), version: null, location: legacyPath });
+    const v1 = await store.save(doc(1), null);
+    expect(v1).toBe('1');
+    const next = await store.load();
+    expect(next?.version).toBe('1');
+    expect(next?.location).toBe(cpPath());
+    expect(next?.data.toString()).toBe(doc(1).toString());
+    await expect(store.save(doc(2), null)).rejects.toBeInstanceOf(CheckpointConflictError);
+    expect(await readFile(legacyPath, 'utf8')).toBe(legacy);
+  });
+
+  it('keeps a human-readable copy at the configured path', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    const v1 = await store.save(doc(1), null);
+    expect(await readFile(cpPath(), 'utf8')).toBe(doc(1).toString());
+    await store.save(doc(2), v1);
+    expect(await readFile(cpPath(), 'utf8')).toBe(doc(2).toString());
+    expect((await readdir(dirname(cpPath()))).sort()).toEqual(['duo-telephony.json', 'duo-telephony.json.d']);
+  });
+
+  it('prunes old generations behind a floor marker', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath(), keep: 3 });
+    let v: string | null = null;
+    for (let i = 1; i <= 20; i++) v = await store.save(doc(i), v);
+    const names = await readdir(`${cpPath()}.d`);
+    const gens = names.filter((n) => n.endsWith('.json')).sort();
+    expect(gens.length).toBeGreaterThanOrEqual(3);
+    expect(gens.length).toBeLessThan(6);
+    expect(gens.at(-1)).toBe('0000000000000020.json');
+    expect(names.filter((n) => n.startsWith('floor-'))).toHaveLength(1);
+    expect((await store.load())?.data.toString()).toBe(doc(20).toString());
+  });
+
+  it('refuses a save whose generation name was freed by pruning while it ran', async () => {
+    const path = cpPath();
+    const slow = createLocalCheckpointStore({ path, keep: 2 });
+    const fast = createLocalCheckpointStore({ path, keep: 2 });
+    const v1 = await slow.save(doc(1), null);
+    // While the slow writer is between its check and its link, others save 8 more times and prune
+    // generation 2 away, so its link of generation 2 would succeed again.
+    let staged = false;
+    hooks.beforeLink = async (target) => {
+      if (staged || !target.endsWith('0000000000000002.json')) return;
+      staged = true;
+      hooks.beforeLink = undefined;
+      let v = v1;
+      for (let i = 2; i <= 9; i++) v = await fast.save(doc(100 + i), v);
+      expect(existsSync(target)).toBe(false);
+    };
+    await expect(slow.save(doc(2), v1)).rejects.toBeInstanceOf(CheckpointConflictError);
+    expect(staged).toBe(true);
+    const loaded = await slow.load();
+    expect(loaded?.version).toBe('9');
+    expect(loaded?.data.toString()).toBe(doc(109).toString());
+    await expect(fast.save(doc(110), '9')).resolves.toBe('10');
+  });
+
+  it('treats a version it never issues as a conflict', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    await store.save(doc(1), null);
+    for (const bogus of ['', '0', '01', 'abc', '1.0', '-1', '99999999999999999999']) {
+      await expect(store.save(doc(2), bogus)).rejects.toBeInstanceOf(CheckpointConflictError);
+    }
+    expect((await store.load())?.version).toBe('1');
+  });
+
+  it('refuses to restart silently when generation files were deleted by hand', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath(), keep: 1 });
+    let v: string | null = null;
+    for (let i = 1; i <= 4; i++) v = await store.save(doc(i), v);
+    for (const n of await readdir(`${cpPath()}.d`)) if (n.endsWith('.json')) await rm(join(`${cpPath()}.d`, n));
+    await expect(store.load()).rejects.toBeInstanceOf(CheckpointError);
+  });
+
+  it('rejects an aborted signal before touching the folder', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    await expect(store.save(doc(1), null, ac.signal)).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(store.load(ac.signal)).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('local sink', () => {
+  it('refuses keys that are absolute or could leave the output folder', async () => {
+    const root = join(dir, 'out');
+    const sink = createLocalSink({ root });
+    for (const key of ['/etc/passwd', '../escape.json', 'a/../../escape.json', 'a/../b.json', 'a//b.json', './a.json', '', 'a/\0.json']) {
+      const err = await sink.writePage(contractPage(key, '{"a":1}\n')).catch((e: unknown) => e);
+      expect(err, key).toBeInstanceOf(StorageError);
+      expect((err as Error).message).toContain('refusing object key');
+    }
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('leaves only data files behind: temp files are hidden and removed', async () => {
+    const root = join(dir, 'out');
+    const sink = createLocalSink({ root });
+    const pages = Array.from({ length: 20 }, (_, i) => contractPage(contractKey(i + 1), `{"i":${i}}\n`));
+    await Promise.all(pages.map((p) => sink.writePage(p)));
+    await Promise.all(pages.map((p) => sink.writePage(p)));
+    const files = (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    expect(files).toHaveLength(20);
+    for (const f of files) expect(f.name).toMatch(/^telephony_\d+_\d+_p\d{5}\.json$/);
+    expect(isTempName('.telephony_1_2_p00001.json.tmp-123-abcdef')).toBe(true);
+    expect(isTempName('telephony_1_2_p00001.json')).toBe(false);
+  });
+
+  it('sweeps temp files older than an hour from a folder it writes to, and keeps fresh ones', async () => {
+    const root = join(dir, 'out');
+    const key = contractKey();
+    const folder = dirname(join(root, key));
+    await mkdir(folder, { recursive: true });
+    const stale = join(folder, '.telephony_1_2_p00001.json.tmp-999-0a0b0c');
+    const fresh = join(folder, '.telephony_1_2_p00002.json.tmp-999-0d0e0f');
+    await writeFile(stale, 'partial');
+    await writeFile(fresh, 'in progress');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(stale, twoHoursAgo, twoHoursAgo);
+    await createLocalSink({ root }).writePage(contractPage(key, '{"a":1}\n'));
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+  });
+
+  it('names the path and both hashes in a conflict', async () => {
+    const root = join(dir, 'out');
+    const sink = createLocalSink({ root });
+    const key = contractKey();
+    const a = contractPage(key, '{"a":1}\n');
+    const b = contractPage(key, '{"a":2}\n');
+    await sink.writePage(a);
+    const err = await sink.writePage(b).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ObjectConflictError);
+    expect((err as Error).message).toContain(join(root, key));
+    expect((err as Error).message).toContain(a.sha256);
+    expect((err as Error).message).toContain(b.sha256);
+    expect(relative(root, join(root, key))).toBe(key);
+  });
+
+  it('reports its folder as location', () => {
+    expect(createLocalSink({ root: join(dir, 'out') }).location).toBe(`${join(dir, 'out')}/`);
+  });
+});
