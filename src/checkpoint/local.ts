@@ -5,7 +5,8 @@
  * Layout, for `path` = `<OUTPUT_DIR>/_state/duo-telephony.json`:
  *   <path>.d/0000000000000007.json   generation files: the checkpoint as of each save (the truth)
  *   <path>.d/floor-0000000000000003  prune marker: generations below 3 may have been removed
- *   <path>                           a copy of the newest generation for people who `cat` it (read by nobody)
+ *   <path>                           a copy of the newest generation for people who `cat` it (read only
+ *                                    while no generation exists: see load)
  *
  * Save with expected version k (null = 0):
  *   1. list <path>.d; the newest generation must be k, else conflict (cheap early answer);
@@ -38,7 +39,7 @@
  * the older number instead would wedge every later save on EEXIST.
  */
 import { link, readFile, readdir, rename } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AbortedError, CheckpointConflictError, CheckpointError, StorageError } from '../errors.js';
 import { fsyncDir, mkdirDurable, removeStaleTemps, tempPathFor, unlinkIfPresent, writeSyncedFile } from '../fs/durable.js';
 import { errnoCode, storageErrorFrom } from '../fs/errors.js';
@@ -164,9 +165,15 @@ export function createLocalCheckpointStore(opts: LocalCheckpointOptions): Checkp
                 `Restore them, or delete ${genDir} and ${path} to start again from LOOKBACK_HOURS`,
             );
           }
-          if (opts.legacyPath === undefined) return null;
-          const legacy = await readOptional(opts.legacyPath);
-          return legacy === null ? null : { data: legacy, version: null, location: opts.legacyPath };
+          // No generation yet. A file at `path` itself was not written by this store (it writes the copy
+          // only after a generation): STATE_KEY points at an existing checkpoint, e.g. the guide's
+          // `state.json`. Like the legacy file, it is carried on from and the first save creates generation 1.
+          for (const candidate of [path, opts.legacyPath]) {
+            if (candidate === undefined) continue;
+            const data = await readOptional(candidate);
+            if (data !== null) return { data, version: null, location: candidate };
+          }
+          return null;
         }
         let vanished = false;
         for (let i = gens.length - 1; i >= 0; i--) {
@@ -254,7 +261,3 @@ function isTorn(data: Buffer): boolean {
   return data.every((b) => b === 0);
 }
 
-/** For tests and the `state` command: the folder holding the generation files of a checkpoint path. */
-export function generationDir(path: string): string {
-  return join(dirname(path), `${basename(path)}.d`);
-}

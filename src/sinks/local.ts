@@ -40,7 +40,7 @@ export function createLocalSink(opts: LocalSinkOptions): Sink {
 
       // Fast path for the common retry: an earlier attempt stored this page already.
       const have = await hashIfExists(finalPath);
-      if (have !== null) return compare(finalPath, have, want);
+      if (have !== null) return settleExisting(finalPath, have, want);
 
       try {
         await mkdirDurable(dir);
@@ -82,7 +82,7 @@ export function createLocalSink(opts: LocalSinkOptions): Sink {
 
       if (!linked) {
         // Another writer (a concurrent run, or another process) created it between our check and link.
-        return compare(finalPath, await hashExisting(finalPath), want);
+        return settleExisting(finalPath, await hashExisting(finalPath), want);
       }
       try {
         // Makes both the new name and the temp file's removal durable.
@@ -115,8 +115,21 @@ export function resolveKey(root: string, key: string): string {
   return full;
 }
 
-function compare(path: string, have: string, want: string): WriteOutcome {
-  if (have === want) return 'exists';
+/**
+ * `exists` for identical content. The folder is fsynced first: the writer that created the file may not
+ * have synced its folder yet, and the caller is about to commit the checkpoint on our word.
+ */
+async function settleExisting(path: string, have: string, want: string): Promise<WriteOutcome> {
+  if (have !== want) conflictAt(path, have, want);
+  try {
+    await fsyncDir(dirname(path));
+  } catch (err) {
+    throw storageErrorFrom(err, { action: 'sync the folder of', path, hint: HINT });
+  }
+  return 'exists';
+}
+
+function conflictAt(path: string, have: string, want: string): never {
   throw new ObjectConflictError(
     `object ${path} already exists with different content (stored sha256 ${have}, this page ${want}); not overwriting it. ` +
       'The same page was collected differently before: check that no other collector with different settings (ENRICH, prefix) writes to this folder',

@@ -23,18 +23,25 @@ export function createStdoutSink(opts: StdoutSinkOptions): Sink {
     failure ??= err;
   };
   stream.on('error', onError);
+  // One write in flight at a time: pages stay whole and in order, and concurrent callers do not pile
+  // listeners onto the stream.
+  let queue: Promise<unknown> = Promise.resolve();
 
   return {
     location: 'stdout',
 
     async writePage(obj: PageObject, signal?: AbortSignal): Promise<WriteOutcome> {
       if (signal?.aborted) throw new AbortedError(`write of ${obj.key} aborted`);
-      if (failure !== undefined) throw stdoutError(failure);
-      try {
-        await writeRespectingBackpressure(stream, obj.body);
-      } catch (err) {
-        throw stdoutError(failure ?? err);
-      }
+      const turn = queue.then(async () => {
+        if (failure !== undefined) throw stdoutError(failure);
+        try {
+          await writeRespectingBackpressure(stream, obj.body);
+        } catch (err) {
+          throw stdoutError(failure ?? err);
+        }
+      });
+      queue = turn.catch(() => {});
+      await turn;
       return 'created';
     },
 

@@ -404,3 +404,19 @@ describe('local sink', () => {
     expect(createLocalSink({ root: join(dir, 'out') }).location).toBe(`${join(dir, 'out')}/`);
   });
 });
+
+describe('local checkpoint store at a path that already holds a checkpoint', () => {
+  it('carries on from a file at its own path when no generation exists (STATE_KEY set to the guide’s file)', async () => {
+    const path = join(dir, 'duo-telephony', 'state.json');
+    await mkdir(dirname(path), { recursive: true });
+    const guide = '{"last_offset":null,"last_timestamp_ms":1700000000000}';
+    await writeFile(path, guide);
+    const store = createLocalCheckpointStore({ path });
+    expect(await store.load()).toEqual({ data: Buffer.from(guide), version: null, location: path });
+    const v1 = await store.save(doc(1), null);
+    expect((await store.load())?.version).toBe(v1);
+    // The copy at the path now follows the checkpoint; the generation is the truth.
+    expect(await readFile(path, 'utf8')).toBe(doc(1).toString());
+    await expect(store.save(doc(2), null)).rejects.toBeInstanceOf(CheckpointConflictError);
+  });
+});

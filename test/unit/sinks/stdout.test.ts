@@ -99,3 +99,17 @@ describe('stdout sink', () => {
     expect(stream.listenerCount('error')).toBe(before);
   });
 });
+
+describe('stdout sink with concurrent callers', () => {
+  it('keeps pages whole and in call order without piling up listeners', async () => {
+    const { stream, text } = collecting();
+    const sink = createStdoutSink({ stream });
+    const bodies = Array.from({ length: 30 }, (_, i) => `{"i":${i}}\n`);
+    const base = stream.listenerCount('close');
+    const writes = bodies.map((b) => sink.writePage(page(b)));
+    await new Promise((r) => setImmediate(r));
+    expect(stream.listenerCount('close')).toBeLessThanOrEqual(base + 1);
+    await Promise.all(writes);
+    expect(text()).toBe(bodies.join(''));
+  });
+});
