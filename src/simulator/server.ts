@@ -80,6 +80,8 @@ export interface SimulatorStats {
   itemsServed: number;
   /** Injected faults by kind (429s from the token bucket are not faults: see byStatus). */
   faults: Record<FaultKind, number>;
+  /** Time spent handling requests (checks, page selection, serialisation), excluding injected delays. */
+  handlerMs: number;
 }
 
 export interface Simulator {
@@ -213,6 +215,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     pagesServed: 0,
     itemsServed: 0,
     faults: { '429': 0, '500': 0, '503': 0, html502: 0, reset: 0, truncated: 0, delay: 0 },
+    handlerMs: 0,
   };
   const pendingDelays = new Set<NodeJS.Timeout>();
   let closed = false;
@@ -364,12 +367,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     stats.faults.delay++;
     const timer = setTimeout(() => {
       pendingDelays.delete(timer);
-      if (!closed) respond();
+      if (closed) return;
+      const t0 = performance.now();
+      respond();
+      stats.handlerMs += performance.now() - t0;
     }, faults.delayMs ?? DEFAULT_DELAY_MS);
     pendingDelays.add(timer);
   };
 
   const server = createServer({ noDelay: true }, (req, res) => {
+    const t0 = performance.now();
     try {
       handle(req, res);
     } catch (err) {
@@ -378,6 +385,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (!res.headersSent) sendFailure(res, failure(500, 50001, 'Internal server error'));
       else res.destroy();
     }
+    stats.handlerMs += performance.now() - t0;
   });
   // Longer than undici's default keep-alive so the client, not the server, closes idle sockets.
   server.keepAliveTimeout = 65_000;

@@ -35,7 +35,10 @@ export interface SimResponse {
   text: string;
 }
 
-export async function signedGet(sim: Simulator, o: SignedGetOptions = {}): Promise<SimResponse> {
+/** What a client needs to know about a simulator: where it is and its credentials. */
+export type SimTarget = Pick<Simulator, 'url' | 'apiHost' | 'integrations'>;
+
+export async function signedGet(sim: SimTarget, o: SignedGetOptions = {}): Promise<SimResponse> {
   const integration = sim.integrations[0];
   if (!integration) throw new Error('simulator has no integration');
   const params = o.params ?? {};
@@ -89,7 +92,7 @@ export interface PagedResult {
 
 /** Page through one window the way duo-api.md says a client must: stop on no items or no cursor. */
 export async function pageAll(
-  sim: Simulator,
+  sim: SimTarget,
   window: { mintimeMs: number; maxtimeMs: number; limit?: number; sort?: 'ts:asc' | 'ts:desc' },
 ): Promise<PagedResult> {
   const ids: string[] = [];

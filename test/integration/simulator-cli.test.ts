@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { Command } from 'commander';
+import type { CliIo } from '../../src/entry/io.js';
+import { ConfigError } from '../../src/errors.js';
+import { parseSimulateFlags, register, simulatorOptionsFrom } from '../../src/entry/commands/simulate.js';
+import { pageAll, parseBody, signedGet, type SimTarget } from '../unit/simulator/support.js';
+
+const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
+
+function fakeIo(): CliIo & { out: () => string; err: () => string; exitCode: () => number | undefined } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  let code: number | undefined;
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  return {
+    stdout,
+    stderr,
+    stdin: new PassThrough(),
+    env: {},
+    isTTY: false,
+    setExitCode: (c) => {
+      code = c;
+    },
+    out: () => out,
+    err: () => err,
+    exitCode: () => code,
+  };
+}
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Run `simulate` in-process until the returned stop() sends SIGTERM. */
+function runCommand(args: string[]) {
+  const io = fakeIo();
+  const program = new Command('duo-telephony').exitOverride();
+  register(program, io);
+  const done = program.parseAsync(['node', 'duo-telephony', 'simulate', ...args]);
+  return {
+    io,
+    done,
+    stop: async () => {
+      process.emit('SIGTERM');
+      await done;
+    },
+  };
+}
+
+describe('parseSimulateFlags', () => {
+  it('defaults: 5000 events over the 24 h ending 10 minutes ago, one burst, random keys', () => {
+    const s = parseSimulateFlags({}, NOW);
+    expect(s).toMatchObject({
+      port: 0,
+      host: '127.0.0.1',
+      apiHost: 'api-sim00000.duosecurity.com',
+      events: 5000,
+      seed: 1,
+      toMs: NOW - 600_000,
+      fromMs: NOW - 600_000 - 86_400_000,
+      rpm: 0,
+      lastPageCursor: 'present',
+      faultRate: 0,
+      readTelephony: true,
+      maxSkewSeconds: 300,
+      json: false,
+    });
+    expect(s.burst?.count).toBe(1000);
+    expect(s.burst!.atMs).toBeGreaterThan(s.fromMs);
+    expect(s.burst!.atMs).toBeLessThan(s.toMs);
+    expect(s.ikey).toMatch(/^DI[A-Z0-9]{18}$/);
+    expect(s.skey).toHaveLength(40);
+    expect(parseSimulateFlags({}, NOW).skey).not.toBe(s.skey);
+  });
+
+  it('reads every flag, times as UTC unless an offset is given', () => {
+    const s = parseSimulateFlags(
+      {
+        port: '8443',
+        ikey: 'DIABC',
+        skey: 'secret',
+        events: '100',
+        seed: '7',
+        from: '2025-01-14T00:00:00',
+        to: '2025-01-14T12:00:00+01:00',
+        burstSize: '10',
+        late: '5',
+        lateDelaySeconds: '60',
+        rpm: '120',
+        lastPageCursor: 'absent',
+        faultRate: '0.2',
+        permission: false,
+        maxSkewSeconds: '30',
+        json: true,
+      },
+      NOW,
+    );
+    expect(s).toMatchObject({
+      port: 8443,
+      ikey: 'DIABC',
+      skey: 'secret',
+      events: 100,
+      seed: 7,
+      fromMs: Date.UTC(2025, 0, 14),
+      toMs: Date.UTC(2025, 0, 14, 11),
+      burst: { count: 10 },
+      late: { count: 5, delayMs: 60_000 },
+      rpm: 120,
+      lastPageCursor: 'absent',
+      faultRate: 0.2,
+      readTelephony: false,
+      maxSkewSeconds: 30,
+      json: true,
+    });
+    const opts = simulatorOptionsFrom(s);
+    expect(opts.rpm).toBe(120);
+    const f = opts.faults!;
+    const sum = (f.rate429 ?? 0) + (f.rate500 ?? 0) + (f.rate503 ?? 0) + (f.rateHtml502 ?? 0) + (f.rateReset ?? 0) + (f.rateTruncated ?? 0);
+    expect(sum).toBeCloseTo(0.2);
+    expect(opts.integrations).toEqual([{ ikey: 'DIABC', skey: 'secret', permissions: { readTelephony: false } }]);
+  });
+
+  it('keeps small data sets mostly outside the burst unless a size is given', () => {
+    expect(parseSimulateFlags({ events: '100' }, NOW).burst?.count).toBe(20);
+    expect(parseSimulateFlags({ events: '100', burstSize: '0' }, NOW).burst).toBeUndefined();
+  });
+
+  it('lists every problem in one ConfigError', () => {
+    let error: unknown;
+    try {
+      parseSimulateFlags({ port: '70000', events: 'many', from: 'yesterday', ikey: 'a:b', faultRate: '2', lastPageCursor: 'maybe', burstSize: '10' }, NOW);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const flag of ['--port', '--events', '--from', '--ikey', '--fault-rate', '--last-page-cursor']) expect(problems).toContain(flag);
+    expect((error as ConfigError).exitCode).toBe(2);
+    expect(() => parseSimulateFlags({ events: '5', burstSize: '6' }, NOW)).toThrow(/--burst-size \(6\) must not exceed --events \(5\)/);
+    expect(() => parseSimulateFlags({ from: '2025-01-02', to: '2025-01-01' }, NOW)).toThrow(/--from .* must be before --to/);
+  });
+});
+
+describe('simulate command', () => {
+  it('prints one JSON object with the environment, serves, and exits 0 on SIGTERM', async () => {
+    const run = runCommand(['--json', '--events', '400', '--seed', '3', '--last-page-cursor', 'absent']);
+    const line = await waitFor(() => (run.io.out().includes('\n') ? run.io.out() : undefined));
+    const summary = JSON.parse(line) as {
+      url: string;
+      apiHost: string;
+      ikey: string;
+      skey: string;
+      events: number;
+      window: { fromMs: number; toMs: number };
+      env: Record<string, string>;
+    };
+    expect(summary.events).toBe(400);
+    expect(summary.env).toMatchObject({ DUO_API_URL: summary.url, DUO_API_HOST: summary.apiHost, DUO_IKEY: summary.ikey, DUO_SKEY: summary.skey });
+    expect(Number(summary.env['LOOKBACK_HOURS'])).toBe(25);
+
+    const target: SimTarget = { url: summary.url, apiHost: summary.apiHost, integrations: [{ ikey: summary.ikey, skey: summary.skey }] };
+    const got = await pageAll(target, { mintimeMs: summary.window.fromMs, maxtimeMs: summary.window.toMs, sort: 'ts:asc' });
+    expect(got.ids).toHaveLength(400);
+
+    await run.stop();
+    expect(run.io.exitCode()).toBe(0);
+    await expect(signedGet(target, { params: {} })).rejects.toThrow();
+  });
+
+  it('prints environment lines, and answers 403 with --no-permission', async () => {
+    const run = runCommand(['--events', '50', '--no-permission', '--ikey', 'DITESTTESTTESTTESTTE', '--skey', 'test-secret']);
+    const out = await waitFor(() => (run.io.out().includes('DUO_SKEY=') ? run.io.out() : undefined));
+    const env = Object.fromEntries(out.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+    expect(Object.keys(env)).toEqual(['DUO_API_URL', 'DUO_API_HOST', 'DUO_IKEY', 'DUO_SKEY', 'LOOKBACK_HOURS']);
+    expect(env['DUO_IKEY']).toBe('DITESTTESTTESTTESTTE');
+    expect(env['DUO_SKEY']).toBe('test-secret');
+    expect(run.io.err()).toMatch(/simulator on http:\/\/127\.0\.0\.1:\d+: 50 events/);
+
+    const target: SimTarget = { url: env['DUO_API_URL']!, apiHost: env['DUO_API_HOST']!, integrations: [{ ikey: env['DUO_IKEY']!, skey: env['DUO_SKEY']! }] };
+    const r = await signedGet(target, { params: { mintime: String(Date.now() - 3_600_000), maxtime: String(Date.now()) } });
+    expect([r.status, parseBody(r).code]).toEqual([403, 40301]);
+    await run.stop();
+  });
+
+  it('rejects bad flags with a ConfigError before listening', async () => {
+    const run = runCommand(['--events', '-3']);
+    await expect(run.done).rejects.toBeInstanceOf(Error);
+    const run2 = runCommand(['--events', 'x', '--rpm', 'fast']);
+    await expect(run2.done).rejects.toThrow(/--events.*\n.*--rpm/s);
+  });
+});

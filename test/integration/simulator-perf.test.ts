@@ -1,0 +1,65 @@
+/**
+ * Benchmark-ish checks: a million-event data set is generated in seconds and 1000-item pages from it
+ * come back in a few milliseconds. Bounds are generous (shared 2-core CI machines); the measured
+ * numbers are printed so a regression is visible before it fails.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateDataset, type SimEvent } from '../../src/simulator/dataset.js';
+import { startSimulator, type Simulator } from '../../src/simulator/server.js';
+import { parseBody, signedGet } from '../unit/simulator/support.js';
+
+const NOW = Date.now();
+const DAY = 86_400_000;
+let events: SimEvent[] = [];
+let sim: Simulator | undefined;
+
+afterAll(async () => {
+  await sim?.close();
+});
+
+describe('simulator performance', () => {
+  it('generates 1,000,000 events in a few seconds', () => {
+    const heapBefore = process.memoryUsage().heapUsed;
+    const t0 = performance.now();
+    events = generateDataset({ events: 1_000_000, seed: 1, fromMs: NOW - 30 * DAY, toMs: NOW - 600_000, bursts: [{ atMs: NOW - DAY, count: 5000 }] });
+    const ms = performance.now() - t0;
+    const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
+    console.log(`generateDataset(1,000,000): ${ms.toFixed(0)} ms, ~${heapMb.toFixed(0)} MB heap`);
+    expect(events).toHaveLength(1_000_000);
+    expect(ms).toBeLessThan(15_000);
+  });
+
+  it('serves 1000-item pages from it in a few ms each', async () => {
+    const tStart = performance.now();
+    sim = await startSimulator({ events });
+    console.log(`startSimulator with 1,000,000 events: ${(performance.now() - tStart).toFixed(0)} ms`);
+    const s = sim;
+    const durations: number[] = [];
+    // Walk 150 pages from random points of the month, each a cursor continuation like a collector's.
+    for (let i = 0; i < 150; i++) {
+      const anchor = events[Math.floor((i / 150) * (events.length - 2000))]!;
+      const params = {
+        mintime: String(NOW - 30 * DAY + 1),
+        maxtime: String(NOW - 60_000),
+        limit: '1000',
+        sort: 'ts:asc',
+        next_offset: `${Math.floor(anchor.tsMicros / 1000)},${anchor.id}`,
+      };
+      const t0 = performance.now();
+      const r = await signedGet(s, { params });
+      durations.push(performance.now() - t0);
+      expect(r.status).toBe(200);
+      if (i === 0) expect(parseBody(r).response!.items).toHaveLength(1000);
+    }
+    durations.sort((a, b) => a - b);
+    const p50 = durations[Math.floor(durations.length / 2)]!;
+    const p95 = durations[Math.floor(durations.length * 0.95)]!;
+    const serverMs = s.stats.handlerMs / s.stats.requests;
+    console.log(
+      `1000-item pages: server ${serverMs.toFixed(2)} ms per request; round trip with client signing and HTTP p50 ${p50.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms`,
+    );
+    // The server's own work is what this bounds; the round trip also pays for the client in the same process.
+    expect(serverMs).toBeLessThan(10);
+    expect(p50).toBeLessThan(50);
+  });
+});
