@@ -265,6 +265,10 @@ export async function runSimulate(s: SimulateSettings, io: CliIo, signal: AbortS
       io.stderr.write(`Duo Admin API simulator on ${sim.url}: ${sim.events.length} events from ${window.from} to ${window.to}${burst}. Stop with Ctrl-C.\n`);
       for (const [k, v] of Object.entries(env)) io.stdout.write(`${k}=${v}\n`);
     }
+    if (s.fromMs < nowMs - MAX_LOOKBACK_HOURS * HOUR_MS) {
+      // Duo (and so the simulator) refuses a mintime older than 180 days: those events can never be read.
+      io.stderr.write(`note: events before ${new Date(nowMs - MAX_LOOKBACK_HOURS * HOUR_MS).toISOString()} lie beyond the 179-day limit and cannot be collected.\n`);
+    }
     await waitForAbort(signal);
   } finally {
     await sim.close();
@@ -283,7 +287,7 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--events <n>', 'events in the data set').default(String(DEFAULT_EVENTS)))
     .addOption(new Option('--seed <n>', 'data set seed: the same seed gives the same events').default('1'))
     .addOption(new Option('--from <iso>', 'start of the data set (default: 24 h before --to)'))
-    .addOption(new Option('--to <iso>', 'end of the data set (default: 10 minutes ago)'))
+    .addOption(new Option('--to <iso>', 'end of the data set (default: 10 minutes ago); a future end makes events appear as their time comes'))
     .addOption(new Option('--burst-size <n>', `events in one burst inside a single millisecond, 0 = none (default ${DEFAULT_BURST_SIZE}, at most a fifth of --events)`))
     .addOption(new Option('--late <n>', 'events that arrive late (visible only --late-delay-seconds after their ts)'))
     .addOption(new Option('--late-delay-seconds <s>', 'how late those events arrive').default(String(DEFAULT_LATE_DELAY_SECONDS)))
