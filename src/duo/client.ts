@@ -140,16 +140,28 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     if (signal?.aborted) throw aborted();
   }
 
-  /** Reserves the next start slot before waiting, so concurrent callers are paced too. */
+  /**
+   * Waits for the next start slot and claims it before returning, so concurrent callers are paced too.
+   * A caller that finds its slot taken (or pushed back by a late start) while it slept waits again.
+   */
   async function pace(signal: AbortSignal | undefined): Promise<void> {
     if (cfg.gapMs <= 0) return;
-    const t = performance.now();
-    const startAt = Math.max(t, nextSlotAt);
-    nextSlotAt = startAt + cfg.gapMs;
-    if (startAt > t) await wait(startAt - t, signal);
+    for (;;) {
+      const slot = nextSlotAt;
+      const t = performance.now();
+      if (t < slot) {
+        await wait(slot - t, signal);
+        if (nextSlotAt !== slot) continue;
+      }
+      nextSlotAt = Math.max(performance.now(), slot) + cfg.gapMs;
+      return;
+    }
   }
 
   async function attempt(req: PageRequest, params: Params, url: string, attemptNo: number, signal: AbortSignal | undefined): Promise<Attempt> {
+    const started = performance.now();
+    // The gap counts from the real start, which can lag the claimed slot when the event loop is busy.
+    if (cfg.gapMs > 0) nextSlotAt = Math.max(nextSlotAt, started + cfg.gapMs);
     const date = rfc2822Date(now());
     const authorization = signRequest({
       ikey: opts.ikey,
@@ -166,7 +178,6 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     const timer = new AbortController();
     const timeout = setTimeout(() => timer.abort(), cfg.timeoutMs);
     const attemptSignal = signal ? AbortSignal.any([signal, timer.signal]) : timer.signal;
-    const started = performance.now();
     stats.requests += 1;
     let status = 0;
     let result: Attempt;
@@ -429,8 +440,15 @@ function aborted(): AbortedError {
   return new AbortedError('Duo request aborted');
 }
 
+/**
+ * Node's timers count from the event loop's cached time, so after long synchronous work they fire early
+ * by performance.now(); pacing promises a minimum gap, so sleep again for whatever is left.
+ */
 async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  await delay(ms, undefined, signal ? { signal } : undefined);
+  const until = performance.now() + ms;
+  for (let left = ms; left > 0; left = until - performance.now()) {
+    await delay(Math.ceil(left), undefined, signal ? { signal } : undefined);
+  }
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { checkDuo, formatCheckReport } from '../../src/duo/check.js';
 import { createDuoClient, type DuoClient, type DuoClientOptions } from '../../src/duo/client.js';
 import { rfc2822Date } from '../../src/duo/sign.js';
 import { TELEPHONY_PATH, type PageRequest, type TelephonyItem } from '../../src/duo/types.js';
@@ -386,22 +387,41 @@ describe('refusals are not retried', () => {
 });
 
 describe('pacing and abort', () => {
+  /** `now()` is read once per attempt, right when it starts: the moment pacing controls. */
+  function startTimes(): { now: () => number; starts: number[] } {
+    const starts: number[] = [];
+    return {
+      starts,
+      now: () => {
+        starts.push(performance.now());
+        return Date.now();
+      },
+    };
+  }
+
   it('spaces request starts by 60000/rpm ms', async () => {
     const server = await serve([ok([]), ok([]), ok([])]);
-    const { client } = clientFor(server, { requestsPerMinute: 600, sleep: undefined });
+    const { now, starts } = startTimes();
+    const { client } = clientFor(server, { requestsPerMinute: 600, sleep: undefined, now });
     for (let i = 0; i < 3; i += 1) await client.getTelephonyPage(WINDOW);
-    const at = server.requests.map((r) => r.receivedAt);
-    // setTimeout never fires early; 2 ms of slack for clock granularity between processes' views.
-    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(98);
-    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(98);
+    expect(starts).toHaveLength(3);
+    // Timers may fire up to 1 ms early relative to performance.now().
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(99);
+    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(99);
+    // The server sees them spaced too; loosely, since the first also opens the connection and a busy
+    // machine delays arrivals.
+    expect(server.requests[2]!.receivedAt - server.requests[0]!.receivedAt).toBeGreaterThanOrEqual(100);
   });
 
-  it('paces concurrent callers too', async () => {
-    const server = await serve([ok([]), ok([])]);
-    const { client } = clientFor(server, { requestsPerMinute: 600, sleep: undefined });
+  it('paces concurrent callers and retries too', async () => {
+    const server = await serve([ok([]), duoFail(500, 50001, 'Internal error'), ok([])]);
+    const { now, starts } = startTimes();
+    const { client } = clientFor(server, { requestsPerMinute: 600, sleep: undefined, now });
     await Promise.all([client.getTelephonyPage(WINDOW), client.getTelephonyPage(WINDOW)]);
-    const [a, b] = server.requests.map((r) => r.receivedAt);
-    expect(Math.abs(b! - a!)).toBeGreaterThanOrEqual(98);
+    expect(starts).toHaveLength(3);
+    const sorted = [...starts].sort((a, b) => a - b);
+    expect(sorted[1]! - sorted[0]!).toBeGreaterThanOrEqual(99);
+    expect(sorted[2]! - sorted[1]!).toBeGreaterThanOrEqual(99);
   });
 
   it('aborts during a backoff wait', async () => {
@@ -423,6 +443,35 @@ describe('pacing and abort', () => {
     await expect(client.getTelephonyPage(WINDOW, controller.signal)).rejects.toBeInstanceOf(AbortedError);
     await expect(client.getTelephonyPage(WINDOW, AbortSignal.abort())).rejects.toBeInstanceOf(AbortedError);
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('guards and check', () => {
+  it('refuses to follow a cursor that points back at the same page', async () => {
+    const server = await serve([ok([item(1)], 'c1'), ok([item(1)], 'c1')]);
+    const { client } = clientFor(server);
+    const seen: number[] = [];
+    const err = await failure(
+      (async () => {
+        for await (const step of client.pages(WINDOW)) seen.push(step.page.items.length);
+      })(),
+    );
+    expect(err.code).toBe('DUO_BAD_RESPONSE');
+    expect(seen).toEqual([1, 1]);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('checkDuo reads the newest event and the clock offset over the wire', async () => {
+    const localNow = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const server = await serve([{ ...ok([item(7)], 'x'), headers: { date: new Date(localNow).toUTCString() } }, duoFail(401, 40103, 'Invalid signature in request credentials')]);
+    const { client } = clientFor(server, { now: () => localNow });
+    const good = await checkDuo(client, { apiHost: API_HOST, now: () => localNow });
+    expect(good).toMatchObject({ ok: true, newestEventTs: item(7).ts, clockOffsetMs: -500 });
+    const q = query(server.requests[0]!.url);
+    expect([q.get('limit'), q.get('sort'), q.get('maxtime')]).toEqual(['1', 'ts:desc', String(localNow)]);
+    const bad = await checkDuo(client, { apiHost: API_HOST, now: () => localNow });
+    expect(bad).toMatchObject({ ok: false, secretKey: 'failed' });
+    expect(formatCheckReport(bad)).toContain('DUO_SKEY does not match');
   });
 });
 

@@ -1,0 +1,153 @@
+/**
+ * `check`: one minimal signed request that tells a user, in plain words, which part of the Duo setup is
+ * wrong (integration key, secret key, permission, network allow-list, clock) and how to fix it.
+ */
+import { DuoApiError, type ErrorCode } from '../errors.js';
+import type { DuoClient } from './client.js';
+import { formatOffset } from './client.js';
+
+export type CheckItemStatus = 'ok' | 'failed' | 'unknown';
+export type ClockStatus = 'ok' | 'warn' | 'failed' | 'unknown';
+
+export interface CheckReport {
+  /** True when Duo served the request; a clock warning alone does not make it false. */
+  ok: boolean;
+  apiHost: string;
+  reachable: CheckItemStatus;
+  integrationKey: CheckItemStatus;
+  secretKey: CheckItemStatus;
+  permission: CheckItemStatus;
+  clock: ClockStatus;
+  /** This machine minus Duo's `Date` header, in ms; null when Duo's answer had no date. */
+  clockOffsetMs: number | null;
+  /** `ts` of the newest telephony event within 179 days, null when there is none, undefined when not checked. */
+  newestEventTs?: string | null | undefined;
+  /** Why the request failed, when it did. */
+  failure?: { code: ErrorCode; httpStatus: number; duoCode?: number | undefined; message: string } | undefined;
+}
+
+const DAY_MS = 86_400_000;
+/** Duo refuses a mintime older than 180 days; one day of margin for clocks and time zones. */
+const LOOKBACK_MS = 179 * DAY_MS;
+const CLOCK_WARN_MS = 60_000;
+
+export async function checkDuo(client: DuoClient, opts: { apiHost: string; now?: () => number; signal?: AbortSignal }): Promise<CheckReport> {
+  const now = opts.now ?? Date.now;
+  const before = now();
+  const base: CheckReport = {
+    ok: false,
+    apiHost: opts.apiHost,
+    reachable: 'unknown',
+    integrationKey: 'unknown',
+    secretKey: 'unknown',
+    permission: 'unknown',
+    clock: 'unknown',
+    clockOffsetMs: null,
+  };
+  try {
+    const page = await client.getTelephonyPage({ mintimeMs: before - LOOKBACK_MS, maxtimeMs: before, limit: 1, sort: 'ts:desc' }, opts.signal);
+    const offset = clockOffset(before, now(), page.serverDateMs);
+    const newest = page.items[0]?.ts;
+    return {
+      ...base,
+      ok: true,
+      reachable: 'ok',
+      integrationKey: 'ok',
+      secretKey: 'ok',
+      permission: 'ok',
+      clock: offset === null ? 'unknown' : Math.abs(offset) > CLOCK_WARN_MS ? 'warn' : 'ok',
+      clockOffsetMs: offset,
+      newestEventTs: typeof newest === 'string' ? newest : null,
+    };
+  } catch (err) {
+    if (!(err instanceof DuoApiError)) throw err;
+    const offset = clockOffset(before, now(), err.serverDateMs);
+    const failed: CheckReport = {
+      ...base,
+      clockOffsetMs: offset,
+      clock: offset === null ? 'unknown' : Math.abs(offset) > CLOCK_WARN_MS ? 'warn' : 'ok',
+      failure: { code: err.code, httpStatus: err.httpStatus, duoCode: err.duoCode, message: err.message },
+    };
+    switch (err.code) {
+      case 'DUO_UNAVAILABLE':
+      case 'DUO_BAD_RESPONSE':
+        return { ...failed, reachable: 'failed', clock: 'unknown', clockOffsetMs: null };
+      case 'DUO_UNAUTHORIZED':
+        return err.duoCode === 40103
+          ? { ...failed, reachable: 'ok', integrationKey: 'ok', secretKey: 'failed' }
+          : { ...failed, reachable: 'ok', integrationKey: 'failed' };
+      case 'DUO_CLOCK_SKEW':
+        return { ...failed, reachable: 'ok', clock: 'failed' };
+      case 'DUO_FORBIDDEN':
+        return { ...failed, reachable: 'ok', integrationKey: 'ok', secretKey: 'ok', permission: 'failed' };
+      default:
+        return { ...failed, reachable: 'ok' };
+    }
+  }
+}
+
+/**
+ * Duo's `Date` has whole seconds, so it lags its real time by 0.5 s on average: compare its midpoint
+ * with the midpoint of the local request.
+ */
+function clockOffset(beforeMs: number, afterMs: number, serverDateMs: number | undefined): number | null {
+  if (serverDateMs === undefined) return null;
+  return Math.round((beforeMs + afterMs) / 2 - (serverDateMs + 500));
+}
+
+const FIX_IKEY = 'check DUO_IKEY (the Admin API application\'s "Integration key") and DUO_API_HOST (its "API hostname")';
+const FIX_SKEY = 'DUO_SKEY does not match the integration key: copy the "Secret key" of the same Admin API application';
+const FIX_PERMISSION =
+  'give the Admin API application the "Read Telephony" permission ("Grant read log" in older Duo wording); ' +
+  'if the Duo account restricts "Networks for API Access", allow this machine\'s egress IP (Cloud NAT for Cloud Run)';
+const FIX_CLOCK = 'sync it (NTP)';
+const NOT_CHECKED = 'not checked: fix the failing item first';
+
+export function formatCheckReport(r: CheckReport): string {
+  const lines: string[] = [];
+  const duoSaid = r.failure ? duoWords(r.failure) : '';
+  const line = (label: string, text: string): void => {
+    lines.push(`${`${label}:`.padEnd(24)}${text}`);
+  };
+
+  const unreachable = (r.failure?.message ?? 'no answer').replace(/^Duo unreachable:\s*/, '');
+  line('Duo API host', r.reachable === 'failed' ? `${r.apiHost}: Duo unreachable: ${unreachable}` : r.apiHost);
+  line(
+    'Integration key',
+    r.integrationKey === 'ok' ? 'ok' : r.integrationKey === 'failed' ? `rejected${duoSaid}. Fix: ${FIX_IKEY}` : NOT_CHECKED,
+  );
+  line('Secret key', r.secretKey === 'ok' ? 'ok' : r.secretKey === 'failed' ? `rejected${duoSaid}. Fix: ${FIX_SKEY}` : NOT_CHECKED);
+  line(
+    'Telephony permission',
+    r.permission === 'ok' ? 'ok' : r.permission === 'failed' ? `missing${duoSaid}. Fix: ${FIX_PERMISSION}` : NOT_CHECKED,
+  );
+  line('Clock offset', clockText(r));
+  line(
+    'Newest telephony event',
+    r.newestEventTs === undefined ? NOT_CHECKED : r.newestEventTs === null ? 'none in the last 179 days' : r.newestEventTs,
+  );
+
+  const explained = r.reachable === 'failed' || [r.integrationKey, r.secretKey, r.permission].includes('failed') || r.clock === 'failed';
+  if (r.failure && !explained) line('Duo answered', r.failure.message);
+  lines.push(r.ok ? (r.clock === 'warn' ? 'Duo access works, but fix the clock.' : 'All checks passed.') : 'Check failed: fix the failing item and run check again.');
+  return lines.join('\n');
+}
+
+function clockText(r: CheckReport): string {
+  const off = r.clockOffsetMs === null ? undefined : formatOffset(r.clockOffsetMs);
+  if (r.clock === 'failed') {
+    return off === undefined
+      ? `Duo rejected the request time${duoWords(r.failure)}: the machine's clock is off: ${FIX_CLOCK}`
+      : `the machine's clock is off by ${off}${duoWords(r.failure)}: ${FIX_CLOCK}`;
+  }
+  if (off === undefined) return r.reachable === 'failed' ? NOT_CHECKED : "unknown (Duo's answer had no Date header)";
+  if (r.clock === 'warn') {
+    return `${off} vs Duo's Date header: warning, more than ${CLOCK_WARN_MS / 1000} s off; Duo refuses requests (40105) once it drifts further: ${FIX_CLOCK}`;
+  }
+  return `${off} vs Duo's Date header (ok)`;
+}
+
+function duoWords(f: CheckReport['failure']): string {
+  if (!f) return '';
+  return f.duoCode !== undefined ? ` (Duo ${f.duoCode}, HTTP ${f.httpStatus})` : ` (HTTP ${f.httpStatus})`;
+}
