@@ -1,0 +1,20 @@
+/**
+ * The library API (`duo-telephony/lib`): the run protocol, its stores and sinks, the Duo client and
+ * signer, the UDM mapping and the simulator. Re-exports only; nothing runs at import.
+ */
+export { loadConfig, defaultStateKey, legacyStateKey, type Config, type ConfigFlags } from './config.js';
+export * from './errors.js';
+export { createLogger, maskPhone, type Logger, type LogLevel } from './log.js';
+export { runOnce, type RunDeps, type RunSettings, type RunSummary, type RunOutcome, type PageSource } from './collect/run.js';
+export { createCollector, createStores, runSettings, type Collector } from './collect/deps.js';
+export { computeWindow } from './collect/window.js';
+export { parseCheckpoint, serializeCheckpoint, initialCheckpoint, type Checkpoint, type OpenWindow } from './checkpoint/codec.js';
+export type { CheckpointStore, StoredCheckpoint } from './checkpoint/types.js';
+export type { Sink, PageObject, WriteOutcome } from './sinks/types.js';
+export { objectKey, parseObjectKey } from './sinks/object-key.js';
+export { createDuoClient, type DuoClient, type DuoClientOptions } from './duo/client.js';
+export { checkDuo, formatCheckReport, type CheckReport } from './duo/check.js';
+export { signRequest, canonicalize, canonicalParams, rfc2822Date } from './duo/sign.js';
+export type { TelephonyItem, TelephonyPage, PageRequest } from './duo/types.js';
+export * from './udm/index.js';
+export { startSimulator, generateDataset, type Simulator, type SimulatorOptions } from './simulator/index.js';
