@@ -207,7 +207,8 @@ export function toStorageError(err: unknown, ctx: GcsErrorContext): StorageError
   if (err instanceof StorageError) return err;
   const uri = gsUri(ctx.bucket, ctx.key);
   const status = gcsStatus(err);
-  const detail = gcsMessage(err);
+  // GCS's sentences end with a period; ours follow after it.
+  const detail = gcsMessage(err).replace(/\.+$/, '');
   const said = detail ? `: ${detail}` : '';
   const cause = safeCause(err);
 
