@@ -31,7 +31,14 @@ export async function createStorage(opts: CreateStorageOptions = {}): Promise<St
   }
   const { Storage: StorageClient } = await import('@google-cloud/storage');
   return new StorageClient({
-    ...(opts.apiEndpoint ? { apiEndpoint: opts.apiEndpoint } : {}),
+    ...(opts.apiEndpoint
+      ? {
+          apiEndpoint: opts.apiEndpoint,
+          // The client sends no credentials to a custom endpoint unless told to. A local server over
+          // plain http needs none; an https endpoint is Google's (Private Service Connect, a proxy) and does.
+          useAuthWithCustomEndpoint: opts.apiEndpoint.startsWith('https://'),
+        }
+      : {}),
     ...(opts.projectId ? { projectId: opts.projectId } : {}),
   });
 }

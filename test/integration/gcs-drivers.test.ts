@@ -15,11 +15,15 @@ import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js
 
 let server: GcsTestServer;
 let seq = 0;
+// A STORAGE_EMULATOR_HOST from the environment would send the clients' reads elsewhere.
+const emulatorHost = process.env['STORAGE_EMULATOR_HOST'];
 
 beforeAll(async () => {
+  delete process.env['STORAGE_EMULATOR_HOST'];
   server = await startGcsTestServer();
 });
 afterAll(async () => {
+  if (emulatorHost !== undefined) process.env['STORAGE_EMULATOR_HOST'] = emulatorHost;
   await server.close();
 });
 afterEach(() => {
@@ -335,6 +339,14 @@ describe('failures become StorageErrors that say what to check', () => {
 });
 
 describe('createStorage', () => {
+  it('authenticates to an https endpoint but not to a local http one', async () => {
+    const local = (await createStorage({ apiEndpoint: server.url })) as unknown as { useAuthWithCustomEndpoint?: boolean; apiEndpoint: string };
+    expect(local.apiEndpoint).toBe(server.url);
+    expect(local.useAuthWithCustomEndpoint).toBe(false);
+    const psc = (await createStorage({ apiEndpoint: 'https://storage-example.p.googleapis.com' })) as unknown as { useAuthWithCustomEndpoint?: boolean };
+    expect(psc.useAuthWithCustomEndpoint).toBe(true);
+  });
+
   it('refuses an endpoint that disagrees with STORAGE_EMULATOR_HOST (the client would split reads from uploads)', async () => {
     const saved = process.env['STORAGE_EMULATOR_HOST'];
     process.env['STORAGE_EMULATOR_HOST'] = 'http://127.0.0.1:1';

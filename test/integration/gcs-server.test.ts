@@ -44,12 +44,17 @@ async function caught(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
+// A STORAGE_EMULATOR_HOST from the environment would send the clients' JSON calls elsewhere.
+const emulatorHost = process.env['STORAGE_EMULATOR_HOST'];
+
 beforeAll(async () => {
+  delete process.env['STORAGE_EMULATOR_HOST'];
   server = await startGcsTestServer();
   storage = new Storage({ apiEndpoint: server.url, projectId: 'test', retryOptions: fastRetries });
 });
 
 afterAll(async () => {
+  if (emulatorHost !== undefined) process.env['STORAGE_EMULATOR_HOST'] = emulatorHost;
   await server.close();
 });
 

@@ -945,6 +945,7 @@ export async function startGcsTestServer(opts: GcsTestServerOptions = {}): Promi
       return [...b.objects.values()].sort((x, y) => compareNames(x.name, y.name)).map(snapshot);
     },
     putObject(bucket, name, data, putOpts = {}) {
+      if (!buckets.has(bucket)) throw new Error(`putObject: bucket ${bucket} does not exist on the test server (call createBucket first)`);
       const input: ObjectResourceInput = { contentType: putOpts.contentType ?? 'application/octet-stream' };
       if (putOpts.metadata) input.metadata = { ...putOpts.metadata };
       return snapshot(commitObject(bucket, name, Buffer.from(data), input, {}));
