@@ -32,7 +32,7 @@ export function register(program: Command, io: CliIo): void {
     });
     try {
       const report = await checkDuo(client, { apiHost: config.apiHost });
-      io.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatCheckReport(report));
+      io.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatCheckReport(report).replace(/\n?$/, '\n'));
       io.setExitCode(report.ok ? 0 : (report.failure?.httpStatus === 401 || report.failure?.httpStatus === 403 ? 3 : 4));
     } finally {
       await client.close();
