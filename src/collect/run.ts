@@ -134,18 +134,26 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
   const commit = async (next: Checkpoint): Promise<boolean> => {
     next.updatedAt = new Date(now()).toISOString();
     failpoint('checkpoint.committing');
+    const bytes = serializeCheckpoint(next);
     try {
-      version = await checkpoints.save(serializeCheckpoint(next), version, deps.hardSignal);
+      version = await checkpoints.save(bytes, version, deps.hardSignal);
     } catch (err) {
-      if (err instanceof CheckpointConflictError) {
+      // A save whose answer was lost is retried by the storage client and then "conflicts" with
+      // itself: if the stored document is exactly ours, the commit did land.
+      const current = err instanceof CheckpointConflictError ? await checkpoints.load(deps.hardSignal).catch(() => null) : null;
+      if (current && current.version !== null && current.data.equals(bytes)) {
+        version = current.version;
+      } else if (err instanceof CheckpointConflictError) {
         logger.info({ event: 'checkpoint.conflict', location: checkpoints.location }, 'another run moved the checkpoint: it owns the window; stopping');
         return false;
+      } else {
+        throw err;
       }
-      throw err;
     }
     cp = next;
     failpoint('checkpoint.committed');
-    logger.debug({ event: 'checkpoint.committed', nextMintimeMs: cp.nextMintimeMs, open: cp.open }, 'checkpoint committed');
+    // At info: the committed position is what an operator checks to see that nothing is lost or doubled.
+    logger.info({ event: 'checkpoint.committed', nextMintimeMs: cp.nextMintimeMs, open: cp.open }, 'checkpoint committed');
     return true;
   };
 
@@ -182,6 +190,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
     const page = await deps.client.getTelephonyPage(request, deps.hardSignal);
     counters.pages += 1;
     failpoint('page.fetched');
+    logger.debug({ event: 'page.fetched', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page, items: page.items.length, more: page.nextOffset !== null }, 'page fetched');
     if (page.nextOffset !== null && page.nextOffset === open.nextOffset) {
       throw new CollectorError('DUO_BAD_RESPONSE', `Duo returned the same next_offset it was sent (${open.nextOffset}); stopping instead of looping`, 4);
     }

@@ -4,7 +4,7 @@ import { createMemoryStore, type MemoryStore } from '../../../src/checkpoint/mem
 import { initialCheckpoint, parseCheckpoint, serializeCheckpoint } from '../../../src/checkpoint/codec.js';
 import { generateDataset } from '../../../src/simulator/index.js';
 import { silentLogger } from '../../../src/log.js';
-import { CheckpointError, ObjectConflictError, StorageError } from '../../../src/errors.js';
+import { CheckpointConflictError, CheckpointError, ObjectConflictError, StorageError } from '../../../src/errors.js';
 import { storeSource, idsOf, exactlyOnceReport } from '../../support/store-source.js';
 
 const H = 3_600_000;
@@ -134,6 +134,22 @@ describe('runOnce', () => {
     }
     await runUntilCaughtUp(store, source);
     expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toMatchObject({ missing: 0, doubled: 0, unexpected: 0 });
+  });
+
+  it('treats a conflict with its own landed save (a lost answer, retried) as committed', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    store.failNext('save', new CheckpointConflictError('precondition failed on retry'), { when: 'after' });
+    const s = await runOnce(deps(store, storeSource(events)));
+    expect(s.outcome).toBe('caught-up');
+    expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toMatchObject({ missing: 0, doubled: 0 });
+  });
+
+  it('stops without error when another run really moved the checkpoint', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    store.failNext('save', new CheckpointConflictError('moved'));
+    expect((await runOnce(deps(store, storeSource(events)))).outcome).toBe('conflict');
   });
 
   it('keeps the page size of an open window when the configuration changes', async () => {
