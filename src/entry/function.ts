@@ -6,10 +6,17 @@
 import { cloudEvent, type CloudEvent } from '@google-cloud/functions-framework';
 import type { Collector } from '../collect/deps.js';
 import type { Logger } from '../log.js';
+// A few classes with no dependencies: cheap enough to load before the first event.
+import { isCollectorError } from '../errors.js';
 
-let collector: Promise<{ collector: Collector; logger: Logger }> | undefined;
+interface Warm {
+  collector: Collector;
+  logger: Logger;
+}
 
-async function build(env: NodeJS.ProcessEnv): Promise<{ collector: Collector; logger: Logger }> {
+let warm: Promise<Warm> | undefined;
+
+async function build(env: NodeJS.ProcessEnv): Promise<Warm> {
   const [{ loadConfig }, { createLogger }, { createCollector }] = await Promise.all([
     import('../config.js'),
     import('../log.js'),
@@ -21,30 +28,64 @@ async function build(env: NodeJS.ProcessEnv): Promise<{ collector: Collector; lo
   return { collector: await createCollector(config, { logger }), logger };
 }
 
+/**
+ * What the framework receives when an invocation fails. The framework answers 500 (Pub/Sub then
+ * redelivers) and prints the error's `stack` to stderr. A stack trace there would be a dozen Cloud
+ * Logging entries per failure, and a multi-line configuration message as many: so `stack` is one
+ * JSON line Cloud Logging parses into a single entry with `severity`, `message` and the error code.
+ * Frames are kept (as `stack_trace`, which Error Reporting reads) only for errors we did not expect.
+ */
+export class InvocationError extends Error {
+  readonly code: string;
+
+  constructor(cause: unknown, eventId: string | undefined) {
+    const known = isCollectorError(cause);
+    const message = cause instanceof Error ? cause.message : String(cause);
+    super(message, { cause });
+    this.name = 'InvocationError';
+    this.code = known ? cause.code : 'UNEXPECTED';
+    this.stack = JSON.stringify({
+      severity: 'ERROR',
+      message,
+      event: 'function.failed',
+      error_code: this.code,
+      ...(eventId !== undefined ? { eventId } : {}),
+      ...(!known && cause instanceof Error && cause.stack ? { stack_trace: cause.stack } : {}),
+      time: new Date().toISOString(),
+    });
+  }
+}
+
 /** Exported for tests; the framework calls it through the registration below. */
 export async function handleEvent(event: CloudEvent<unknown>, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  collector ??= build(env).catch((err: unknown) => {
+  const starting = (warm ??= build(env).catch((err: unknown) => {
     // Do not keep a failed start (bad config, Secret Manager down): the next event tries again.
-    collector = undefined;
+    warm = undefined;
     throw err;
-  });
-  const { collector: c, logger } = await collector;
+  }));
+  let w: Warm;
   try {
-    const summary = await c.run();
-    // "Caught up" and "another run owns the window" are successes: nothing to redeliver.
-    logger.info({ event: 'function.finished', eventId: event.id, outcome: summary.outcome, events: summary.events }, `collected ${summary.events} events (${summary.outcome})`);
+    w = await starting;
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    logger.error({ event: 'function.failed', eventId: event.id, error_code: e.code ?? 'UNEXPECTED' }, e.message ?? String(err));
-    throw err;
+    throw new InvocationError(err, event.id);
+  }
+  try {
+    const summary = await w.collector.run();
+    // "Caught up" and "another run owns the window" are successes: nothing to redeliver.
+    w.logger.info(
+      { event: 'function.finished', eventId: event.id, outcome: summary.outcome, events: summary.events, pages: summary.pages },
+      `collected ${summary.events} events (${summary.outcome})`,
+    );
+  } catch (err) {
+    throw new InvocationError(err, event.id);
   }
 }
 
 /** Forget the warm collector (tests that change the environment between events). */
 export async function resetForTests(): Promise<void> {
-  const c = collector;
-  collector = undefined;
-  if (c) await (await c.catch(() => undefined))?.collector.close();
+  const w = warm;
+  warm = undefined;
+  if (w) await (await w.catch(() => undefined))?.collector.close();
 }
 
 cloudEvent('main', (event: CloudEvent<unknown>) => handleEvent(event));

@@ -1,0 +1,219 @@
+/**
+ * The CloudEvent handler `main` in this process, behind the framework's own test server
+ * (`getTestServer`): the binary-mode CloudEvent Eventarc sends in production, a configuration error,
+ * and two events at once on one warm instance. The Duo simulator and the GCS test server run here too.
+ * Also: importing the built module does nothing but register the handler (cheap cold start).
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { resetForTests } from '../../src/entry/function.js';
+import { generateDataset, startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { defaultStateKey } from '../../src/config.js';
+import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
+import { exactlyOnceReport, idsOf } from '../support/store-source.js';
+import { REPO_ROOT } from '../support/functions-framework.js';
+
+const H = 3_600_000;
+const now = Date.now();
+const dataset = generateDataset({ events: 3000, seed: 31, fromMs: now - 2 * H, toMs: now - 5000 });
+const allIds = dataset.map((e) => e.id);
+
+let sim: Simulator;
+let gcs: GcsTestServer;
+let server: Server;
+let url: string;
+const savedEnv = { ...process.env };
+let output: string[] = [];
+let bucketNo = 0;
+
+beforeAll(async () => {
+  [sim, gcs] = await Promise.all([startSimulator({ events: dataset }), startGcsTestServer()]);
+  server = getTestServer('main');
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await resetForTests();
+  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await Promise.allSettled([sim?.close(), gcs?.close()]);
+});
+
+beforeEach(async () => {
+  await resetForTests();
+  output = [];
+  // The function logs to stdout (pino) and the framework reports failures with console.error.
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    output.push(...String(chunk).split('\n').filter((l) => l !== ''));
+    return true;
+  });
+  vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+    output.push(...args.map(String).join(' ').split('\n'));
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
+  Object.assign(process.env, savedEnv);
+});
+
+/** The function's configuration, as Cloud Run would set it, for a fresh bucket. */
+function configure(extra: Record<string, string | undefined> = {}): string {
+  const bucket = `fn-${++bucketNo}`;
+  gcs.createBucket(bucket);
+  const i = sim.integrations[0]!;
+  const env: Record<string, string | undefined> = {
+    DUO_IKEY: i.ikey,
+    DUO_SKEY: i.skey,
+    DUO_API_HOST: sim.apiHost,
+    DUO_API_URL: sim.url,
+    GCS_BUCKET: bucket,
+    GCS_API_ENDPOINT: gcs.url,
+    DELAY_SECONDS: '1',
+    LOOKBACK_HOURS: '3',
+    PAGE_LIMIT: '1000',
+    REQUESTS_PER_MINUTE: '1000000',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  return bucket;
+}
+
+let eventNo = 0;
+/** What Eventarc sends for a Pub/Sub trigger: a binary-mode CloudEvent, the push body as data. */
+async function postEventarc(): Promise<{ status: number; body: string; id: string }> {
+  const id = `evt-${++eventNo}-${Date.now()}`;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'ce-id': id,
+      'ce-specversion': '1.0',
+      'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+      'ce-source': '//pubsub.googleapis.com/projects/demo/topics/duo-telephony-trigger',
+      'ce-time': new Date().toISOString(),
+    },
+    body: JSON.stringify({
+      message: { data: Buffer.from('{}').toString('base64'), messageId: id, publishTime: new Date().toISOString(), attributes: {} },
+      subscription: 'projects/demo/subscriptions/eventarc-duo-telephony',
+    }),
+  });
+  return { status: res.status, body: await res.text(), id };
+}
+
+function logLines(): Array<Record<string, unknown>> {
+  return output.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function bucketIds(bucket: string): string[] {
+  return idsOf(
+    gcs
+      .objects(bucket)
+      .filter((o) => o.name.startsWith('duo-telephony/'))
+      .map((o) => o.data),
+  );
+}
+
+describe('CloudEvent handler main (in process, getTestServer)', () => {
+  it('runs on the binary-mode CloudEvent Eventarc sends and answers 204', async () => {
+    const bucket = configure();
+    const r = await postEventarc();
+    expect(r.status, r.body).toBe(204);
+    expect(exactlyOnceReport(allIds, bucketIds(bucket))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: allIds.length });
+    const cp = JSON.parse(gcs.objects(bucket).find((o) => o.name === defaultStateKey('duo-telephony'))!.data.toString('utf8')) as { open: unknown };
+    expect(cp.open).toBeNull();
+
+    const lines = logLines();
+    expect(lines.find((l) => l.event === 'function.finished')).toMatchObject({ severity: 'INFO', eventId: r.id, outcome: 'caught-up', events: allIds.length });
+    // At the default level: what an operator needs to follow the protocol in Cloud Logging.
+    for (const e of ['window.opened', 'batch.written', 'checkpoint.committed', 'window.closed', 'run.finished']) expect(lines.map((l) => l.event)).toContain(e);
+    expect(output.join('\n')).not.toContain(sim.integrations[0]!.skey);
+
+    // Warm: the next event reuses the collector and finds nothing new.
+    const again = await postEventarc();
+    expect(again.status).toBe(204);
+    expect(bucketIds(bucket)).toHaveLength(allIds.length);
+  });
+
+  it('fails a misconfigured invocation with 500 and one clear log line, no stack trace', async () => {
+    configure({ DUO_IKEY: undefined });
+    const r = await postEventarc();
+    expect(r.status).toBe(500);
+    expect(r.body).toMatch(/DUO_IKEY.*required/);
+
+    const mentions = output.filter((l) => l.includes('DUO_IKEY'));
+    expect(mentions).toHaveLength(1);
+    expect(JSON.parse(mentions[0]!)).toMatchObject({ severity: 'ERROR', event: 'function.failed', error_code: 'CONFIG_INVALID', eventId: r.id });
+    expect(JSON.parse(mentions[0]!)).not.toHaveProperty('stack_trace');
+    expect(output.filter((l) => /^\s+at /.test(l) || /\.(ts|js):\d+/.test(l))).toEqual([]);
+
+    // A failed start is not kept: once the variable is set, the next event runs.
+    const bucket = configure();
+    const ok = await postEventarc();
+    expect(ok.status, ok.body).toBe(204);
+    expect(bucketIds(bucket)).toHaveLength(allIds.length);
+  });
+
+  it('answers 204 when another run owns the window (two events at once on one instance)', async () => {
+    const bucket = configure();
+    // Both runs read the checkpoint before either commits: the second compare-and-swap must fail.
+    gcs.setFault({ kind: 'delay', ms: 300, times: 2, match: { method: 'GET', path: /_state/ } });
+    const [a, b] = await Promise.all([postEventarc(), postEventarc()]);
+    gcs.setFault(null);
+    expect([a.status, b.status]).toEqual([204, 204]);
+    const outcomes = logLines()
+      .filter((l) => l.event === 'function.finished')
+      .map((l) => l.outcome)
+      .sort();
+    expect(outcomes).toEqual(['caught-up', 'conflict']);
+    expect(logLines().map((l) => l.event)).toContain('checkpoint.conflict');
+    expect(logLines().map((l) => l.event)).not.toContain('function.failed');
+    expect(exactlyOnceReport(allIds, bucketIds(bucket))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: allIds.length });
+  });
+});
+
+describe('cold start', () => {
+  it('importing the package main registers the handler and loads nothing else', () => {
+    // ESM modules are seen through a resolve hook, CommonJS ones in require.cache.
+    const hooks = `import { writeSync } from 'node:fs';
+      export async function resolve(specifier, context, next) {
+        const r = await next(specifier, context);
+        writeSync(2, 'resolved ' + r.url + '\\n');
+        return r;
+      }`;
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+    const script = `
+      import { createRequire } from 'node:module';
+      await import(${JSON.stringify(`${REPO_ROOT}dist/src/entry/function.js`)});
+      const require = createRequire(import.meta.url);
+      // Before loading the testing helper, which brings express along.
+      const cjs = Object.keys(require.cache).filter((k) => !k.includes('/@google-cloud/functions-framework/'));
+      const { getFunction } = require('@google-cloud/functions-framework/testing');
+      console.log(JSON.stringify({ registered: typeof getFunction('main'), cjs }));
+    `;
+    // An empty environment: no configuration is read and nothing is logged at import.
+    const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ registered: 'function', cjs: [] });
+    const esm = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('resolved file:'))
+      .map((l) => l.slice('resolved file://'.length).replace(REPO_ROOT, ''))
+      .filter((p) => !p.startsWith('node_modules/@google-cloud/functions-framework/'))
+      .sort();
+    expect(esm).toEqual(['dist/src/entry/function.js', 'dist/src/errors.js']);
+    expect(r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('resolved '))).toEqual([]);
+  });
+});
