@@ -91,8 +91,15 @@ function assertExactlyOnce(runStartMs: number): void {
 
 beforeAll(async () => {
   if (unavailable) return;
-  // The emulator (a JVM) starts while the in-process servers do.
-  [emulator, sim, gcs] = await Promise.all([startPubSubEmulator({ project: PROJECT }), startSimulator({ events: dataset }), startGcsTestServer()]);
+  // The emulator (a JVM) starts while the in-process servers do. allSettled, so that whatever did
+  // start is known to afterAll even when another part failed.
+  const started = await Promise.allSettled([
+    startPubSubEmulator({ project: PROJECT }).then((e) => (emulator = e)),
+    startSimulator({ events: dataset }).then((s) => (sim = s)),
+    startGcsTestServer().then((g) => (gcs = g)),
+  ]);
+  for (const r of started) if (r.status === 'rejected') throw r.reason;
+  if (!emulator || !sim || !gcs) throw new Error('unreachable: every server started');
   gcs.createBucket(BUCKET);
   const i = sim.integrations[0]!;
   ff = await startFunctionsFramework({

@@ -92,7 +92,13 @@ export async function startFunctionsFramework(opts: FunctionsFrameworkOptions): 
   let gone = false;
   void exited.then(() => (gone = true));
 
+  // If this process ends without stop(), the server must not stay behind holding its port.
+  const onExit = (): void => {
+    if (!gone) child.kill('SIGKILL');
+  };
+  process.once('exit', onExit);
   const stop = async (): Promise<void> => {
+    process.off('exit', onExit);
     if (gone) return;
     child.kill('SIGTERM');
     const t = setTimeout(() => child.kill('SIGKILL'), 3000);

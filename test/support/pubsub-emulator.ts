@@ -113,11 +113,15 @@ export async function startPubSubEmulator(opts: { project?: string; readyTimeout
       // Already gone.
     }
   };
+  // A JVM outlives the test process unless killed: if this process ends without stop(), take it along.
+  const onExit = (): void => kill('SIGKILL');
+  process.once('exit', onExit);
   const stop = async (): Promise<void> => {
     kill('SIGTERM');
     const t = setTimeout(() => kill('SIGKILL'), 3000);
     await exited(child);
     clearTimeout(t);
+    process.off('exit', onExit);
   };
 
   // Ready when `GET /` answers `Ok`: the gRPC and REST front ends share that port.
