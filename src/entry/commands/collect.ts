@@ -49,8 +49,9 @@ export function register(program: Command, io: CliIo): void {
     try {
       const summary = await collector.run(stop.signal);
       if (progress) io.stderr.write('\r\x1b[K');
-      if (opts.json) io.stdout.write(`${JSON.stringify(summaryJson(summary))}\n`);
-      else (config.stdout ? io.stderr : io.stdout).write(`${formatSummary(summary)}\n`);
+      // With --stdout the data owns stdout: the summary goes to stderr so a pipe gets only NDJSON.
+      const out = config.stdout ? io.stderr : io.stdout;
+      out.write(opts.json ? `${JSON.stringify(summaryJson(summary))}\n` : `${formatSummary(summary)}\n`);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
