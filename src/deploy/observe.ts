@@ -1,0 +1,165 @@
+/**
+ * Reads what the project holds, through read-only probes, into `Observed` for the planner. The probes
+ * run in a fixed order and only where they can answer: a resource whose API is disabled cannot exist,
+ * and a policy is read only from a resource that exists. Parsing gcloud's JSON is pure and exported
+ * for tests.
+ */
+import { createHash } from 'node:crypto';
+import { ConfigError } from '../errors.js';
+import {
+  PROBE_API,
+  probeCommands,
+  type Bindings,
+  type DeploySettings,
+  type Observed,
+  type ObservedFunction,
+  type ObservedJob,
+  type ProbeKey,
+} from './plan.js';
+
+export type ProbeResult = { found: true; json: unknown } | { found: false };
+
+/** Runs one read-only gcloud command; "not found" is an answer, any other failure throws. */
+export type ProbeRunner = (key: ProbeKey, argv: string[]) => Promise<ProbeResult>;
+
+/** The digest compared between DUO_SKEY and the stored version; readSecret trims, so trim here too. */
+export function secretDigest(value: string): string {
+  return createHash('sha256').update(value.trim(), 'utf8').digest('hex');
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const strMap = (v: unknown): Record<string, string> =>
+  Object.fromEntries(Object.entries(obj(v)).filter((e): e is [string, string] => typeof e[1] === 'string'));
+
+export function parseEnabledApis(json: unknown): string[] {
+  if (!Array.isArray(json)) return [];
+  return json
+    .map((s) => str(obj(obj(s).config).name) ?? str(obj(s).name)?.split('/').pop())
+    .filter((n): n is string => n !== undefined);
+}
+
+/** Unconditional bindings only: a conditional one does not grant the role at all times. */
+export function parsePolicy(json: unknown): Bindings {
+  const out: Bindings = {};
+  const bindings = obj(json).bindings;
+  if (!Array.isArray(bindings)) return out;
+  for (const b of bindings) {
+    const role = str(obj(b).role);
+    const members = obj(b).members;
+    if (!role || !Array.isArray(members) || obj(b).condition !== undefined) continue;
+    out[role] = [...(out[role] ?? []), ...members.filter((m): m is string => typeof m === 'string')];
+  }
+  return out;
+}
+
+/** `gcloud storage buckets describe` prints snake_case; the JSON API shape is accepted too. */
+export function parseBucketUniformAccess(json: unknown): boolean | undefined {
+  const j = obj(json);
+  const flat = j.uniform_bucket_level_access;
+  if (typeof flat === 'boolean') return flat;
+  const nested = obj(obj(j.iamConfiguration).uniformBucketLevelAccess).enabled;
+  return typeof nested === 'boolean' ? nested : undefined;
+}
+
+/** The digest of an accessed version's payload (base64, standard or URL-safe). The text is dropped here. */
+export function parseSecretPayloadDigest(json: unknown): string | undefined {
+  const data = str(obj(obj(json).payload).data);
+  if (data === undefined) return undefined;
+  return secretDigest(Buffer.from(data, 'base64').toString('utf8'));
+}
+
+const num = (v: unknown): number | undefined => {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  return undefined;
+};
+
+export function parseFunction(json: unknown, invokerPolicy: Bindings): ObservedFunction {
+  const j = obj(json);
+  const build = obj(j.buildConfig);
+  const service = obj(j.serviceConfig);
+  const trigger = obj(j.eventTrigger);
+  return {
+    environment: str(j.environment),
+    state: str(j.state),
+    runtime: str(build.runtime),
+    entryPoint: str(build.entryPoint),
+    availableMemory: str(service.availableMemory),
+    timeoutSeconds: num(service.timeoutSeconds),
+    maxInstanceCount: num(service.maxInstanceCount),
+    ingressSettings: str(service.ingressSettings),
+    serviceAccountEmail: str(service.serviceAccountEmail),
+    environmentVariables: strMap(service.environmentVariables),
+    pubsubTopic: str(trigger.pubsubTopic),
+    triggerServiceAccountEmail: str(trigger.serviceAccountEmail),
+    retryPolicy: str(trigger.retryPolicy),
+    labels: strMap(j.labels),
+    invokerPolicy,
+  };
+}
+
+export function parseJob(json: unknown): ObservedJob {
+  const j = obj(json);
+  const target = obj(j.pubsubTarget);
+  const data = str(target.data);
+  return {
+    schedule: str(j.schedule),
+    timeZone: str(j.timeZone),
+    topicName: str(target.topicName),
+    body: data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8'),
+    state: str(j.state),
+  };
+}
+
+/** Runs the probes in order and assembles what they found. */
+export async function observe(s: DeploySettings, run: ProbeRunner): Promise<Observed> {
+  const probes = probeCommands(s);
+  const apis = await run('apis', probes.apis);
+  if (!apis.found) throw new ConfigError([`--project: ${s.project} was not found, or this account cannot see it (gcloud projects list shows the ones it can)`]);
+  const enabledApis = parseEnabledApis(apis.json);
+  const enabled = new Set(enabledApis);
+  const probe = async (key: Exclude<ProbeKey, 'apis'>): Promise<ProbeResult> =>
+    enabled.has(PROBE_API[key]) ? run(key, probes[key]) : { found: false };
+  const policy = async (key: 'bucketPolicy' | 'secretPolicy' | 'fnPolicy'): Promise<Bindings> => {
+    const r = await probe(key);
+    return r.found ? parsePolicy(r.json) : {};
+  };
+
+  const o: Observed = {
+    enabledApis,
+    bucket: { exists: false },
+    serviceAccount: { exists: false },
+    secret: { exists: false },
+    topic: { exists: false },
+    fn: { exists: false },
+    job: { exists: false },
+  };
+
+  const bucket = await probe('bucket');
+  if (bucket.found) o.bucket = { exists: true, uniformAccess: parseBucketUniformAccess(bucket.json), policy: await policy('bucketPolicy') };
+
+  if ((await probe('serviceAccount')).found) o.serviceAccount = { exists: true };
+
+  if ((await probe('secret')).found) {
+    const secretPolicy = await policy('secretPolicy');
+    const latest = await probe('secretLatest');
+    let latestVersion: { sha256: string | undefined } | undefined;
+    if (latest.found && str(obj(latest.json).state) === 'ENABLED') {
+      // The stored value is read only to compare it with a DUO_SKEY given for this run.
+      const value = s.skeySha256 !== undefined ? await probe('secretValue') : { found: false as const };
+      latestVersion = { sha256: value.found ? parseSecretPayloadDigest(value.json) : undefined };
+    }
+    o.secret = { exists: true, policy: secretPolicy, latest: latestVersion };
+  }
+
+  if ((await probe('topic')).found) o.topic = { exists: true };
+
+  const fn = await probe('fn');
+  if (fn.found) o.fn = { exists: true, ...parseFunction(fn.json, await policy('fnPolicy')) };
+
+  const job = await probe('job');
+  if (job.found) o.job = { exists: true, ...parseJob(job.json) };
+  return o;
+}

@@ -1,0 +1,530 @@
+/**
+ * The deploy planner: from the settings and what the project already holds (`Observed`), the ordered
+ * list of `gcloud` commands that brings the project to the settings. Pure: no I/O, no clock, no secret
+ * values (the Duo secret key is known here only by its SHA-256), so the plan is unit-tested exactly and
+ * `--dry-run` prints exactly what a real run executes.
+ *
+ * Every resource is read first (`probeCommands`), created only when missing and updated only when it
+ * differs; IAM bindings are added only when the policy lacks them. A second run with nothing changed
+ * therefore plans no step at all.
+ */
+import { defaultStateKey } from '../config.js';
+import { ConfigError } from '../errors.js';
+
+/** Everything a deploy needs, validated and resolved (names derived, source staged). */
+export interface DeploySettings {
+  project: string;
+  region: string;
+  bucket: string;
+  /** Object prefix without slashes at either end; never empty (the checkpoint must sit outside it). */
+  prefix: string;
+  schedule: string;
+  timeZone: string;
+  functionName: string;
+  serviceAccountName: string;
+  secretName: string;
+  topic: string;
+  job: string;
+  secopsServiceAccount: string | undefined;
+  ikey: string;
+  apiHost: string;
+  /** SHA-256 (hex) of the trimmed DUO_SKEY when it was given; the value itself never enters a plan. */
+  skeySha256: string | undefined;
+  source: { dir: string; hash: string };
+}
+
+/** The APIs the collector and its deployment use; `services enable` on these is the first step. */
+export const REQUIRED_APIS = [
+  'artifactregistry.googleapis.com',
+  'cloudbuild.googleapis.com',
+  'cloudfunctions.googleapis.com',
+  'cloudscheduler.googleapis.com',
+  'eventarc.googleapis.com',
+  'iam.googleapis.com',
+  'pubsub.googleapis.com',
+  'run.googleapis.com',
+  'secretmanager.googleapis.com',
+  'storage.googleapis.com',
+] as const;
+
+/**
+ * The collector creates objects, reads them back (a retried page is compared with what is stored) and
+ * replaces the checkpoint under a generation precondition. Replacing an object needs
+ * `storage.objects.delete`, which objectCreator + objectViewer lack; objectUser is the smallest
+ * predefined role with create, get, list and delete, and unlike objectAdmin it cannot change object ACLs.
+ */
+export const COLLECTOR_BUCKET_ROLE = 'roles/storage.objectUser';
+export const SECOPS_BUCKET_ROLE = 'roles/storage.objectViewer';
+export const SECRET_ACCESSOR_ROLE = 'roles/secretmanager.secretAccessor';
+/** On the function's Cloud Run service only: lets the Eventarc trigger (our service account) call it. */
+export const INVOKER_ROLE = 'roles/run.invoker';
+
+export const RUNTIME = 'nodejs22';
+export const ENTRY_POINT = 'main';
+export const MEMORY = '512Mi';
+export const TIMEOUT_SECONDS = 600;
+/** One run at a time: a second concurrent run would only find the window taken (design.md section 3). */
+export const MAX_INSTANCES = 1;
+/** Pub/Sub, Eventarc and Cloud Scheduler of the same project count as internal traffic. */
+export const INGRESS = 'internal-only';
+/** A failed run is not redelivered: the next scheduled run resumes from the checkpoint anyway. */
+export const RETRY_POLICY = 'RETRY_POLICY_DO_NOT_RETRY';
+export const SOURCE_LABEL = 'duo-telephony-source';
+export const MESSAGE_BODY = '{}';
+
+/** IAM policy reduced to what the plan needs: role -> members. */
+export type Bindings = Record<string, string[]>;
+
+export interface ObservedFunction {
+  /** `GEN_2` for a Cloud Run function; `GEN_1` cannot be converted in place. */
+  environment: string | undefined;
+  state: string | undefined;
+  runtime: string | undefined;
+  entryPoint: string | undefined;
+  availableMemory: string | undefined;
+  timeoutSeconds: number | undefined;
+  maxInstanceCount: number | undefined;
+  ingressSettings: string | undefined;
+  serviceAccountEmail: string | undefined;
+  environmentVariables: Record<string, string>;
+  pubsubTopic: string | undefined;
+  triggerServiceAccountEmail: string | undefined;
+  retryPolicy: string | undefined;
+  labels: Record<string, string>;
+  /** The IAM policy of the function's Cloud Run service (run.invoker lives there). */
+  invokerPolicy: Bindings;
+}
+
+export interface ObservedJob {
+  schedule: string | undefined;
+  timeZone: string | undefined;
+  topicName: string | undefined;
+  /** The decoded Pub/Sub message body. */
+  body: string | undefined;
+  state: string | undefined;
+}
+
+export type Probed<T> = { exists: false } | ({ exists: true } & T);
+
+/** What the project holds, as read by the probes. Absent = the probe said "not found". */
+export interface Observed {
+  enabledApis: string[];
+  bucket: Probed<{ policy: Bindings; uniformAccess: boolean | undefined }>;
+  serviceAccount: Probed<Record<never, never>>;
+  secret: Probed<{
+    policy: Bindings;
+    /** The `latest` version when it is ENABLED (usable); `sha256` only when DUO_SKEY was given to compare. */
+    latest: { sha256: string | undefined } | undefined;
+  }>;
+  topic: Probed<Record<never, never>>;
+  fn: Probed<ObservedFunction>;
+  job: Probed<ObservedJob>;
+}
+
+export const EMPTY_PROJECT: Observed = {
+  enabledApis: [],
+  bucket: { exists: false },
+  serviceAccount: { exists: false },
+  secret: { exists: false },
+  topic: { exists: false },
+  fn: { exists: false },
+  job: { exists: false },
+};
+
+export type StepId =
+  | 'apis'
+  | 'bucket'
+  | 'service-account'
+  | 'bucket-collector-role'
+  | 'secret'
+  | 'secret-version'
+  | 'secret-accessor-role'
+  | 'topic'
+  | 'function'
+  | 'function-invoker-role'
+  | 'job'
+  | 'bucket-secops-role';
+
+export interface DeployStep {
+  id: StepId;
+  /** What the step does and, for an update, why. */
+  description: string;
+  /** The gcloud arguments, exactly as run (without the `gcloud` word). Never holds a secret value. */
+  argv: string[];
+  /** The read-only probe whose answer made this step necessary. */
+  check?: string[];
+  /** Feed DUO_SKEY on stdin (`--data-file=-`): the value never appears on a command line. */
+  stdin?: 'skey';
+}
+
+export const serviceAccountEmail = (s: DeploySettings): string => `${s.serviceAccountName}@${s.project}.iam.gserviceaccount.com`;
+export const secretVersionName = (s: DeploySettings): string => `projects/${s.project}/secrets/${s.secretName}/versions/latest`;
+export const topicName = (s: DeploySettings): string => `projects/${s.project}/topics/${s.topic}`;
+export const bucketUrl = (s: DeploySettings): string => `gs://${s.bucket}`;
+/** The URI the SecOps feed reads: the data prefix, with the trailing slash the feed form expects. */
+export const feedUri = (s: DeploySettings): string => `gs://${s.bucket}/${s.prefix}/`;
+
+/**
+ * The function's environment. The secret key travels as a Secret Manager version name
+ * (DUO_SKEY_SECRET), read by the collector at its first event: the same mechanism for the CLI, the
+ * daemon and the function, its failures name the secret and the missing role, and the secret is not
+ * copied into the function's configuration. STATE_KEY is left unset on purpose: then the collector
+ * uses `_state/<prefix>.json` and migrates the guide's `<prefix>/state.json` once.
+ */
+export function functionEnv(s: DeploySettings): Record<string, string> {
+  return {
+    GCS_BUCKET: s.bucket,
+    GCS_PREFIX: s.prefix,
+    DUO_IKEY: s.ikey,
+    DUO_API_HOST: s.apiHost,
+    DUO_SKEY_SECRET: secretVersionName(s),
+  };
+}
+
+/** Label values allow 63 lower-case letters, digits, `-` and `_`: 32 hex digits of the hash are plenty. */
+export const sourceLabelValue = (hash: string): string => hash.slice(0, 32).toLowerCase();
+
+const sa = (s: DeploySettings): string => `serviceAccount:${serviceAccountEmail(s)}`;
+const P = (s: DeploySettings): string => `--project=${s.project}`;
+const Q = '--quiet';
+const JSON_OUT = '--format=json';
+
+/** The read-only commands the observation runs, keyed by what they read. */
+export function probeCommands(s: DeploySettings) {
+  return {
+    apis: ['services', 'list', '--enabled', P(s), JSON_OUT, Q],
+    bucket: ['storage', 'buckets', 'describe', bucketUrl(s), P(s), JSON_OUT, Q],
+    bucketPolicy: ['storage', 'buckets', 'get-iam-policy', bucketUrl(s), P(s), JSON_OUT, Q],
+    serviceAccount: ['iam', 'service-accounts', 'describe', serviceAccountEmail(s), P(s), JSON_OUT, Q],
+    secret: ['secrets', 'describe', s.secretName, P(s), JSON_OUT, Q],
+    secretPolicy: ['secrets', 'get-iam-policy', s.secretName, P(s), JSON_OUT, Q],
+    secretLatest: ['secrets', 'versions', 'describe', 'latest', `--secret=${s.secretName}`, P(s), JSON_OUT, Q],
+    /** Only when DUO_SKEY is given: the value is hashed in memory and dropped, never printed. */
+    secretValue: ['secrets', 'versions', 'access', 'latest', `--secret=${s.secretName}`, P(s), JSON_OUT, Q],
+    topic: ['pubsub', 'topics', 'describe', s.topic, P(s), JSON_OUT, Q],
+    fn: ['functions', 'describe', s.functionName, '--v2', P(s), `--region=${s.region}`, JSON_OUT, Q],
+    fnPolicy: ['run', 'services', 'get-iam-policy', s.functionName, P(s), `--region=${s.region}`, JSON_OUT, Q],
+    job: ['scheduler', 'jobs', 'describe', s.job, P(s), `--location=${s.region}`, JSON_OUT, Q],
+  } satisfies Record<string, string[]>;
+}
+
+export type ProbeKey = keyof ReturnType<typeof probeCommands>;
+
+/** The API each probe needs: with the API off, the resource cannot exist and the probe is skipped. */
+export const PROBE_API: Record<Exclude<ProbeKey, 'apis'>, (typeof REQUIRED_APIS)[number]> = {
+  bucket: 'storage.googleapis.com',
+  bucketPolicy: 'storage.googleapis.com',
+  serviceAccount: 'iam.googleapis.com',
+  secret: 'secretmanager.googleapis.com',
+  secretPolicy: 'secretmanager.googleapis.com',
+  secretLatest: 'secretmanager.googleapis.com',
+  secretValue: 'secretmanager.googleapis.com',
+  topic: 'pubsub.googleapis.com',
+  fn: 'cloudfunctions.googleapis.com',
+  fnPolicy: 'run.googleapis.com',
+  job: 'cloudscheduler.googleapis.com',
+};
+
+function hasMember(policy: Bindings, role: string, member: string): boolean {
+  const m = member.toLowerCase();
+  return (policy[role] ?? []).some((x) => x.toLowerCase() === m);
+}
+
+/** Memory strings as Cloud Functions accepts them (`512Mi`, `512M`, `0.5Gi`, `536870912`) in bytes. */
+export function memoryBytes(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(k|Ki|M|Mi|G|Gi|T|Ti)?[bB]?$/.exec(v.trim());
+  if (!m) return undefined;
+  const unit: Record<string, number> = { k: 1e3, Ki: 1024, M: 1e6, Mi: 1024 ** 2, G: 1e9, Gi: 1024 ** 3, T: 1e12, Ti: 1024 ** 4 };
+  return Math.round(Number(m[1]) * (m[2] ? (unit[m[2]] ?? 1) : 1));
+}
+
+/** Why the deployed function differs from the settings; empty when it is up to date. */
+export function functionDrift(s: DeploySettings, f: ObservedFunction): string[] {
+  const why: string[] = [];
+  const email = serviceAccountEmail(s).toLowerCase();
+  if (f.state !== 'ACTIVE') why.push(`its state is ${f.state ?? 'unknown'}`);
+  if (f.labels[SOURCE_LABEL] !== sourceLabelValue(s.source.hash)) why.push('the source changed');
+  if (f.runtime !== RUNTIME) why.push(`runtime ${f.runtime ?? 'unset'} -> ${RUNTIME}`);
+  if (f.entryPoint !== ENTRY_POINT) why.push(`entry point ${f.entryPoint ?? 'unset'} -> ${ENTRY_POINT}`);
+  if (memoryBytes(f.availableMemory) !== memoryBytes(MEMORY)) why.push(`memory ${f.availableMemory ?? 'unset'} -> ${MEMORY}`);
+  if (f.timeoutSeconds !== TIMEOUT_SECONDS) why.push(`timeout ${f.timeoutSeconds ?? 'unset'} s -> ${TIMEOUT_SECONDS} s`);
+  if (f.maxInstanceCount !== MAX_INSTANCES) why.push(`max instances ${f.maxInstanceCount ?? 'unset'} -> ${MAX_INSTANCES}`);
+  if (f.ingressSettings !== 'ALLOW_INTERNAL_ONLY') why.push(`ingress ${f.ingressSettings ?? 'unset'} -> internal only`);
+  if (f.serviceAccountEmail?.toLowerCase() !== email) why.push('runtime service account');
+  if (f.triggerServiceAccountEmail?.toLowerCase() !== email) why.push('trigger service account');
+  if (f.pubsubTopic !== topicName(s)) why.push(`trigger topic ${f.pubsubTopic ?? 'unset'} -> ${topicName(s)}`);
+  if (f.retryPolicy !== undefined && f.retryPolicy !== RETRY_POLICY) why.push('retry policy');
+  // Only our variables: the platform adds its own (LOG_EXECUTION_ID) and they are not ours to judge.
+  const changed = Object.entries(functionEnv(s))
+    .filter(([k, v]) => f.environmentVariables[k] !== v)
+    .map(([k]) => k);
+  if (changed.length) why.push(`environment ${changed.join(', ')}`);
+  return why;
+}
+
+/** Why the scheduler job differs from the settings; empty when it is up to date. */
+export function jobDrift(s: DeploySettings, j: ObservedJob): string[] {
+  const why: string[] = [];
+  if (j.schedule !== s.schedule) why.push(`schedule ${j.schedule ?? 'unset'} -> ${s.schedule}`);
+  if (j.timeZone !== s.timeZone) why.push(`time zone ${j.timeZone ?? 'unset'} -> ${s.timeZone}`);
+  if (j.topicName !== topicName(s)) why.push(`topic ${j.topicName ?? 'unset'} -> ${topicName(s)}`);
+  if (j.body !== MESSAGE_BODY) why.push(`message body -> ${MESSAGE_BODY}`);
+  return why;
+}
+
+/**
+ * Problems that no step can fix: reported before anything changes. Throws a ConfigError listing all.
+ */
+export function planProblems(s: DeploySettings, o: Observed): string[] {
+  const problems: string[] = [];
+  const hasUsableVersion = o.secret.exists && o.secret.latest !== undefined;
+  if (!hasUsableVersion && s.skeySha256 === undefined) {
+    problems.push(
+      `DUO_SKEY: required: the secret ${s.secretName} ${o.secret.exists ? 'has no enabled latest version' : 'does not exist yet'}; ` +
+        'set DUO_SKEY (the Admin API secret key) in the environment for this run',
+    );
+  }
+  if (o.fn.exists && o.fn.environment !== undefined && o.fn.environment !== 'GEN_2') {
+    problems.push(
+      `--name: a 1st gen function ${s.functionName} exists in ${s.region}; it cannot become a Cloud Run function in place: ` +
+        'delete it (gcloud functions delete) or choose another --name',
+    );
+  }
+  if (o.fn.exists && o.fn.state === 'DEPLOYING') {
+    problems.push(`the function ${s.functionName} is being deployed by another operation: wait for it to finish and run deploy again`);
+  }
+  return problems;
+}
+
+/** The ordered steps that bring the project from `o` to `s`. Empty when nothing differs. */
+export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
+  const problems = planProblems(s, o);
+  if (problems.length) throw new ConfigError(problems);
+  const probes = probeCommands(s);
+  const steps: DeployStep[] = [];
+  const email = serviceAccountEmail(s);
+  const member = sa(s);
+
+  const enabled = new Set(o.enabledApis);
+  const missingApis = REQUIRED_APIS.filter((api) => !enabled.has(api));
+  if (missingApis.length) {
+    steps.push({
+      id: 'apis',
+      description: `enable ${missingApis.length === REQUIRED_APIS.length ? 'the' : `${missingApis.length} missing`} APIs the collector needs`,
+      argv: ['services', 'enable', ...missingApis, P(s), Q],
+      check: probes.apis,
+    });
+  }
+
+  if (!o.bucket.exists) {
+    steps.push({
+      id: 'bucket',
+      description: `create the bucket ${bucketUrl(s)} in ${s.region} (uniform access, no public access)`,
+      argv: [
+        'storage',
+        'buckets',
+        'create',
+        bucketUrl(s),
+        P(s),
+        `--location=${s.region}`,
+        '--default-storage-class=STANDARD',
+        '--uniform-bucket-level-access',
+        '--public-access-prevention',
+        Q,
+      ],
+      check: probes.bucket,
+    });
+  }
+
+  if (!o.serviceAccount.exists) {
+    steps.push({
+      id: 'service-account',
+      description: `create the collector's service account ${email}`,
+      argv: [
+        'iam',
+        'service-accounts',
+        'create',
+        s.serviceAccountName,
+        P(s),
+        '--display-name=Duo telephony collector',
+        `--description=Runs the ${s.functionName} function: writes gs://${s.bucket}, reads the secret ${s.secretName}`,
+        Q,
+      ],
+      check: probes.serviceAccount,
+    });
+  }
+
+  const bucketPolicy = o.bucket.exists ? o.bucket.policy : {};
+  if (!hasMember(bucketPolicy, COLLECTOR_BUCKET_ROLE, member)) {
+    steps.push({
+      id: 'bucket-collector-role',
+      description: `let the collector write objects and replace its checkpoint in ${bucketUrl(s)} only (${COLLECTOR_BUCKET_ROLE} on the bucket)`,
+      argv: ['storage', 'buckets', 'add-iam-policy-binding', bucketUrl(s), P(s), `--member=${member}`, `--role=${COLLECTOR_BUCKET_ROLE}`, Q],
+      check: probes.bucketPolicy,
+    });
+  }
+
+  if (!o.secret.exists) {
+    steps.push({
+      id: 'secret',
+      description: `create the Secret Manager secret ${s.secretName} for the Duo secret key`,
+      argv: ['secrets', 'create', s.secretName, P(s), '--replication-policy=automatic', Q],
+      check: probes.secret,
+    });
+  }
+
+  const latest = o.secret.exists ? o.secret.latest : undefined;
+  if (s.skeySha256 !== undefined && (latest === undefined || latest.sha256 !== s.skeySha256)) {
+    steps.push({
+      id: 'secret-version',
+      description:
+        latest === undefined
+          ? `store DUO_SKEY as the first version of ${s.secretName} (read from stdin)`
+          : `store the changed DUO_SKEY as a new version of ${s.secretName} (read from stdin)`,
+      argv: ['secrets', 'versions', 'add', s.secretName, P(s), '--data-file=-', Q],
+      check: latest === undefined ? probes.secretLatest : probes.secretValue,
+      stdin: 'skey',
+    });
+  }
+
+  const secretPolicy = o.secret.exists ? o.secret.policy : {};
+  if (!hasMember(secretPolicy, SECRET_ACCESSOR_ROLE, member)) {
+    steps.push({
+      id: 'secret-accessor-role',
+      description: `let the collector read the secret ${s.secretName} only (${SECRET_ACCESSOR_ROLE} on the secret)`,
+      argv: ['secrets', 'add-iam-policy-binding', s.secretName, P(s), `--member=${member}`, `--role=${SECRET_ACCESSOR_ROLE}`, Q],
+      check: probes.secretPolicy,
+    });
+  }
+
+  if (!o.topic.exists) {
+    steps.push({
+      id: 'topic',
+      description: `create the Pub/Sub topic ${s.topic} that Cloud Scheduler publishes to`,
+      argv: ['pubsub', 'topics', 'create', s.topic, P(s), Q],
+      check: probes.topic,
+    });
+  }
+
+  const drift = o.fn.exists ? functionDrift(s, o.fn) : [];
+  if (!o.fn.exists || drift.length) {
+    const env = Object.entries(functionEnv(s))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    steps.push({
+      id: 'function',
+      description: o.fn.exists
+        ? `redeploy the function ${s.functionName}: ${drift.join('; ')}`
+        : `deploy the function ${s.functionName} (${RUNTIME}, ${MEMORY}, ${TIMEOUT_SECONDS} s, triggered by ${s.topic})`,
+      argv: [
+        'functions',
+        'deploy',
+        s.functionName,
+        '--gen2',
+        P(s),
+        `--region=${s.region}`,
+        `--runtime=${RUNTIME}`,
+        `--entry-point=${ENTRY_POINT}`,
+        `--source=${s.source.dir}`,
+        `--trigger-topic=${s.topic}`,
+        `--trigger-service-account=${email}`,
+        `--service-account=${email}`,
+        `--memory=${MEMORY}`,
+        `--timeout=${TIMEOUT_SECONDS}s`,
+        `--max-instances=${MAX_INSTANCES}`,
+        `--ingress-settings=${INGRESS}`,
+        `--set-env-vars=${env}`,
+        `--update-labels=${SOURCE_LABEL}=${sourceLabelValue(s.source.hash)}`,
+        Q,
+      ],
+      check: probes.fn,
+    });
+  }
+
+  const invokerPolicy = o.fn.exists ? o.fn.invokerPolicy : {};
+  if (!hasMember(invokerPolicy, INVOKER_ROLE, member)) {
+    steps.push({
+      id: 'function-invoker-role',
+      description: `let the Pub/Sub trigger (the collector's account) invoke ${s.functionName} only (${INVOKER_ROLE} on its service)`,
+      argv: ['run', 'services', 'add-iam-policy-binding', s.functionName, P(s), `--region=${s.region}`, `--member=${member}`, `--role=${INVOKER_ROLE}`, Q],
+      check: probes.fnPolicy,
+    });
+  }
+
+  const jobArgs = [
+    s.job,
+    P(s),
+    `--location=${s.region}`,
+    `--schedule=${s.schedule}`,
+    `--time-zone=${s.timeZone}`,
+    `--topic=${s.topic}`,
+    `--message-body=${MESSAGE_BODY}`,
+    Q,
+  ];
+  if (!o.job.exists) {
+    steps.push({
+      id: 'job',
+      description: `create the Cloud Scheduler job ${s.job} (${s.schedule}, ${s.timeZone}) publishing to ${s.topic}`,
+      argv: ['scheduler', 'jobs', 'create', 'pubsub', ...jobArgs],
+      check: probes.job,
+    });
+  } else {
+    const why = jobDrift(s, o.job);
+    if (why.length) {
+      steps.push({
+        id: 'job',
+        description: `update the Cloud Scheduler job ${s.job}: ${why.join('; ')}`,
+        argv: ['scheduler', 'jobs', 'update', 'pubsub', ...jobArgs],
+        check: probes.job,
+        });
+    }
+  }
+
+  if (s.secopsServiceAccount !== undefined) {
+    const reader = `serviceAccount:${s.secopsServiceAccount}`;
+    if (!hasMember(bucketPolicy, SECOPS_BUCKET_ROLE, reader)) {
+      steps.push({
+        id: 'bucket-secops-role',
+        description: `let the SecOps feed read ${bucketUrl(s)} (${SECOPS_BUCKET_ROLE} on the bucket for ${s.secopsServiceAccount})`,
+        argv: ['storage', 'buckets', 'add-iam-policy-binding', bucketUrl(s), P(s), `--member=${reader}`, `--role=${SECOPS_BUCKET_ROLE}`, Q],
+        check: probes.bucketPolicy,
+        });
+    }
+  }
+  return steps;
+}
+
+/** Things worth saying that need no change (or that deploy deliberately does not change). */
+export function planNotes(s: DeploySettings, o: Observed): string[] {
+  const notes: string[] = [];
+  if (o.bucket.exists && o.bucket.uniformAccess === false) {
+    notes.push(`${bucketUrl(s)} uses fine-grained access (ACLs); the bucket-level roles still apply, uniform access is recommended`);
+  }
+  if (o.job.exists && o.job.state !== undefined && o.job.state !== 'ENABLED') {
+    notes.push(`the Cloud Scheduler job ${s.job} is ${o.job.state}: resume it with gcloud scheduler jobs resume ${s.job} --location=${s.region}`);
+  }
+  if (o.secret.exists && o.secret.latest !== undefined && s.skeySha256 === undefined) {
+    notes.push(`DUO_SKEY not set: the secret ${s.secretName} keeps its current version`);
+  }
+  return notes;
+}
+
+/** The settings to enter in SecOps (SIEM Settings > Feeds > Add New Feed), one per line. */
+export function feedSettings(s: DeploySettings): string[] {
+  const lines = [
+    'SecOps feed (SIEM Settings > Feeds > Add New Feed > Configure a single feed):',
+    '  Source type:            Google Cloud Storage V2',
+    '  Log type:               Duo Telephony (DUO_TELEPHONY)',
+    `  Storage bucket URL:     ${feedUri(s)}`,
+    '  Source deletion option: Never (recommended: the feed reads only; a retried page rewritten after a deletion would be ingested twice)',
+    '  Maximum File Age:       180 days (the default)',
+    `  The checkpoint gs://${s.bucket}/${defaultStateKey(s.prefix)} lies outside that URL on purpose: the feed ingests every object below it.`,
+  ];
+  lines.push(
+    s.secopsServiceAccount !== undefined
+      ? `  Feed reader: ${s.secopsServiceAccount} (${SECOPS_BUCKET_ROLE} on gs://${s.bucket}).`
+      : '  Feed reader: click "Get Service Account" in that form, then run deploy again with --secops-service-account=<that email>.',
+  );
+  return lines;
+}

@@ -1,0 +1,221 @@
+/**
+ * `duo-telephony deploy`: creates or updates, idempotently and with gcloud, everything the Cloud Run
+ * function needs: APIs, bucket, service account and its bucket/secret/function-scoped roles, the secret
+ * holding the Duo secret key, the Pub/Sub topic, the function, the Cloud Scheduler job, and the SecOps
+ * feed's read access. `--dry-run` reads the project and prints the commands a real run would execute.
+ */
+import { rm } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { Cron } from 'croner';
+import type { CliIo } from '../io.js';
+import { defaultStateKey, isUnderPrefix } from '../../config.js';
+import { ConfigError } from '../../errors.js';
+import { formatCommand, formatStep, PROBE_PREFIX } from '../../deploy/format.js';
+import { createGcloud } from '../../deploy/gcloud.js';
+import { observe, secretDigest } from '../../deploy/observe.js';
+import { feedSettings, planDeploy, planNotes, type DeploySettings } from '../../deploy/plan.js';
+import { stageFunctionSource, type StagedSource } from '../../deploy/source.js';
+
+/** Every 15 minutes: fresher data in SecOps than the guide's hourly run, short runs, same cost tier. */
+export const DEFAULT_SCHEDULE = '*/15 * * * *';
+export const DEFAULT_NAME = 'duo-telephony-collector';
+export const DEFAULT_SECRET = 'duo-telephony-skey';
+export const TIME_ZONE = 'Etc/UTC';
+
+export interface DeployFlags {
+  project?: string;
+  region?: string;
+  bucket?: string;
+  prefix?: string;
+  schedule?: string;
+  secopsServiceAccount?: string;
+  name?: string;
+  serviceAccountName?: string;
+  secretName?: string;
+  topic?: string;
+  job?: string;
+  ikey?: string;
+  apiHost?: string;
+  stageDir?: string;
+  dryRun?: boolean;
+  gcloud?: string;
+}
+
+/** Settings minus the staged source, validated; every problem is listed at once. */
+export type DeployInput = Omit<DeploySettings, 'source'>;
+
+const blank = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v.trim());
+
+/** Validate flags and environment into deploy settings; throws one ConfigError listing every problem. */
+export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): DeployInput {
+  const problems: string[] = [];
+  const need = (v: string | undefined, name: string, what: string): string => {
+    if (v === undefined) problems.push(`${name}: required (${what})`);
+    return v ?? '';
+  };
+  const check = (v: string, ok: boolean, name: string, why: string): void => {
+    if (v !== '' && !ok) problems.push(`${name}: ${why}`);
+  };
+
+  const project = need(blank(flags.project), '--project', 'the Google Cloud project ID');
+  check(project, /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project), '--project', 'must be a project ID (6-30 lower-case letters, digits and -), not its name or number');
+
+  const region = need(blank(flags.region), '--region', 'where the function, job and bucket live, e.g. us-central1');
+  check(region, /^[a-z]+(-[a-z]+)+\d+$/.test(region), '--region', 'must be a region such as us-central1 or europe-west1');
+
+  const rawBucket = blank(flags.bucket) ?? blank(env.GCS_BUCKET);
+  const bucket = need(rawBucket, '--bucket / GCS_BUCKET', 'the bucket the logs are written to; created when missing');
+  if (bucket.startsWith('gs://')) problems.push('--bucket: give the bucket name without gs://');
+  else check(bucket, /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(bucket) && !bucket.startsWith('goog'), '--bucket', 'must be a bucket name: 3-63 lower-case letters, digits, - _ .');
+
+  const prefix = (blank(flags.prefix) ?? blank(env.GCS_PREFIX) ?? 'duo-telephony').replace(/^\/+|\/+$/g, '');
+  if (prefix === '') {
+    problems.push('--prefix: must not be empty: the feed would read the whole bucket, the checkpoint (_state/) included');
+  } else if (prefix.split('/').some((p) => p === '' || p === '.' || p === '..') || /[,\s]/.test(prefix)) {
+    problems.push('--prefix: must be folder names separated by /, without . or .. segments, commas or spaces');
+  } else if (isUnderPrefix(defaultStateKey(prefix), prefix)) {
+    problems.push(`--prefix: ${prefix} would hold the checkpoint ${defaultStateKey(prefix)}, which the feed must not read: choose another prefix`);
+  }
+
+  const schedule = blank(flags.schedule) ?? DEFAULT_SCHEDULE;
+  if (schedule.split(/\s+/).length !== 5 || !/^[0-9A-Za-z*,/\- ]+$/.test(schedule)) {
+    problems.push(`--schedule: "${schedule}" must be a 5-field unix cron expression, e.g. "${DEFAULT_SCHEDULE}" or "0 * * * *"`);
+  } else {
+    try {
+      new Cron(schedule, { paused: true }).stop();
+    } catch (err) {
+      problems.push(`--schedule: "${schedule}": ${(err as Error).message}`);
+    }
+  }
+
+  const secops = blank(flags.secopsServiceAccount);
+  if (secops !== undefined && !/^[^@\s]+@[a-z0-9.-]+\.gserviceaccount\.com$/.test(secops)) {
+    problems.push('--secops-service-account: must be the service account email the feed form shows (…@….iam.gserviceaccount.com)');
+  }
+
+  const functionName = blank(flags.name) ?? DEFAULT_NAME;
+  check(functionName, /^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$/.test(functionName), '--name', 'must be 1-49 lower-case letters, digits and -, starting with a letter');
+  const serviceAccountName = blank(flags.serviceAccountName) ?? `${functionName}-sa`;
+  if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(serviceAccountName)) {
+    problems.push(
+      `--service-account-name: ${serviceAccountName} must be 6-30 lower-case letters, digits and -, starting with a letter` +
+        (flags.serviceAccountName === undefined ? ' (derived from --name: give it explicitly)' : ''),
+    );
+  }
+  const secretName = blank(flags.secretName) ?? DEFAULT_SECRET;
+  check(secretName, /^[A-Za-z0-9_-]{1,255}$/.test(secretName), '--secret-name', 'must be letters, digits, - and _');
+  const topic = blank(flags.topic) ?? `${functionName}-trigger`;
+  check(topic, /^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/.test(topic) && !topic.startsWith('goog'), '--topic', 'must be 3-255 characters, starting with a letter');
+  const job = blank(flags.job) ?? functionName;
+  check(job, /^[A-Za-z0-9_-]{1,500}$/.test(job), '--job', 'must be letters, digits, - and _');
+
+  const ikey = need(blank(flags.ikey) ?? blank(env.DUO_IKEY), 'DUO_IKEY / --ikey', "the Admin API application's integration key");
+  check(ikey, /^[A-Za-z0-9]+$/.test(ikey), 'DUO_IKEY / --ikey', 'must be the integration key (letters and digits)');
+  const apiHost = need(blank(flags.apiHost) ?? blank(env.DUO_API_HOST), 'DUO_API_HOST / --api-host', 'the API hostname, api-xxxxxxxx.duosecurity.com');
+  check(apiHost, /^[A-Za-z0-9.-]+$/.test(apiHost), 'DUO_API_HOST / --api-host', 'must be a host name like api-xxxxxxxx.duosecurity.com, not a URL');
+
+  // Absent is fine when the secret already holds a version; a value of only spaces is a mistake.
+  const skey = env.DUO_SKEY;
+  if (skey !== undefined && skey !== '' && skey.trim() === '') problems.push('DUO_SKEY: is only white space');
+
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    project,
+    region,
+    bucket,
+    prefix,
+    schedule,
+    timeZone: TIME_ZONE,
+    functionName,
+    serviceAccountName,
+    secretName,
+    topic,
+    job,
+    secopsServiceAccount: secops,
+    ikey,
+    apiHost,
+    skeySha256: blank(skey) === undefined ? undefined : secretDigest(skey ?? ''),
+  };
+}
+
+function describeSource(src: StagedSource): string {
+  return (
+    `Function source: ${src.dir} (${src.files} files, ${Math.ceil(src.bytes / 1024)} KiB, sha256 ${src.hash.slice(0, 12)}; ` +
+    `${src.lockfile ? 'lock file pruned to runtime dependencies' : 'no lock file: Cloud Build resolves the version ranges'})`
+  );
+}
+
+export function register(program: Command, io: CliIo): void {
+  const cmd = program
+    .command('deploy')
+    .description('create or update the Cloud Run function, bucket, secret, topic, schedule and roles with gcloud; idempotent')
+    .addOption(new Option('--project <id>', 'Google Cloud project ID'))
+    .addOption(new Option('--region <region>', 'region of the function, job and bucket, e.g. us-central1'))
+    .addOption(new Option('--bucket <name>', 'bucket for the logs, created when missing (env GCS_BUCKET)'))
+    .addOption(new Option('--prefix <prefix>', 'object prefix the feed reads (env GCS_PREFIX, default duo-telephony)'))
+    .addOption(new Option('--schedule <cron>', `unix cron in ${TIME_ZONE} (default "${DEFAULT_SCHEDULE}")`))
+    .addOption(new Option('--secops-service-account <email>', 'the feed\'s service account ("Get Service Account"): gets Storage Object Viewer on the bucket'))
+    .addOption(new Option('--name <name>', `function name (default ${DEFAULT_NAME}); the topic and job names derive from it`))
+    .addOption(new Option('--service-account-name <id>', "the collector's service account ID (default <name>-sa)"))
+    .addOption(new Option('--secret-name <name>', `Secret Manager secret for the Duo secret key (default ${DEFAULT_SECRET})`))
+    .addOption(new Option('--topic <name>', 'Pub/Sub topic (default <name>-trigger)'))
+    .addOption(new Option('--job <name>', 'Cloud Scheduler job (default <name>)'))
+    .addOption(new Option('--ikey <ikey>', 'integration key (env DUO_IKEY)'))
+    .addOption(new Option('--api-host <host>', 'API hostname, api-xxxxxxxx.duosecurity.com (env DUO_API_HOST)'))
+    .addOption(new Option('--stage-dir <dir>', 'empty folder to stage the function source in (default: a new temporary folder)'))
+    .addOption(new Option('--gcloud <path>', 'the gcloud to run (default: gcloud on PATH)'))
+    .addOption(new Option('--dry-run', 'read the project and print every command a real run would execute; change nothing'));
+  cmd.addHelpText(
+    'after',
+    '\nThe Duo secret key is read from DUO_SKEY (never a flag) and stored in Secret Manager through stdin; it is\n' +
+      'needed on the first deploy and whenever it changes, and may be left unset otherwise.\n' +
+      'Exit status: 0 ok, 2 configuration, missing gcloud, login or permission, 4 a gcloud command failed.\n',
+  );
+  cmd.action(async (flags: DeployFlags) => {
+    const input = resolveDeployInput(flags, io.env);
+    const out = (line = ''): void => {
+      io.stdout.write(`${line}\n`);
+    };
+    const dryRun = flags.dryRun === true;
+    const source = await stageFunctionSource(flags.stageDir === undefined ? {} : { into: flags.stageDir });
+    const settings: DeploySettings = { ...input, source: { dir: source.dir, hash: source.hash } };
+    const gcloud = createGcloud({ command: flags.gcloud ?? 'gcloud', env: io.env, progress: io.stderr });
+    let keepStage = dryRun || flags.stageDir !== undefined;
+    try {
+      out(`Deploying the Duo telephony collector to project ${settings.project}, region ${settings.region}${dryRun ? ' (dry run: nothing is changed)' : ''}`);
+      out(describeSource(source));
+      out('Reading what the project holds (read-only):');
+      const observed = await observe(settings, async (key, argv) => {
+        out(`${PROBE_PREFIX}${formatCommand(argv)}`);
+        return gcloud.probe(key, argv);
+      });
+      const steps = planDeploy(settings, observed);
+      out();
+      if (steps.length === 0) out('Nothing to change: the project already matches these settings.');
+      else out(dryRun ? `Would run ${steps.length} commands, in this order:` : `Running ${steps.length} commands:`);
+      for (const [i, step] of steps.entries()) {
+        for (const line of formatStep(step, i, steps.length)) out(line);
+        if (!dryRun) {
+          const result = await gcloud.run(step, { skey: io.env.DUO_SKEY });
+          if (result === 'already-existed') out('  (it already existed: created meanwhile by someone else)');
+        }
+      }
+      for (const note of planNotes(settings, observed)) out(`Note: ${note}`);
+      out();
+      for (const line of feedSettings(settings)) out(line);
+      if (dryRun) {
+        out();
+        out(`Dry run: nothing was changed. ${flags.stageDir === undefined ? 'The staged source is kept for inspection: ' : 'Staged source: '}${source.dir}`);
+      } else if (steps.length) {
+        out();
+        out(`Done: ${steps.length} change${steps.length === 1 ? '' : 's'} applied. Run deploy again at any time: it changes only what differs.`);
+      }
+    } catch (err) {
+      // A failed real run keeps what it staged: the error may concern it.
+      keepStage = true;
+      throw err;
+    } finally {
+      if (!keepStage) await rm(source.dir, { recursive: true, force: true });
+    }
+  });
+}

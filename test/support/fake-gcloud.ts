@@ -1,0 +1,79 @@
+/**
+ * Puts the fake gcloud (fake-gcloud.mjs) first on a PATH: an executable `gcloud` in a temporary folder
+ * that runs it with this Node, plus the state and call-log files it reads and writes.
+ */
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const FAKE_GCLOUD_SCRIPT = fileURLToPath(new URL('./fake-gcloud.mjs', import.meta.url));
+
+export interface FakeProjectState {
+  project: string;
+  apis: string[];
+  buckets: Record<string, { location: string; uniform: boolean; policy: Record<string, string[]> }>;
+  serviceAccounts: Record<string, { displayName?: string }>;
+  /** Versions as base64, oldest first. */
+  secrets: Record<string, { versions: string[]; policy: Record<string, string[]> }>;
+  topics: Record<string, Record<string, never>>;
+  functions: Record<string, Record<string, unknown>>;
+  runPolicies: Record<string, Record<string, string[]>>;
+  jobs: Record<string, Record<string, unknown>>;
+  deploys?: number;
+}
+
+export interface FakeCall {
+  argv: string[];
+  mutating: boolean;
+  stdinBytes: number;
+}
+
+export interface FakeGcloud {
+  binDir: string;
+  statePath: string;
+  logPath: string;
+  /** Environment for a deploy run: the fake first on PATH, its files named. */
+  env: NodeJS.ProcessEnv;
+  calls(): Promise<FakeCall[]>;
+  state(): Promise<FakeProjectState>;
+  setState(s: FakeProjectState): Promise<void>;
+  clearLog(): Promise<void>;
+}
+
+export function emptyProject(project: string): FakeProjectState {
+  return { project, apis: [], buckets: {}, serviceAccounts: {}, secrets: {}, topics: {}, functions: {}, runPolicies: {}, jobs: {} };
+}
+
+export async function installFakeGcloud(dir: string, initial: FakeProjectState): Promise<FakeGcloud> {
+  const binDir = join(dir, 'bin');
+  await mkdir(binDir, { recursive: true });
+  const bin = join(binDir, 'gcloud');
+  await writeFile(bin, `#!/bin/sh\nexec '${process.execPath}' '${FAKE_GCLOUD_SCRIPT}' "$@"\n`);
+  await chmod(bin, 0o755);
+  const statePath = join(dir, 'gcloud-state.json');
+  const logPath = join(dir, 'gcloud-calls.jsonl');
+  await writeFile(statePath, JSON.stringify(initial));
+  await writeFile(logPath, '');
+  return {
+    binDir,
+    statePath,
+    logPath,
+    env: { PATH: `${binDir}:${process.env.PATH ?? ''}`, FAKE_GCLOUD_STATE: statePath, FAKE_GCLOUD_LOG: logPath },
+    async calls() {
+      const text = await readFile(logPath, 'utf8');
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as FakeCall);
+    },
+    async state() {
+      return JSON.parse(await readFile(statePath, 'utf8')) as FakeProjectState;
+    },
+    async setState(s) {
+      await writeFile(statePath, JSON.stringify(s));
+    },
+    async clearLog() {
+      await writeFile(logPath, '');
+    },
+  };
+}
