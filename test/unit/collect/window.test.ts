@@ -39,7 +39,8 @@ describe('Duo ts parsing', () => {
     expect(parseTsMicros('2022-10-25T16:07:45+00:00')).toBe(Date.UTC(2022, 9, 25, 16, 7, 45) * 1000);
     expect(tsMillis('2022-10-25T16:07:45.304999+00:00')).toBe(Date.UTC(2022, 9, 25, 16, 7, 45, 304));
   });
-  it('rejects what is not a date-time with an offset', () => {
-    for (const bad of [undefined, 5, '', 'yesterday', '2022-10-25', '2022-02-31T00:00:00Z', '2022-10-25T16:07:45']) expect(parseTsMicros(bad)).toBeNull();
+  it('rejects what is not a date-time, and reads one without an offset as UTC, never local time', () => {
+    for (const bad of [undefined, 5, '', 'yesterday', '2022-10-25', '2022-02-31T00:00:00Z', '2022-10-25T16:07:60Z']) expect(parseTsMicros(bad)).toBeNull();
+    expect(parseTsMicros('2022-10-25T16:07:45')).toBe(Date.UTC(2022, 9, 25, 16, 7, 45) * 1000);
   });
 });
