@@ -1,0 +1,78 @@
+/** Deploy's flags and environment: defaults, derived names, and every problem listed at once. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/errors.js';
+import { resolveDeployInput } from '../../../src/entry/commands/deploy.js';
+import { formatCommand, shellQuote } from '../../../src/deploy/format.js';
+import { secretDigest } from '../../../src/deploy/observe.js';
+
+const ENV = { DUO_IKEY: 'DIWJ8X6AEYOR5OMC6TQ1', DUO_API_HOST: 'api-1a2b3c4d.duosecurity.com' };
+const FLAGS = { project: 'acme-prod', region: 'us-central1', bucket: 'acme-duo' };
+
+function problems(flags: Record<string, string>, env: NodeJS.ProcessEnv): string[] {
+  try {
+    resolveDeployInput(flags, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('resolveDeployInput', () => {
+  it('fills the defaults and derives the names from --name', () => {
+    expect(resolveDeployInput(FLAGS, ENV)).toEqual({
+      project: 'acme-prod',
+      region: 'us-central1',
+      bucket: 'acme-duo',
+      prefix: 'duo-telephony',
+      schedule: '*/15 * * * *',
+      timeZone: 'Etc/UTC',
+      functionName: 'duo-telephony-collector',
+      serviceAccountName: 'duo-telephony-collector-sa',
+      secretName: 'duo-telephony-skey',
+      topic: 'duo-telephony-collector-trigger',
+      job: 'duo-telephony-collector',
+      secopsServiceAccount: undefined,
+      ikey: 'DIWJ8X6AEYOR5OMC6TQ1',
+      apiHost: 'api-1a2b3c4d.duosecurity.com',
+      skeySha256: undefined,
+    });
+    const named = resolveDeployInput({ ...FLAGS, name: 'duo-eu', prefix: '/logs/duo/' }, { ...ENV, DUO_SKEY: ' k \n' });
+    expect(named).toMatchObject({ functionName: 'duo-eu', serviceAccountName: 'duo-eu-sa', topic: 'duo-eu-trigger', job: 'duo-eu', prefix: 'logs/duo', skeySha256: secretDigest('k') });
+  });
+
+  it('takes the bucket and prefix from GCS_BUCKET / GCS_PREFIX, flags first', () => {
+    expect(resolveDeployInput({ project: 'acme-prod', region: 'us-central1' }, { ...ENV, GCS_BUCKET: 'from-env', GCS_PREFIX: 'p' })).toMatchObject({ bucket: 'from-env', prefix: 'p' });
+    expect(resolveDeployInput({ ...FLAGS, prefix: 'flag' }, { ...ENV, GCS_PREFIX: 'env' }).prefix).toBe('flag');
+  });
+
+  it('lists every problem at once', () => {
+    expect(problems({ project: '123456789', region: 'central', bucket: 'Bad_Bucket!', prefix: '_state', schedule: '61 * * * *', name: 'x'.repeat(40) }, {})).toEqual([
+      '--project: must be a project ID (6-30 lower-case letters, digits and -), not its name or number',
+      '--region: must be a region such as us-central1 or europe-west1',
+      '--bucket: must be a bucket name: 3-63 lower-case letters, digits, - _ .',
+      '--prefix: _state would hold the checkpoint _state/_state.json, which the feed must not read: choose another prefix',
+      expect.stringContaining('--schedule: "61 * * * *": '),
+      expect.stringContaining('--service-account-name: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-sa must be 6-30'),
+      "DUO_IKEY / --ikey: required (the Admin API application's integration key)",
+      'DUO_API_HOST / --api-host: required (the API hostname, api-xxxxxxxx.duosecurity.com)',
+    ]);
+  });
+
+  it('refuses values that would break the function environment or the feed', () => {
+    expect(problems({ ...FLAGS, prefix: 'a,b' }, ENV)).toEqual([expect.stringContaining('--prefix: must be folder names')]);
+    expect(problems({ ...FLAGS, prefix: 'a/../b' }, ENV)).toEqual([expect.stringContaining('--prefix: must be folder names')]);
+    expect(problems({ ...FLAGS, schedule: '@hourly' }, ENV)).toEqual([expect.stringContaining('5-field unix cron')]);
+    expect(problems({ ...FLAGS, secopsServiceAccount: 'me@example.com' }, ENV)).toEqual([expect.stringContaining('--secops-service-account')]);
+    expect(problems(FLAGS, { ...ENV, DUO_SKEY: '   ' })).toEqual(['DUO_SKEY: is only white space']);
+  });
+});
+
+describe('format', () => {
+  it('quotes only what a shell would split or expand', () => {
+    expect(shellQuote('--project=acme-prod')).toBe('--project=acme-prod');
+    expect(shellQuote('--schedule=*/15 * * * *')).toBe(`'--schedule=*/15 * * * *'`);
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+    expect(formatCommand(['pubsub', 'topics', 'create', 't', '--message-body={}'])).toBe(`gcloud pubsub topics create t '--message-body={}'`);
+  });
+});

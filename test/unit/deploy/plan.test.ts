@@ -1,0 +1,285 @@
+/** The pure deploy planner: order, idempotency, least privilege, and no secret in any command. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/errors.js';
+import { secretDigest } from '../../../src/deploy/observe.js';
+import {
+  COLLECTOR_BUCKET_ROLE,
+  EMPTY_PROJECT,
+  feedSettings,
+  functionDrift,
+  functionEnv,
+  INVOKER_ROLE,
+  memoryBytes,
+  planDeploy,
+  planNotes,
+  REQUIRED_APIS,
+  SECOPS_BUCKET_ROLE,
+  SECRET_ACCESSOR_ROLE,
+  serviceAccountEmail,
+  SOURCE_LABEL,
+  sourceLabelValue,
+  topicName,
+  type DeploySettings,
+  type Observed,
+} from '../../../src/deploy/plan.js';
+
+const SKEY = 'sKeY-1234567890-abcdefghijklmnopqrstuv';
+
+function settings(over: Partial<DeploySettings> = {}): DeploySettings {
+  return {
+    project: 'acme-prod',
+    region: 'europe-west1',
+    bucket: 'acme-duo',
+    prefix: 'duo-telephony',
+    schedule: '*/15 * * * *',
+    timeZone: 'Etc/UTC',
+    functionName: 'duo-telephony-collector',
+    serviceAccountName: 'duo-telephony-collector-sa',
+    secretName: 'duo-telephony-skey',
+    topic: 'duo-telephony-collector-trigger',
+    job: 'duo-telephony-collector',
+    secopsServiceAccount: 'chronicle-1@chronicle-gcp-prod.iam.gserviceaccount.com',
+    ikey: 'DIXXXXXXXXXXXXXXXXXX',
+    apiHost: 'api-12345678.duosecurity.com',
+    skeySha256: secretDigest(SKEY),
+    source: { dir: '/tmp/duo-telephony-function-0123', hash: 'ab'.repeat(32) },
+    ...over,
+  };
+}
+
+/** What the project holds right after a successful deploy of `s` (as gcloud would describe it). */
+function deployed(s: DeploySettings): Observed {
+  const member = `serviceAccount:${serviceAccountEmail(s)}`;
+  return {
+    enabledApis: [...REQUIRED_APIS, 'logging.googleapis.com'],
+    bucket: {
+      exists: true,
+      uniformAccess: true,
+      policy: {
+        'roles/storage.legacyBucketOwner': ['projectOwner:acme-prod'],
+        [COLLECTOR_BUCKET_ROLE]: [member],
+        [SECOPS_BUCKET_ROLE]: [`serviceAccount:${s.secopsServiceAccount}`],
+      },
+    },
+    serviceAccount: { exists: true },
+    secret: { exists: true, policy: { [SECRET_ACCESSOR_ROLE]: [member] }, latest: { sha256: s.skeySha256 } },
+    topic: { exists: true },
+    fn: {
+      exists: true,
+      environment: 'GEN_2',
+      state: 'ACTIVE',
+      runtime: 'nodejs22',
+      entryPoint: 'main',
+      availableMemory: '512Mi',
+      timeoutSeconds: 600,
+      maxInstanceCount: 1,
+      ingressSettings: 'ALLOW_INTERNAL_ONLY',
+      serviceAccountEmail: serviceAccountEmail(s),
+      environmentVariables: { ...functionEnv(s), LOG_EXECUTION_ID: 'true' },
+      pubsubTopic: topicName(s),
+      triggerServiceAccountEmail: serviceAccountEmail(s),
+      retryPolicy: 'RETRY_POLICY_DO_NOT_RETRY',
+      labels: { [SOURCE_LABEL]: sourceLabelValue(s.source.hash), 'deployment-tool': 'cli-gcloud' },
+      invokerPolicy: { [INVOKER_ROLE]: [member] },
+    },
+    job: { exists: true, schedule: s.schedule, timeZone: s.timeZone, topicName: topicName(s), body: '{}', state: 'ENABLED' },
+  };
+}
+
+describe('planDeploy', () => {
+  it('creates everything on an empty project, in dependency order', () => {
+    const steps = planDeploy(settings(), EMPTY_PROJECT);
+    expect(steps.map((s) => s.id)).toEqual([
+      'apis',
+      'bucket',
+      'service-account',
+      'bucket-collector-role',
+      'secret',
+      'secret-version',
+      'secret-accessor-role',
+      'topic',
+      'function',
+      'function-invoker-role',
+      'job',
+      'bucket-secops-role',
+    ]);
+    expect(steps.every((s) => s.argv.at(-1) === '--quiet')).toBe(true);
+    expect(steps.every((s) => s.argv.includes('--project=acme-prod'))).toBe(true);
+    expect(steps.every((s) => s.check !== undefined && s.check.includes('--format=json'))).toBe(true);
+    expect(steps[0]!.argv).toEqual(['services', 'enable', ...REQUIRED_APIS, '--project=acme-prod', '--quiet']);
+  });
+
+  it('deploys the function as the guide asks, from the staged folder, labelled with its hash', () => {
+    const fn = planDeploy(settings(), EMPTY_PROJECT).find((s) => s.id === 'function')!;
+    expect(fn.argv).toEqual([
+      'functions',
+      'deploy',
+      'duo-telephony-collector',
+      '--gen2',
+      '--project=acme-prod',
+      '--region=europe-west1',
+      '--runtime=nodejs22',
+      '--entry-point=main',
+      '--source=/tmp/duo-telephony-function-0123',
+      '--trigger-topic=duo-telephony-collector-trigger',
+      '--trigger-service-account=duo-telephony-collector-sa@acme-prod.iam.gserviceaccount.com',
+      '--service-account=duo-telephony-collector-sa@acme-prod.iam.gserviceaccount.com',
+      '--memory=512Mi',
+      '--timeout=600s',
+      '--max-instances=1',
+      '--ingress-settings=internal-only',
+      '--set-env-vars=GCS_BUCKET=acme-duo,GCS_PREFIX=duo-telephony,DUO_IKEY=DIXXXXXXXXXXXXXXXXXX,DUO_API_HOST=api-12345678.duosecurity.com,' +
+        'DUO_SKEY_SECRET=projects/acme-prod/secrets/duo-telephony-skey/versions/latest',
+      `--update-labels=${SOURCE_LABEL}=${'ab'.repeat(16)}`,
+      '--quiet',
+    ]);
+  });
+
+  it('plans nothing when everything is present and unchanged', () => {
+    const s = settings();
+    expect(planDeploy(s, deployed(s))).toEqual([]);
+    // Without DUO_SKEY (and so without a stored hash to compare) nothing changes either.
+    const noKey = settings({ skeySha256: undefined });
+    const o = deployed(noKey);
+    expect(planDeploy(noKey, { ...o, secret: { exists: true, policy: o.secret.exists ? o.secret.policy : {}, latest: { sha256: undefined } } })).toEqual([]);
+  });
+
+  it('a changed schedule updates only the job', () => {
+    const before = settings();
+    const after = settings({ schedule: '0 * * * *' });
+    const steps = planDeploy(after, deployed(before));
+    expect(steps.map((s) => s.id)).toEqual(['job']);
+    expect(steps[0]!.argv.slice(0, 5)).toEqual(['scheduler', 'jobs', 'update', 'pubsub', 'duo-telephony-collector']);
+    expect(steps[0]!.argv).toContain('--schedule=0 * * * *');
+    expect(steps[0]!.description).toContain('schedule */15 * * * * -> 0 * * * *');
+  });
+
+  it('a changed key adds only a secret version, fed on stdin', () => {
+    const before = settings();
+    const after = settings({ skeySha256: secretDigest('another-key') });
+    const steps = planDeploy(after, deployed(before));
+    expect(steps).toEqual([
+      expect.objectContaining({ id: 'secret-version', stdin: 'skey', argv: ['secrets', 'versions', 'add', 'duo-telephony-skey', '--project=acme-prod', '--data-file=-', '--quiet'] }),
+    ]);
+  });
+
+  it('redeploys the function only for what matters, and says why', () => {
+    const s = settings();
+    const o = deployed(s);
+    if (!o.fn.exists) throw new Error('unreachable');
+    expect(functionDrift(s, o.fn)).toEqual([]);
+    expect(functionDrift(s, { ...o.fn, availableMemory: '536870912' })).toEqual([]);
+    expect(functionDrift(s, { ...o.fn, environmentVariables: { ...o.fn.environmentVariables, OTHER: 'x' } })).toEqual([]);
+    expect(functionDrift(settings({ source: { dir: '/x', hash: 'cd'.repeat(32) } }), o.fn)).toEqual(['the source changed']);
+    expect(functionDrift(settings({ ikey: 'DINEW' }), o.fn)).toEqual(['environment DUO_IKEY']);
+    expect(functionDrift(s, { ...o.fn, state: 'FAILED', availableMemory: '256M', timeoutSeconds: 60 })).toEqual([
+      'its state is FAILED',
+      'memory 256M -> 512Mi',
+      'timeout 60 s -> 600 s',
+    ]);
+    const steps = planDeploy(settings({ apiHost: 'api-00000000.duosecurity.com' }), o);
+    expect(steps.map((x) => x.id)).toEqual(['function']);
+    expect(steps[0]!.description).toBe('redeploy the function duo-telephony-collector: environment DUO_API_HOST');
+  });
+
+  it('adds only the missing bindings; re-creates only the missing resources', () => {
+    const s = settings();
+    const o = deployed(s);
+    const noRoles: Observed = {
+      ...o,
+      bucket: { exists: true, uniformAccess: true, policy: {} },
+      fn: o.fn.exists ? { ...o.fn, invokerPolicy: {} } : o.fn,
+      topic: { exists: false },
+    };
+    expect(planDeploy(s, noRoles).map((x) => x.id)).toEqual(['bucket-collector-role', 'topic', 'function-invoker-role', 'bucket-secops-role']);
+    const apis: Observed = { ...o, enabledApis: ['storage.googleapis.com', 'run.googleapis.com'] };
+    const step = planDeploy(s, apis)[0]!;
+    expect(step.description).toBe('enable 8 missing APIs the collector needs');
+    expect(step.argv).not.toContain('storage.googleapis.com');
+  });
+
+  it('grants on the bucket, the secret and the function service only, never on the project', () => {
+    const steps = planDeploy(settings(), EMPTY_PROJECT);
+    const grants = steps.filter((s) => s.argv.includes('add-iam-policy-binding'));
+    expect(grants.map((g) => g.argv.filter((a) => !a.startsWith('--')).join(' '))).toEqual([
+      'storage buckets add-iam-policy-binding gs://acme-duo',
+      'secrets add-iam-policy-binding duo-telephony-skey',
+      'run services add-iam-policy-binding duo-telephony-collector',
+      'storage buckets add-iam-policy-binding gs://acme-duo',
+    ]);
+    expect(grants.map((g) => g.argv.find((a) => a.startsWith('--role=')))).toEqual([
+      '--role=roles/storage.objectUser',
+      '--role=roles/secretmanager.secretAccessor',
+      '--role=roles/run.invoker',
+      '--role=roles/storage.objectViewer',
+    ]);
+    expect(steps.some((s) => ['projects', 'organizations', 'resource-manager'].includes(s.argv[0] ?? ''))).toBe(false);
+    expect(steps.some((s) => s.argv.some((a) => /roles\/(owner|editor|storage\.admin|storage\.objectAdmin)$/.test(a)))).toBe(false);
+  });
+
+  it('never puts the secret key in a command: only its digest is known to the planner', () => {
+    const steps = planDeploy(settings(), EMPTY_PROJECT);
+    const text = JSON.stringify(steps);
+    expect(text).not.toContain(SKEY);
+    expect(text).not.toContain(secretDigest(SKEY));
+    expect(steps.filter((s) => s.stdin === 'skey').map((s) => s.argv.includes('--data-file=-'))).toEqual([true]);
+  });
+
+  it('without --secops-service-account there is no reader grant, and the feed text says how to get one', () => {
+    const s = settings({ secopsServiceAccount: undefined });
+    expect(planDeploy(s, EMPTY_PROJECT).some((x) => x.id === 'bucket-secops-role')).toBe(false);
+    expect(feedSettings(s).join('\n')).toContain('Get Service Account');
+  });
+
+  it('refuses, listing every reason, what no step can fix', () => {
+    const s = settings({ skeySha256: undefined });
+    const gen1: Observed = { ...deployed(s), secret: { exists: true, policy: {}, latest: undefined } };
+    if (gen1.fn.exists) gen1.fn = { ...gen1.fn, environment: 'GEN_1' };
+    let err: unknown;
+    try {
+      planDeploy(s, gen1);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([
+      expect.stringContaining('DUO_SKEY: required: the secret duo-telephony-skey has no enabled latest version'),
+      expect.stringContaining('--name: a 1st gen function duo-telephony-collector exists'),
+    ]);
+    expect(() => planDeploy(s, EMPTY_PROJECT)).toThrow(/DUO_SKEY: required: the secret duo-telephony-skey does not exist yet/);
+  });
+});
+
+describe('plan details', () => {
+  it('feed settings name the source type, log type, URI with prefix, and the checkpoint outside it', () => {
+    const text = feedSettings(settings({ prefix: 'logs/duo' })).join('\n');
+    expect(text).toContain('Google Cloud Storage V2');
+    expect(text).toContain('DUO_TELEPHONY');
+    expect(text).toContain('gs://acme-duo/logs/duo/');
+    expect(text).toContain('gs://acme-duo/_state/logs_duo.json lies outside');
+    expect(text).toContain('Source deletion option: Never');
+  });
+
+  it('notes what deploy leaves alone on purpose', () => {
+    const s = settings({ skeySha256: undefined });
+    const o = deployed(s);
+    const notes = planNotes(s, {
+      ...o,
+      bucket: { exists: true, uniformAccess: false, policy: {} },
+      job: o.job.exists ? { ...o.job, state: 'PAUSED' } : o.job,
+    });
+    expect(notes).toEqual([
+      expect.stringContaining('fine-grained access'),
+      expect.stringContaining('is PAUSED: resume it with gcloud scheduler jobs resume duo-telephony-collector --location=europe-west1'),
+      expect.stringContaining('DUO_SKEY not set'),
+    ]);
+  });
+
+  it('compares memory in bytes whatever the unit', () => {
+    expect(memoryBytes('512Mi')).toBe(536870912);
+    expect(memoryBytes('536870912')).toBe(536870912);
+    expect(memoryBytes('0.5Gi')).toBe(536870912);
+    expect(memoryBytes('512M')).toBe(512e6);
+    expect(memoryBytes('lots')).toBeUndefined();
+  });
+});
