@@ -279,3 +279,15 @@ describe('deploy refuses clearly', () => {
     expect(run.stdout).toContain('Nothing to change');
   });
 });
+
+describe('deploy --stage-only', () => {
+  it('stages the function source for Terraform without gcloud or any other setting', async () => {
+    await fake.clearLog();
+    const into = join(dir, 'staged');
+    const run = await deploy(['--stage-only', '--stage-dir', into], { PATH: join(dir, 'empty-path'), DUO_IKEY: '', DUO_API_HOST: '' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`Function source: ${into} (`);
+    expect(run.stdout).toContain('zip -qr');
+    expect(await fake.calls()).toEqual([]);
+  });
+});

@@ -38,6 +38,7 @@ export interface DeployFlags {
   apiHost?: string;
   stageDir?: string;
   dryRun?: boolean;
+  stageOnly?: boolean;
   gcloud?: string;
 }
 
@@ -163,6 +164,7 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--ikey <ikey>', 'integration key (env DUO_IKEY)'))
     .addOption(new Option('--api-host <host>', 'API hostname, api-xxxxxxxx.duosecurity.com (env DUO_API_HOST)'))
     .addOption(new Option('--stage-dir <dir>', 'empty folder to stage the function source in (default: a new temporary folder)'))
+    .addOption(new Option('--stage-only', 'only stage the function source (for Terraform: zip that folder) and print where; no gcloud'))
     .addOption(new Option('--gcloud <path>', 'the gcloud to run (default: gcloud on PATH)'))
     .addOption(new Option('--dry-run', 'read the project and print every command a real run would execute; change nothing'));
   cmd.addHelpText(
@@ -172,10 +174,16 @@ export function register(program: Command, io: CliIo): void {
       'Exit status: 0 ok, 2 configuration, missing gcloud, login or permission, 4 a gcloud command failed.\n',
   );
   cmd.action(async (flags: DeployFlags) => {
-    const input = resolveDeployInput(flags, io.env);
     const out = (line = ''): void => {
       io.stdout.write(`${line}\n`);
     };
+    if (flags.stageOnly) {
+      const staged = await stageFunctionSource(flags.stageDir === undefined ? {} : { into: flags.stageDir });
+      out(describeSource(staged));
+      out(`Zip the folder's content for Terraform's source_archive, e.g. (cd ${staged.dir} && zip -qr ../duo-telephony-function.zip .)`);
+      return;
+    }
+    const input = resolveDeployInput(flags, io.env);
     const dryRun = flags.dryRun === true;
     const source = await stageFunctionSource(flags.stageDir === undefined ? {} : { into: flags.stageDir });
     const settings: DeploySettings = { ...input, source: { dir: source.dir, hash: source.hash } };

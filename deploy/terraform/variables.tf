@@ -1,0 +1,168 @@
+variable "project_id" {
+  description = "Project that holds the collector: bucket, function, secret, topic and schedule."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the function, the scheduler job and (unless bucket_location says otherwise) the bucket."
+  type        = string
+}
+
+variable "bucket_name" {
+  description = "Bucket the logs are written to (the SecOps feed reads it)."
+  type        = string
+}
+
+variable "create_bucket" {
+  description = "Create the bucket. Set to false to use an existing one (for example the one Google's guide made): only roles are added to it."
+  type        = bool
+  default     = true
+}
+
+variable "bucket_location" {
+  description = "Location of a created bucket; defaults to var.region."
+  type        = string
+  default     = null
+}
+
+variable "bucket_versioning" {
+  description = "Keep noncurrent object versions in a created bucket."
+  type        = bool
+  default     = false
+}
+
+variable "prefix" {
+  description = "Object prefix the collector writes under and the feed reads (GCS_PREFIX). The checkpoint lives outside it, at _state/<prefix>.json."
+  type        = string
+  default     = "duo-telephony"
+
+  validation {
+    condition     = length(var.prefix) > 0 && !startswith(var.prefix, "/") && !endswith(var.prefix, "/") && var.prefix != "_state" && !startswith(var.prefix, "_state/") && !strcontains(var.prefix, ",")
+    error_message = "prefix must be non-empty, without a leading or trailing slash or a comma, and not under _state (where the checkpoint lives)."
+  }
+}
+
+variable "name" {
+  description = "Function name; the service account, topic and job names derive from it."
+  type        = string
+  default     = "duo-telephony-collector"
+}
+
+variable "service_account_id" {
+  description = "The collector's service account ID; defaults to \"<name>-sa\"."
+  type        = string
+  default     = null
+}
+
+variable "secret_id" {
+  description = "Secret Manager secret holding the Duo Admin API secret key."
+  type        = string
+  default     = "duo-telephony-skey"
+}
+
+variable "topic_name" {
+  description = "Pub/Sub topic Cloud Scheduler publishes to; defaults to \"<name>-trigger\"."
+  type        = string
+  default     = null
+}
+
+variable "job_name" {
+  description = "Cloud Scheduler job name; defaults to var.name."
+  type        = string
+  default     = null
+}
+
+variable "schedule" {
+  description = "Unix cron schedule of the collection runs."
+  type        = string
+  default     = "*/15 * * * *"
+}
+
+variable "time_zone" {
+  description = "Time zone of the schedule."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "duo_ikey" {
+  description = "Duo Admin API integration key (DUO_IKEY)."
+  type        = string
+}
+
+variable "duo_api_host" {
+  description = "Duo API hostname, api-xxxxxxxx.duosecurity.com (DUO_API_HOST)."
+  type        = string
+}
+
+variable "duo_skey" {
+  description = "Duo Admin API secret key. Write-only: sent to Secret Manager, never stored in the plan or the state. Leave null to add the version yourself (see README)."
+  type        = string
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "duo_skey_version" {
+  description = "Set (1, 2, ...) together with duo_skey to write the key as a secret version; raise it to store a new key. Null: no version is managed here."
+  type        = number
+  default     = null
+}
+
+variable "source_archive" {
+  description = "Path to the function source zip: the folder `duo-telephony deploy --stage-only --stage-dir <dir>` stages, zipped (see README)."
+  type        = string
+}
+
+variable "source_bucket_name" {
+  description = "Bucket created for the function source archive; defaults to \"<project_id>-<name>-src\"."
+  type        = string
+  default     = null
+}
+
+variable "secops_service_account" {
+  description = "The SecOps feed's service account (\"Get Service Account\" in the feed form); it gets Storage Object Viewer on the bucket. Null: no grant."
+  type        = string
+  default     = null
+}
+
+variable "create_secops_feed" {
+  description = "Also create the SecOps feed (google-beta google_chronicle_feed). Needs secops_instance."
+  type        = bool
+  default     = false
+}
+
+variable "secops_project" {
+  description = "Project bound to the SecOps instance; defaults to var.project_id."
+  type        = string
+  default     = null
+}
+
+variable "secops_location" {
+  description = "Location of the SecOps instance, for example us or europe."
+  type        = string
+  default     = "us"
+}
+
+variable "secops_instance" {
+  description = "SecOps instance (customer) ID, a GUID."
+  type        = string
+  default     = null
+}
+
+variable "secops_feed_display_name" {
+  description = "Display name of the created feed."
+  type        = string
+  default     = "Duo Telephony logs"
+}
+
+variable "enable_apis" {
+  description = "Enable the APIs the collector needs (never disabled on destroy)."
+  type        = bool
+  default     = true
+}
+
+variable "labels" {
+  description = "Labels on the bucket, the secret, the topic and the function."
+  type        = map(string)
+  default     = {}
+}
