@@ -375,7 +375,8 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
   }
 
   const latest = o.secret.exists ? o.secret.latest : undefined;
-  if (s.skeySha256 !== undefined && (latest === undefined || latest.sha256 !== s.skeySha256)) {
+  const newKey = s.skeySha256 !== undefined && (latest === undefined || latest.sha256 !== s.skeySha256);
+  if (newKey) {
     steps.push({
       id: 'secret-version',
       description:
@@ -408,6 +409,9 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
   }
 
   const drift = o.fn.exists ? functionDrift(s, o.fn) : [];
+  // A running instance keeps the key it read at its first event: a new revision starts new instances,
+  // which read the new version. Only for a replaced key; the first version precedes the first deploy.
+  if (o.fn.exists && drift.length === 0 && newKey && latest !== undefined) drift.push('the secret key changed (new instances read the new version)');
   if (!o.fn.exists || drift.length) {
     const env = Object.entries(functionEnv(s))
       .map(([k, v]) => `${k}=${v}`)

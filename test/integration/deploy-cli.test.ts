@@ -185,7 +185,7 @@ describe('deploy against a fake gcloud', () => {
     expect(run.stdout).toContain('DUO_SKEY not set: the secret duo-telephony-skey keeps its current version');
   });
 
-  it('a changed schedule updates only the job; a changed key adds only a version', async () => {
+  it('a changed schedule updates only the job; a changed key adds a version and rolls the function onto it', async () => {
     await fake.clearLog();
     const sched = await deploy([...BASE_ARGS, '--schedule', '0 * * * *'], {});
     expect(sched.code, sched.stderr).toBe(0);
@@ -197,10 +197,13 @@ describe('deploy against a fake gcloud', () => {
     await fake.clearLog();
     const rotate = await deploy([...BASE_ARGS, '--schedule', '0 * * * *'], { DUO_SKEY: SKEY2 });
     expect(rotate.code, rotate.stderr).toBe(0);
-    expect(await mutatingCalls()).toEqual([`gcloud secrets versions add duo-telephony-skey --project=${PROJECT} --data-file=- --quiet`]);
+    const rotated = await mutatingCalls();
+    expect(rotated[0]).toBe(`gcloud secrets versions add duo-telephony-skey --project=${PROJECT} --data-file=- --quiet`);
+    expect(rotated.slice(1).map((c) => c.split(' ').slice(0, 4).join(' '))).toEqual(['gcloud functions deploy duo-telephony-collector']);
+    expect(rotate.stdout).toContain('the secret key changed (new instances read the new version)');
     const s = await fake.state();
     expect(s.secrets['duo-telephony-skey']!.versions).toHaveLength(2);
-    expect(s.deploys).toBe(1);
+    expect(s.deploys).toBe(2);
     expect(JSON.stringify(await fake.calls()) + rotate.stdout + rotate.stderr).not.toContain(SKEY2);
   });
 
@@ -212,7 +215,7 @@ describe('deploy against a fake gcloud', () => {
     expect(executed).toHaveLength(1);
     expect(executed[0]).toMatch(/^gcloud functions deploy duo-telephony-collector --gen2 /);
     expect(run.stdout).toContain('redeploy the function duo-telephony-collector: environment DUO_API_HOST');
-    expect((await fake.state()).deploys).toBe(2);
+    expect((await fake.state()).deploys).toBe(3);
   });
 
   it('a resource deleted behind our back is recreated, nothing else', async () => {

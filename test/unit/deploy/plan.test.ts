@@ -154,13 +154,18 @@ describe('planDeploy', () => {
     expect(steps[0]!.description).toContain('schedule */15 * * * * -> 0 * * * *');
   });
 
-  it('a changed key adds only a secret version, fed on stdin', () => {
+  it('a changed key adds a secret version, fed on stdin, and rolls the function onto it', () => {
     const before = settings();
     const after = settings({ skeySha256: secretDigest('another-key') });
     const steps = planDeploy(after, deployed(before));
     expect(steps).toEqual([
       expect.objectContaining({ id: 'secret-version', stdin: 'skey', argv: ['secrets', 'versions', 'add', 'duo-telephony-skey', '--project=acme-prod', '--data-file=-', '--quiet'] }),
+      expect.objectContaining({ id: 'function', description: 'redeploy the function duo-telephony-collector: the secret key changed (new instances read the new version)' }),
     ]);
+    // A secret that had no usable version gets its first one; the function is not redeployed for it.
+    const o = deployed(before);
+    const firstVersion = planDeploy(before, { ...o, secret: { exists: true, policy: o.secret.exists ? o.secret.policy : {}, latest: undefined } });
+    expect(firstVersion.map((x) => x.id)).toEqual(['secret-version']);
   });
 
   it('redeploys the function only for what matters, and says why', () => {
