@@ -26,6 +26,7 @@ export async function buildProgram(io: CliIo): Promise<Command> {
     import('./commands/udm.js'),
     import('./commands/simulate.js'),
     import('./commands/daemon.js'),
+    import('./commands/deploy.js'),
     import('./commands/demo.js'),
   ];
   for (const m of await Promise.all(modules)) m.register(program, io);
