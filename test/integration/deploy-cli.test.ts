@@ -5,6 +5,7 @@
  * printed, in that order; a second run executes no changing command; a change touches only what
  * changed; the secret key never appears in a recorded argv or in anything printed.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { register } from '../../src/entry/commands/deploy.js';
 import type { CliIo } from '../../src/entry/io.js';
 import { isCollectorError } from '../../src/errors.js';
 import { COMMAND_PREFIX, formatCommand, PROBE_PREFIX } from '../../src/deploy/format.js';
-import { REQUIRED_APIS } from '../../src/deploy/plan.js';
+import { EMPTY_PROJECT, planDeploy, probeCommands, REQUIRED_APIS, type DeploySettings } from '../../src/deploy/plan.js';
 import { emptyProject, installFakeGcloud, type FakeGcloud } from '../support/fake-gcloud.js';
 
 const PROJECT = 'acme-secops-prod';
@@ -293,4 +294,60 @@ describe('deploy --stage-only', () => {
     expect(run.stdout).toContain('zip -qr');
     expect(await fake.calls()).toEqual([]);
   });
+});
+
+// The installed Google Cloud CLI parses arguments before it looks for credentials: with an empty
+// configuration folder (no account, so nothing can change anywhere) every command must get as far as
+// "not logged in" (exit 1), never to "unrecognized arguments" or "invalid choice" (exit 2).
+const realGcloud = spawnSync('gcloud', ['--version'], { encoding: 'utf8' }).status === 0;
+if (!realGcloud) console.warn('deploy-cli.test.ts: gcloud is not installed: skipping the check of our arguments against its parser');
+
+describe.skipIf(!realGcloud)('the installed gcloud accepts every command deploy can run', () => {
+  it('probes, creates and updates', async () => {
+    const s: DeploySettings = {
+      // A project that does not exist, on top of having no credentials.
+      project: 'duo-telephony-argcheck-0',
+      region: 'us-central1',
+      bucket: 'duo-telephony-argcheck-0',
+      prefix: 'duo-telephony',
+      schedule: '*/15 * * * *',
+      timeZone: 'Etc/UTC',
+      functionName: 'duo-telephony-collector',
+      serviceAccountName: 'duo-telephony-collector-sa',
+      secretName: 'duo-telephony-skey',
+      topic: 'duo-telephony-collector-trigger',
+      job: 'duo-telephony-collector',
+      secopsServiceAccount: 'chronicle-1@chronicle-gcp-prod.iam.gserviceaccount.com',
+      ikey: 'DIXXXXXXXXXXXXXXXXXX',
+      apiHost: 'api-1a2b3c4d.duosecurity.com',
+      skeySha256: 'ab'.repeat(32),
+      source: { dir: dir, hash: 'cd'.repeat(32) },
+    };
+    const update = planDeploy({ ...s, schedule: '0 * * * *' }, { ...EMPTY_PROJECT, job: { exists: true, schedule: 'x', timeZone: 'Etc/UTC', topicName: 'x', body: '{}', state: 'ENABLED' } });
+    const commands = [...Object.values(probeCommands(s)), ...planDeploy(s, EMPTY_PROJECT).map((x) => x.argv), ...update.filter((x) => x.id === 'job').map((x) => x.argv)];
+    const config = await mkdtemp(join(tmpdir(), 'gcloud-config-'));
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, CLOUDSDK_CONFIG: config, CLOUDSDK_CORE_DISABLE_PROMPTS: '1', CLOUDSDK_CORE_CHECK_GCE_METADATA: 'false' };
+    const runOne = (argv: string[]) =>
+      new Promise<{ argv: string[]; code: number | null; stderr: string }>((resolve) => {
+        const child = spawn('gcloud', argv, { env, stdio: ['pipe', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => resolve({ argv, code, stderr }));
+        child.stdin.end('');
+      });
+    try {
+      const results: Array<{ argv: string[]; code: number | null; stderr: string }> = [];
+      const queue = [...commands];
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let argv = queue.shift(); argv; argv = queue.shift()) results.push(await runOne(argv));
+        }),
+      );
+      const refused = results.filter((r) => r.code !== 1 || !/active account|auth login/.test(r.stderr));
+      expect(refused.map((r) => `${formatCommand(r.argv)}\n  ${r.stderr.split('\n')[0]}`)).toEqual([]);
+      expect(results).toHaveLength(commands.length);
+    } finally {
+      await rm(config, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
