@@ -118,10 +118,19 @@ export function createGcloud(opts: GcloudOptions): Gcloud {
     return new GcloudError('STORAGE_UNAVAILABLE', `${what} failed: ${text}\n  command: ${cmd}`, 4);
   }
 
-  const probe: ProbeRunner = async (_key, argv) => {
+  const probe: ProbeRunner = async (key, argv) => {
     const r = await exec(argv);
     if (r.code !== 0) {
       if (!NOT_LOGGED_IN.test(r.stderr) && !DENIED.test(r.stderr) && NOT_FOUND.test(r.stderr)) return { found: false };
+      if (key === 'bucket' && DENIED.test(r.stderr) && !NOT_LOGGED_IN.test(r.stderr)) {
+        // Bucket names are global: a refusal here is most often a name another project owns.
+        const url = argv.find((a) => a.startsWith('gs://')) ?? 'the bucket';
+        throw new GcloudError(
+          'STORAGE_DENIED',
+          `${url} exists but this account may not read it: the name is probably taken by another project (bucket names are global); choose another --bucket (${errorText(r.stderr)})`,
+          2,
+        );
+      }
       throw failure('reading the project', argv, r);
     }
     let json: unknown;

@@ -16,6 +16,7 @@ import { register } from '../../src/entry/commands/deploy.js';
 import type { CliIo } from '../../src/entry/io.js';
 import { isCollectorError } from '../../src/errors.js';
 import { COMMAND_PREFIX, formatCommand, PROBE_PREFIX } from '../../src/deploy/format.js';
+import { createGcloud } from '../../src/deploy/gcloud.js';
 import { EMPTY_PROJECT, planDeploy, probeCommands, REQUIRED_APIS, type DeploySettings } from '../../src/deploy/plan.js';
 import { emptyProject, installFakeGcloud, type FakeGcloud } from '../support/fake-gcloud.js';
 
@@ -281,6 +282,36 @@ describe('deploy refuses clearly', () => {
     });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('Nothing to change');
+  });
+});
+
+describe('the executor', () => {
+  it('retries a grant that does not see a just-created account yet, then succeeds', async () => {
+    const f = await installFakeGcloud(join(dir, 'flaky'), { ...emptyProject(PROJECT), apis: ['storage.googleapis.com'], buckets: { b1: { location: 'US', uniform: true, policy: {} } }, serviceAccounts: { [`sa@${PROJECT}.iam.gserviceaccount.com`]: {} }, flakyBindings: 2 });
+    const progress = sink();
+    const g = createGcloud({ command: 'gcloud', env: { ...process.env, ...f.env }, progress, retryDelaysMs: [1, 1, 1] });
+    const step = { id: 'bucket-collector-role' as const, description: 'grant', argv: ['storage', 'buckets', 'add-iam-policy-binding', 'gs://b1', `--project=${PROJECT}`, `--member=serviceAccount:sa@${PROJECT}.iam.gserviceaccount.com`, '--role=roles/storage.objectUser', '--quiet'] };
+    await expect(g.run(step, {})).resolves.toBe('done');
+    expect((await f.calls()).length).toBe(3);
+    expect(progress.text()).toContain('not visible yet after a recent change: retrying');
+    // Out of retries: the error names the step, gcloud's message and the command.
+    await f.setState({ ...(await f.state()), flakyBindings: 5 });
+    const err = await g.run(step, {}).catch((e: unknown) => e as Error);
+    expect(err.message).toMatch(/^grant failed: ERROR: .*Service account sa@acme-secops-prod.iam.gserviceaccount.com does not exist/);
+    expect(err.message).toContain('command: gcloud storage buckets add-iam-policy-binding gs://b1');
+  });
+
+  it('says when a bucket name belongs to another project', async () => {
+    const f = await installFakeGcloud(join(dir, 'foreign'), { ...emptyProject(PROJECT), apis: ['storage.googleapis.com'], foreignBuckets: ['taken'] });
+    const g = createGcloud({ command: 'gcloud', env: { ...process.env, ...f.env }, progress: sink() });
+    const err = await g.probe('bucket', ['storage', 'buckets', 'describe', 'gs://taken', `--project=${PROJECT}`, '--format=json', '--quiet']).catch((e: unknown) => e as Error);
+    expect(err.message).toContain('gs://taken exists but this account may not read it: the name is probably taken by another project');
+  });
+
+  it('treats "already exists" on a create as done: someone made it meanwhile', async () => {
+    const f = await installFakeGcloud(join(dir, 'exists'), { ...emptyProject(PROJECT), apis: ['pubsub.googleapis.com'], topics: { t1: {} } });
+    const g = createGcloud({ command: 'gcloud', env: { ...process.env, ...f.env }, progress: sink() });
+    await expect(g.run({ id: 'topic', description: 'topic', argv: ['pubsub', 'topics', 'create', 't1', `--project=${PROJECT}`, '--quiet'] }, {})).resolves.toBe('already-existed');
   });
 });
 

@@ -73,6 +73,12 @@ if (api && !state.apis.includes(api)) {
 
 const policyOf = (p) => ({ bindings: Object.entries(p).map(([role, members]) => ({ role, members })), etag: 'BwX=' });
 function addBinding(policy) {
+  // IAM is eventually consistent: the first few bindings may not see an account created just before.
+  if (state.flakyBindings > 0) {
+    state.flakyBindings -= 1;
+    save();
+    fail(`INVALID_ARGUMENT: Service account ${String(flags.member).replace(/^serviceAccount:/, '')} does not exist.`);
+  }
   const member = flags.member;
   const role = flags.role;
   if (!member || !role) fail('INVALID_ARGUMENT: --member and --role are required');
@@ -98,6 +104,9 @@ if (group === 'services' && sub === 'enable') {
 
 if (group === 'storage' && sub === 'buckets') {
   const bucket = positional[3]?.replace(/^gs:\/\//, '');
+  if ((state.foreignBuckets ?? []).includes(bucket)) {
+    fail(`HTTPError 403: someone@example.com does not have storage.buckets.get access to the Google Cloud Storage bucket. Permission 'storage.buckets.get' denied on resource (or it may not exist).`);
+  }
   const b = state.buckets[bucket];
   if (verb === 'create') {
     if (b) fail('HTTPError 409: Your previous request to create the named bucket succeeded and you already own it.');

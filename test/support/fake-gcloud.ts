@@ -20,6 +20,10 @@ export interface FakeProjectState {
   runPolicies: Record<string, Record<string, string[]>>;
   jobs: Record<string, Record<string, unknown>>;
   deploys?: number;
+  /** Buckets of another project: every call answers 403. */
+  foreignBuckets?: string[];
+  /** How many add-iam-policy-binding calls fail first with "service account does not exist". */
+  flakyBindings?: number;
 }
 
 export interface FakeCall {
