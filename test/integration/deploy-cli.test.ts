@@ -296,16 +296,17 @@ describe('the executor', () => {
     expect(progress.text()).toContain('not visible yet after a recent change: retrying');
     // Out of retries: the error names the step, gcloud's message and the command.
     await f.setState({ ...(await f.state()), flakyBindings: 5 });
-    const err = await g.run(step, {}).catch((e: unknown) => e as Error);
-    expect(err.message).toMatch(/^grant failed: ERROR: .*Service account sa@acme-secops-prod.iam.gserviceaccount.com does not exist/);
-    expect(err.message).toContain('command: gcloud storage buckets add-iam-policy-binding gs://b1');
+    const failed = g.run(step, {});
+    await expect(failed).rejects.toThrow(/^grant failed: ERROR: .*Service account sa@acme-secops-prod.iam.gserviceaccount.com does not exist/);
+    await expect(failed).rejects.toThrow('command: gcloud storage buckets add-iam-policy-binding gs://b1');
   });
 
   it('says when a bucket name belongs to another project', async () => {
     const f = await installFakeGcloud(join(dir, 'foreign'), { ...emptyProject(PROJECT), apis: ['storage.googleapis.com'], foreignBuckets: ['taken'] });
     const g = createGcloud({ command: 'gcloud', env: { ...process.env, ...f.env }, progress: sink() });
-    const err = await g.probe('bucket', ['storage', 'buckets', 'describe', 'gs://taken', `--project=${PROJECT}`, '--format=json', '--quiet']).catch((e: unknown) => e as Error);
-    expect(err.message).toContain('gs://taken exists but this account may not read it: the name is probably taken by another project');
+    await expect(g.probe('bucket', ['storage', 'buckets', 'describe', 'gs://taken', `--project=${PROJECT}`, '--format=json', '--quiet'])).rejects.toThrow(
+      'gs://taken exists but this account may not read it: the name is probably taken by another project',
+    );
   });
 
   it('treats "already exists" on a create as done: someone made it meanwhile', async () => {
