@@ -133,11 +133,18 @@ export async function stageFunctionSource(opts: { packageRoot?: string; into?: s
   const work = await mkdtemp(join(tmpdir(), 'duo-telephony-staging-'));
   const staged = await copyPackage(root, pkg, work);
   const dir = join(tmpdir(), `duo-telephony-function-${staged.hash.slice(0, 16)}`);
-  if (existsSync(dir) && (await hashFolder(dir)).hash === staged.hash) {
-    await rm(work, { recursive: true, force: true });
-  } else {
-    await rm(dir, { recursive: true, force: true });
+  try {
+    // Atomic: a concurrent deploy sees either no folder or a complete one, never a half-copied one.
     await rename(work, dir);
+  } catch {
+    // The folder exists: staged earlier (or by a concurrent deploy) with this content, which is kept
+    // as it is, since someone may be uploading it; anything else under that name is replaced.
+    const existing = await hashFolder(dir).catch(() => undefined);
+    if (existing?.hash !== staged.hash) {
+      await rm(dir, { recursive: true, force: true });
+      await rename(work, dir);
+    }
+    await rm(work, { recursive: true, force: true });
   }
   return { dir, ...staged };
 }

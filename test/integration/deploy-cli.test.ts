@@ -127,7 +127,7 @@ describe('deploy against a fake gcloud', () => {
     expect(fn).toContain(`DUO_SKEY_SECRET=projects/${PROJECT}/secrets/duo-telephony-skey/versions/latest`);
     expect(dryRun.stdout).toMatch(/Function source: \S+duo-telephony-function-[0-9a-f]{16} \(\d+ files/);
     expect(dryRun.stdout).toContain('Storage bucket URL:     gs://acme-duo-logs/duo-telephony/');
-    expect(dryRun.stdout).toContain('Dry run: nothing was changed.');
+    expect(dryRun.stdout).toContain('Dry run: nothing was changed. The staged source, as it would be uploaded: ');
     expect(dryRun.stdout + dryRun.stderr).not.toContain(SKEY);
   });
 
@@ -160,8 +160,9 @@ describe('deploy against a fake gcloud', () => {
     expect(add?.stdinBytes).toBe(SKEY.length);
     expect(JSON.stringify(calls)).not.toContain(SKEY);
     expect(run.stdout + run.stderr).not.toContain(SKEY);
-    // The staged source is removed after a real run; the dry run's is the same content-named folder.
-    expect(run.stdout).not.toContain('kept for inspection');
+    // Same content, same folder: the dry run showed the very folder the real run uploaded.
+    const folder = (out: string) => /Function source: (\S+)/.exec(out)?.[1];
+    expect(folder(run.stdout)).toBe(folder(dryRun.stdout));
   });
 
   it('a second run with nothing changed executes no changing command', async () => {

@@ -4,7 +4,6 @@
  * holding the Duo secret key, the Pub/Sub topic, the function, the Cloud Scheduler job, and the SecOps
  * feed's read access. `--dry-run` reads the project and prints the commands a real run would execute.
  */
-import { rm } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { Cron } from 'croner';
 import type { CliIo } from '../io.js';
@@ -188,42 +187,35 @@ export function register(program: Command, io: CliIo): void {
     const source = await stageFunctionSource(flags.stageDir === undefined ? {} : { into: flags.stageDir });
     const settings: DeploySettings = { ...input, source: { dir: source.dir, hash: source.hash } };
     const gcloud = createGcloud({ command: flags.gcloud ?? 'gcloud', env: io.env, progress: io.stderr });
-    let keepStage = dryRun || flags.stageDir !== undefined;
-    try {
-      out(`Deploying the Duo telephony collector to project ${settings.project}, region ${settings.region}${dryRun ? ' (dry run: nothing is changed)' : ''}`);
-      out(describeSource(source));
-      out('Reading what the project holds (read-only):');
-      const observed = await observe(settings, async (key, argv) => {
-        out(`${PROBE_PREFIX}${formatCommand(argv)}`);
-        return gcloud.probe(key, argv);
-      });
-      const steps = planDeploy(settings, observed);
-      out();
-      if (steps.length === 0) out('Nothing to change: the project already matches these settings.');
-      else out(dryRun ? `Would run ${steps.length} commands, in this order:` : `Running ${steps.length} commands:`);
-      for (const [i, step] of steps.entries()) {
-        for (const line of formatStep(step, i, steps.length)) out(line);
-        if (!dryRun) {
-          const result = await gcloud.run(step, { skey: io.env.DUO_SKEY });
-          if (result === 'already-existed') out('  (it already existed: created meanwhile by someone else)');
-        }
+    // The staged folder is kept: it is named after its content, so a concurrent deploy of the same
+    // package to another project may be uploading the very same folder.
+    out(`Deploying the Duo telephony collector to project ${settings.project}, region ${settings.region}${dryRun ? ' (dry run: nothing is changed)' : ''}`);
+    out(describeSource(source));
+    out('Reading what the project holds (read-only):');
+    const observed = await observe(settings, async (key, argv) => {
+      out(`${PROBE_PREFIX}${formatCommand(argv)}`);
+      return gcloud.probe(key, argv);
+    });
+    const steps = planDeploy(settings, observed);
+    out();
+    if (steps.length === 0) out('Nothing to change: the project already matches these settings.');
+    else out(dryRun ? `Would run ${steps.length} commands, in this order:` : `Running ${steps.length} commands:`);
+    for (const [i, step] of steps.entries()) {
+      for (const line of formatStep(step, i, steps.length)) out(line);
+      if (!dryRun) {
+        const result = await gcloud.run(step, { skey: io.env.DUO_SKEY });
+        if (result === 'already-existed') out('  (it already existed: created meanwhile by someone else)');
       }
-      for (const note of planNotes(settings, observed)) out(`Note: ${note}`);
+    }
+    for (const note of planNotes(settings, observed)) out(`Note: ${note}`);
+    out();
+    for (const line of feedSettings(settings)) out(line);
+    if (dryRun) {
       out();
-      for (const line of feedSettings(settings)) out(line);
-      if (dryRun) {
-        out();
-        out(`Dry run: nothing was changed. ${flags.stageDir === undefined ? 'The staged source is kept for inspection: ' : 'Staged source: '}${source.dir}`);
-      } else if (steps.length) {
-        out();
-        out(`Done: ${steps.length} change${steps.length === 1 ? '' : 's'} applied. Run deploy again at any time: it changes only what differs.`);
-      }
-    } catch (err) {
-      // A failed real run keeps what it staged: the error may concern it.
-      keepStage = true;
-      throw err;
-    } finally {
-      if (!keepStage) await rm(source.dir, { recursive: true, force: true });
+      out(`Dry run: nothing was changed. The staged source, as it would be uploaded: ${source.dir}`);
+    } else if (steps.length) {
+      out();
+      out(`Done: ${steps.length} change${steps.length === 1 ? '' : 's'} applied. Run deploy again at any time: it changes only what differs.`);
     }
   });
 }
