@@ -6,6 +6,7 @@
  * (backpressure). A line longer than `maxLineLength` is dropped as it streams past, not buffered.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { serializeUdm } from './serialize.js';
 import { toUdm } from './telephony.js';
 import type { ToUdmOptions } from './types.js';
 
@@ -116,10 +117,9 @@ export async function convertNdjsonStream(
 ): Promise<ConvertStats> {
   const stats = emptyStats();
   const maxLineLength = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
-  const toUdmOptions: ToUdmOptions = {
-    ...(opts.logType !== undefined && { logType: opts.logType }),
-    ...(opts.case !== undefined && { case: opts.case }),
-  };
+  // Mapped in camelCase; the key style is applied when the event is written.
+  const toUdmOptions: ToUdmOptions & { case: 'camel' } = { case: 'camel', ...(opts.logType !== undefined && { logType: opts.logType }) };
+  const style = opts.case ?? 'camel';
   const decoder = new StringDecoder('utf8');
   let lineNo = 0;
   let carry = '';
@@ -161,10 +161,9 @@ export async function convertNdjsonStream(
       return;
     }
     stats.converted += 1;
-    const md = result.event.metadata;
-    const type = 'eventType' in md ? md.eventType : md.event_type;
+    const type = result.event.metadata.eventType;
     stats.byEventType[type] = (stats.byEventType[type] ?? 0) + 1;
-    pending += `${JSON.stringify(result.event)}\n`;
+    pending += `${serializeUdm(result.event, style)}\n`;
   };
 
   const feed = (text: string): void => {

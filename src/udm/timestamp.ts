@@ -22,9 +22,12 @@ const pad = (n: number, width: number): string => String(n).padStart(width, '0')
 export function normaliseTimestamp(ts: string): TimestampResult {
   const p = parseTimestamp(ts);
   if (!p.ok) return p;
-  const d = new Date(p.utcSecondMs);
   const digits = p.fraction;
   const fraction = digits.length <= 6 || /^0*$/.test(digits.slice(6)) ? digits.slice(0, 6).padEnd(6, '0') : digits.padEnd(9, '0');
+  // Already UTC (Duo's own `+00:00`): the date and time are the input's own characters, whose fixed
+  // width the parser has checked. Only an offset needs the calendar arithmetic.
+  if (p.offsetMinutes === 0) return { ok: true, value: `${ts.slice(0, 10)}T${ts.slice(11, 19)}.${fraction}Z` };
+  const d = new Date(p.utcSecondMs);
   const value =
     `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}` +
     `T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${fraction}Z`;
