@@ -10,10 +10,18 @@ import { formatCommand } from './format.js';
 import type { ProbeResult, ProbeRunner } from './observe.js';
 import type { DeployStep } from './plan.js';
 
+/**
+ * Why gcloud could not help: `unavailable` (not installed, not executable, not logged in) means no
+ * project could be read at all, which a dry run can work around; the others concern this project.
+ */
+export type GcloudProblem = 'unavailable' | 'refused' | 'failed';
+
 /** A gcloud that is missing, not logged in, refused, or failed. */
 export class GcloudError extends CollectorError {
-  constructor(code: ErrorCode, message: string, exitCode: ExitCode) {
+  readonly problem: GcloudProblem;
+  constructor(code: ErrorCode, message: string, exitCode: ExitCode, problem: GcloudProblem = 'failed') {
     super(code, message, exitCode);
+    this.problem = problem;
   }
 }
 
@@ -105,6 +113,7 @@ export function createGcloud(opts: GcloudOptions): Gcloud {
         'CONFIG_INVALID',
         `gcloud is not logged in (${text}): run \`gcloud auth login\`, or \`gcloud auth activate-service-account\` on a server, then run deploy again`,
         2,
+        'unavailable',
       );
     }
     const cmd = formatCommand(argv);
@@ -113,6 +122,7 @@ export function createGcloud(opts: GcloudOptions): Gcloud {
         'STORAGE_DENIED',
         `${what} was refused: ${text}\n  command: ${cmd}\n  the deploying account needs the rights to do this in the project (Owner, or the roles listed in the README's deploy section)`,
         2,
+        'refused',
       );
     }
     return new GcloudError('STORAGE_UNAVAILABLE', `${what} failed: ${text}\n  command: ${cmd}`, 4);
@@ -129,6 +139,7 @@ export function createGcloud(opts: GcloudOptions): Gcloud {
           'STORAGE_DENIED',
           `${url} exists but this account may not read it: the name is probably taken by another project (bucket names are global); choose another --bucket (${errorText(r.stderr)})`,
           2,
+          'refused',
         );
       }
       throw failure('reading the project', argv, r);
@@ -170,8 +181,9 @@ function spawnError(command: string, err: unknown): GcloudError {
       'CONFIG_INVALID',
       `gcloud not found (${command === 'gcloud' ? 'not on PATH' : command}): install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install) or pass --gcloud <path>`,
       2,
+      'unavailable',
     );
   }
-  if (code === 'EACCES') return new GcloudError('CONFIG_INVALID', `${command} is not executable: pass the Google Cloud CLI's gcloud with --gcloud <path>`, 2);
+  if (code === 'EACCES') return new GcloudError('CONFIG_INVALID', `${command} is not executable: pass the Google Cloud CLI's gcloud with --gcloud <path>`, 2, 'unavailable');
   return new GcloudError('STORAGE_UNAVAILABLE', `could not run ${command}: ${(err as Error).message}`, 4);
 }

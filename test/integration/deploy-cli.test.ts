@@ -260,19 +260,42 @@ describe('deploy refuses clearly', () => {
     }
   });
 
-  it('says how to log in when gcloud has no account', async () => {
-    const run = await deploy([...BASE_ARGS, '--dry-run'], { FAKE_GCLOUD_NOT_LOGGED_IN: '1' });
+  it('says how to log in when gcloud has no account, and changes nothing', async () => {
+    await fake.clearLog();
+    const run = await deploy(BASE_ARGS, { FAKE_GCLOUD_NOT_LOGGED_IN: '1', DUO_SKEY: SKEY });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('gcloud is not logged in');
     expect(run.stderr).toContain('gcloud auth login');
+    expect(await mutatingCalls()).toEqual([]);
   });
 
   it('says how to get gcloud when there is none', async () => {
-    const viaPath = await deploy([...BASE_ARGS, '--dry-run'], { PATH: join(dir, 'empty-path') });
+    const viaPath = await deploy(BASE_ARGS, { PATH: join(dir, 'empty-path'), DUO_SKEY: SKEY });
     expect(viaPath.code).toBe(2);
     expect(viaPath.stderr).toContain('gcloud not found (not on PATH): install the Google Cloud CLI');
-    const viaFlag = await deploy([...BASE_ARGS, '--dry-run', '--gcloud', join(dir, 'no', 'gcloud')], {});
+    const viaFlag = await deploy([...BASE_ARGS, '--gcloud', join(dir, 'no', 'gcloud')], { DUO_SKEY: SKEY });
     expect(viaFlag.stderr).toContain(`gcloud not found (${join(dir, 'no', 'gcloud')})`);
+  });
+
+  it('--dry-run without a usable gcloud still prints the whole plan, as for a new project', async () => {
+    const saved = fake;
+    fake = await installFakeGcloud(join(dir, 'fresh'), emptyProject(PROJECT));
+    let fresh: string[];
+    try {
+      fresh = commandLines((await deploy([...BASE_ARGS, '--dry-run'], { DUO_SKEY: SKEY })).stdout);
+    } finally {
+      fake = saved;
+    }
+    expect(fresh.length).toBe(12);
+    for (const env of [{ FAKE_GCLOUD_NOT_LOGGED_IN: '1' }, { PATH: join(dir, 'empty-path') }]) {
+      // No DUO_SKEY either: a review should not need the secret.
+      const run = await deploy([...BASE_ARGS, '--dry-run'], env);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('could not read the project: gcloud ');
+      expect(run.stdout).toContain('The project was not read, so this is every command a new project needs');
+      expect(run.stdout).toContain('DUO_SKEY is not set: a real run needs it');
+      expect(commandLines(run.stdout)).toEqual(fresh);
+    }
   });
 
   it('--gcloud runs the given executable', async () => {

@@ -10,9 +10,9 @@ import type { CliIo } from '../io.js';
 import { defaultStateKey, isUnderPrefix } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import { formatCommand, formatStep, PROBE_PREFIX } from '../../deploy/format.js';
-import { createGcloud } from '../../deploy/gcloud.js';
-import { observe, secretDigest } from '../../deploy/observe.js';
-import { feedSettings, planDeploy, planNotes, type DeploySettings } from '../../deploy/plan.js';
+import { createGcloud, GcloudError } from '../../deploy/gcloud.js';
+import { nothingObserved, observe, secretDigest } from '../../deploy/observe.js';
+import { feedSettings, planDeploy, planNotes, type DeploySettings, type Observed } from '../../deploy/plan.js';
 import { stageFunctionSource, type StagedSource } from '../../deploy/source.js';
 
 /** Every 15 minutes: fresher data in SecOps than the guide's hourly run, short runs, same cost tier. */
@@ -192,11 +192,26 @@ export function register(program: Command, io: CliIo): void {
     out(`Deploying the Duo telephony collector to project ${settings.project}, region ${settings.region}${dryRun ? ' (dry run: nothing is changed)' : ''}`);
     out(describeSource(source));
     out('Reading what the project holds (read-only):');
-    const observed = await observe(settings, async (key, argv) => {
-      out(`${PROBE_PREFIX}${formatCommand(argv)}`);
-      return gcloud.probe(key, argv);
-    });
-    const steps = planDeploy(settings, observed);
+    let observed: Observed;
+    let unread: string | undefined;
+    try {
+      observed = await observe(settings, async (key, argv) => {
+        out(`${PROBE_PREFIX}${formatCommand(argv)}`);
+        return gcloud.probe(key, argv);
+      });
+    } catch (err) {
+      // A dry run is often a review before anyone may touch the project (or has gcloud at hand): it
+      // still shows the complete plan, the one for a project that holds none of these resources.
+      if (!dryRun || !(err instanceof GcloudError) || err.problem !== 'unavailable') throw err;
+      unread = err.message;
+      observed = nothingObserved();
+      out(`  could not read the project: ${unread}`);
+      out('  planning as for a project that holds none of these resources');
+    }
+    // Unread, the secret may or may not hold a key: plan the key's upload (from stdin, as always), and
+    // say that a real run on a new project needs DUO_SKEY, rather than fail the review for want of it.
+    const needsKeyNote = unread !== undefined && settings.skeySha256 === undefined;
+    const steps = planDeploy(needsKeyNote ? { ...settings, skeySha256: 'not given' } : settings, observed);
     out();
     if (steps.length === 0) out('Nothing to change: the project already matches these settings.');
     else out(dryRun ? `Would run ${steps.length} commands, in this order:` : `Running ${steps.length} commands:`);
@@ -213,6 +228,8 @@ export function register(program: Command, io: CliIo): void {
     if (dryRun) {
       out();
       out(`Dry run: nothing was changed. The staged source, as it would be uploaded: ${source.dir}`);
+      if (unread !== undefined) out('The project was not read, so this is every command a new project needs; a real run reads it first and runs only what differs.');
+      if (needsKeyNote) out('DUO_SKEY is not set: a real run needs it when the secret holds no key yet.');
     } else if (steps.length) {
       out();
       out(`Done: ${steps.length} change${steps.length === 1 ? '' : 's'} applied. Run deploy again at any time: it changes only what differs.`);
