@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import {
+  EMPTY_PROJECT,
   PROBE_API,
   probeCommands,
   type Bindings,
@@ -113,19 +114,6 @@ export function parseJob(json: unknown): ObservedJob {
   };
 }
 
-/** A project that holds none of the resources: every API off, nothing created yet. */
-export function nothingObserved(): Observed {
-  return {
-    enabledApis: [],
-    bucket: { exists: false },
-    serviceAccount: { exists: false },
-    secret: { exists: false },
-    topic: { exists: false },
-    fn: { exists: false },
-    job: { exists: false },
-  };
-}
-
 /** Runs the probes in order and assembles what they found. */
 export async function observe(s: DeploySettings, run: ProbeRunner): Promise<Observed> {
   const probes = probeCommands(s);
@@ -140,7 +128,7 @@ export async function observe(s: DeploySettings, run: ProbeRunner): Promise<Obse
     return r.found ? parsePolicy(r.json) : {};
   };
 
-  const o: Observed = { ...nothingObserved(), enabledApis };
+  const o: Observed = { ...EMPTY_PROJECT, enabledApis };
 
   const bucket = await probe('bucket');
   if (bucket.found) o.bucket = { exists: true, uniformAccess: parseBucketUniformAccess(bucket.json), policy: await policy('bucketPolicy') };

@@ -17,8 +17,9 @@ import type { CliIo } from '../../src/entry/io.js';
 import { isCollectorError } from '../../src/errors.js';
 import { COMMAND_PREFIX, formatCommand, PROBE_PREFIX } from '../../src/deploy/format.js';
 import { createGcloud } from '../../src/deploy/gcloud.js';
-import { EMPTY_PROJECT, planDeploy, probeCommands, REQUIRED_APIS, type DeploySettings } from '../../src/deploy/plan.js';
+import { EMPTY_PROJECT, planDeploy, probeCommands, REQUIRED_APIS } from '../../src/deploy/plan.js';
 import { emptyProject, installFakeGcloud, type FakeGcloud } from '../support/fake-gcloud.js';
+import { deploySettings } from '../support/deploy-settings.js';
 
 const PROJECT = 'acme-secops-prod';
 const SKEY = 'Zq7Xr9SkEyV4lu3-never-print-me-0123456789';
@@ -360,25 +361,15 @@ if (!realGcloud) console.warn('deploy-cli.test.ts: gcloud is not installed: skip
 
 describe.skipIf(!realGcloud)('the installed gcloud accepts every command deploy can run', () => {
   it('probes, creates and updates', async () => {
-    const s: DeploySettings = {
-      // A project that does not exist, on top of having no credentials.
+    // A project that does not exist, on top of having no credentials.
+    const s = deploySettings({
       project: 'duo-telephony-argcheck-0',
       region: 'us-central1',
       bucket: 'duo-telephony-argcheck-0',
-      prefix: 'duo-telephony',
-      schedule: '*/15 * * * *',
-      timeZone: 'Etc/UTC',
-      functionName: 'duo-telephony-collector',
-      serviceAccountName: 'duo-telephony-collector-sa',
-      secretName: 'duo-telephony-skey',
-      topic: 'duo-telephony-collector-trigger',
-      job: 'duo-telephony-collector',
-      secopsServiceAccount: 'chronicle-1@chronicle-gcp-prod.iam.gserviceaccount.com',
-      ikey: 'DIXXXXXXXXXXXXXXXXXX',
       apiHost: 'api-1a2b3c4d.duosecurity.com',
       skeySha256: 'ab'.repeat(32),
       source: { dir: dir, hash: 'cd'.repeat(32) },
-    };
+    });
     const update = planDeploy({ ...s, schedule: '0 * * * *' }, { ...EMPTY_PROJECT, job: { exists: true, schedule: 'x', timeZone: 'Etc/UTC', topicName: 'x', body: '{}', state: 'ENABLED' } });
     const commands = [...Object.values(probeCommands(s)), ...planDeploy(s, EMPTY_PROJECT).map((x) => x.argv), ...update.filter((x) => x.id === 'job').map((x) => x.argv)];
     const config = await mkdtemp(join(tmpdir(), 'gcloud-config-'));

@@ -11,8 +11,8 @@ import { defaultStateKey, isUnderPrefix } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import { formatCommand, formatStep, PROBE_PREFIX } from '../../deploy/format.js';
 import { createGcloud, GcloudError } from '../../deploy/gcloud.js';
-import { nothingObserved, observe, secretDigest } from '../../deploy/observe.js';
-import { feedSettings, planDeploy, planNotes, type DeploySettings, type Observed } from '../../deploy/plan.js';
+import { observe, secretDigest } from '../../deploy/observe.js';
+import { EMPTY_PROJECT, feedSettings, planDeploy, planNotes, type DeploySettings, type Observed } from '../../deploy/plan.js';
 import { stageFunctionSource, type StagedSource } from '../../deploy/source.js';
 
 /** Every 15 minutes: fresher data in SecOps than the guide's hourly run, short runs, same cost tier. */
@@ -204,7 +204,7 @@ export function register(program: Command, io: CliIo): void {
       // still shows the complete plan, the one for a project that holds none of these resources.
       if (!dryRun || !(err instanceof GcloudError) || err.problem !== 'unavailable') throw err;
       unread = err.message;
-      observed = nothingObserved();
+      observed = EMPTY_PROJECT;
       out(`  could not read the project: ${unread}`);
       out('  planning as for a project that holds none of these resources');
     }

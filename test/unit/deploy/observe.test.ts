@@ -11,26 +11,17 @@ import {
   secretDigest,
   type ProbeResult,
 } from '../../../src/deploy/observe.js';
-import { REQUIRED_APIS, type DeploySettings, type ProbeKey } from '../../../src/deploy/plan.js';
+import { REQUIRED_APIS, type ProbeKey } from '../../../src/deploy/plan.js';
+import { deploySettings } from '../../support/deploy-settings.js';
 
-const s: DeploySettings = {
-  project: 'acme-prod',
+const s = deploySettings({
   region: 'us-east1',
-  bucket: 'acme-duo',
-  prefix: 'duo-telephony',
-  schedule: '*/15 * * * *',
-  timeZone: 'Etc/UTC',
-  functionName: 'duo-telephony-collector',
-  serviceAccountName: 'duo-telephony-collector-sa',
-  secretName: 'duo-telephony-skey',
-  topic: 'duo-telephony-collector-trigger',
-  job: 'duo-telephony-collector',
   secopsServiceAccount: undefined,
   ikey: 'DIX',
   apiHost: 'api-1.duosecurity.com',
   skeySha256: undefined,
   source: { dir: '/tmp/x', hash: '00' },
-};
+});
 
 describe('parsers', () => {
   it('enabled APIs from either name form', () => {

@@ -22,30 +22,10 @@ import {
   type DeploySettings,
   type Observed,
 } from '../../../src/deploy/plan.js';
+import { deploySettings, TEST_SKEY } from '../../support/deploy-settings.js';
 
-const SKEY = 'sKeY-1234567890-abcdefghijklmnopqrstuv';
-
-function settings(over: Partial<DeploySettings> = {}): DeploySettings {
-  return {
-    project: 'acme-prod',
-    region: 'europe-west1',
-    bucket: 'acme-duo',
-    prefix: 'duo-telephony',
-    schedule: '*/15 * * * *',
-    timeZone: 'Etc/UTC',
-    functionName: 'duo-telephony-collector',
-    serviceAccountName: 'duo-telephony-collector-sa',
-    secretName: 'duo-telephony-skey',
-    topic: 'duo-telephony-collector-trigger',
-    job: 'duo-telephony-collector',
-    secopsServiceAccount: 'chronicle-1@chronicle-gcp-prod.iam.gserviceaccount.com',
-    ikey: 'DIXXXXXXXXXXXXXXXXXX',
-    apiHost: 'api-12345678.duosecurity.com',
-    skeySha256: secretDigest(SKEY),
-    source: { dir: '/tmp/duo-telephony-function-0123', hash: 'ab'.repeat(32) },
-    ...over,
-  };
-}
+const SKEY = TEST_SKEY;
+const settings = deploySettings;
 
 /** What the project holds right after a successful deploy of `s` (as gcloud would describe it). */
 function deployed(s: DeploySettings): Observed {

@@ -1,0 +1,27 @@
+/** Deploy settings as `resolveDeployInput` fills them by default, for tests to vary one field at a time. */
+import { secretDigest } from '../../src/deploy/observe.js';
+import type { DeploySettings } from '../../src/deploy/plan.js';
+
+export const TEST_SKEY = 'sKeY-1234567890-abcdefghijklmnopqrstuv';
+
+export function deploySettings(over: Partial<DeploySettings> = {}): DeploySettings {
+  return {
+    project: 'acme-prod',
+    region: 'europe-west1',
+    bucket: 'acme-duo',
+    prefix: 'duo-telephony',
+    schedule: '*/15 * * * *',
+    timeZone: 'Etc/UTC',
+    functionName: 'duo-telephony-collector',
+    serviceAccountName: 'duo-telephony-collector-sa',
+    secretName: 'duo-telephony-skey',
+    topic: 'duo-telephony-collector-trigger',
+    job: 'duo-telephony-collector',
+    secopsServiceAccount: 'chronicle-1@chronicle-gcp-prod.iam.gserviceaccount.com',
+    ikey: 'DIXXXXXXXXXXXXXXXXXX',
+    apiHost: 'api-12345678.duosecurity.com',
+    skeySha256: secretDigest(TEST_SKEY),
+    source: { dir: '/tmp/duo-telephony-function-0123', hash: 'ab'.repeat(32) },
+    ...over,
+  };
+}
