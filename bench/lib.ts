@@ -217,5 +217,7 @@ export function collectorEnv(sim: SimulateInfo, extra: Record<string, string>): 
   const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG'];
   const base: NodeJS.ProcessEnv = {};
   for (const k of keep) if (process.env[k] !== undefined) base[k] = process.env[k];
-  return { ...base, ...sim.env, DELAY_SECONDS: '1', ...extra };
+  // Unthrottled unless a benchmark sets a budget (the client's pacing gap becomes 0.06 ms), and a
+  // lookback that covers the simulator's whole day, which ends 10 minutes ago.
+  return { ...base, ...sim.env, DELAY_SECONDS: '1', LOOKBACK_HOURS: '25', REQUESTS_PER_MINUTE: '1000000', ...extra };
 }
