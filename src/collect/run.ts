@@ -157,81 +157,119 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
     return true;
   };
 
-  for (;;) {
-    if (signal?.aborted) return finish('stopped');
-    if (now() - startMs >= s.budgetMs) return finish('budget');
+  /**
+   * The next page of the open window, requested while the current one is written and committed, so
+   * Duo's response time overlaps our storage time. Safe for exactly-once: a read changes nothing, and
+   * the page is only used if the committed cursor asks for exactly that request. Requests stay one at a
+   * time and paced. Abandoned (aborted) when the run ends or the cursor goes elsewhere.
+   */
+  let prefetched: { request: PageRequest; page: Promise<TelephonyPage>; controller: AbortController } | undefined;
+  const abandonPrefetch = (): void => {
+    prefetched?.controller.abort();
+    prefetched = undefined;
+  };
+  const prefetch = (request: PageRequest): void => {
+    const controller = new AbortController();
+    const page = deps.client.getTelephonyPage(request, deps.hardSignal ? AbortSignal.any([deps.hardSignal, controller.signal]) : controller.signal);
+    // Its failure is reported when the page is awaited, never as an unhandled rejection meanwhile.
+    page.catch(() => {});
+    prefetched = { request, page, controller };
+  };
 
-    if (!cp.open) {
-      const w = computeWindow(cp.nextMintimeMs, now(), { delayMs: s.delayMs, windowMaxMs: s.windowMaxMs });
-      if (!w) return finish('caught-up');
-      if (w.skippedMs > 0) {
-        logger.warn(
-          { event: 'window.clamped', skippedMs: w.skippedMs },
-          `the checkpoint is older than Duo keeps logs (180 days): ${Math.round(w.skippedMs / 3_600_000)} h of history can no longer be fetched`,
-        );
+  try {
+    return await pageLoop();
+  } finally {
+    abandonPrefetch();
+  }
+
+  async function pageLoop(): Promise<RunSummary> {
+    for (;;) {
+      if (signal?.aborted) return finish('stopped');
+      if (now() - startMs >= s.budgetMs) return finish('budget');
+
+      if (!cp.open) {
+        const w = computeWindow(cp.nextMintimeMs, now(), { delayMs: s.delayMs, windowMaxMs: s.windowMaxMs });
+        if (!w) return finish('caught-up');
+        if (w.skippedMs > 0) {
+          logger.warn(
+            { event: 'window.clamped', skippedMs: w.skippedMs },
+            `the checkpoint is older than Duo keeps logs (180 days): ${Math.round(w.skippedMs / 3_600_000)} h of history can no longer be fetched`,
+          );
+        }
+        const opened: Checkpoint = {
+          ...cp,
+          // Boundary ids only concern the millisecond the old start named; a clamped start drops them.
+          boundaryIds: w.mintimeMs === cp.nextMintimeMs ? cp.boundaryIds : [],
+          nextMintimeMs: w.mintimeMs,
+          open: { mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs, nextOffset: null, page: 1, limit: s.pageLimit, boundaryIds: [] },
+        };
+        // Committed before the first request so a restarted or concurrent run pages this very window.
+        if (!(await commit(opened))) return finish('conflict');
+        failpoint('window.opened');
+        logger.info({ event: 'window.opened', mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs }, 'window opened');
       }
-      const opened: Checkpoint = {
-        ...cp,
-        // Boundary ids only concern the millisecond the old start named; a clamped start drops them.
-        boundaryIds: w.mintimeMs === cp.nextMintimeMs ? cp.boundaryIds : [],
-        nextMintimeMs: w.mintimeMs,
-        open: { mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs, nextOffset: null, page: 1, limit: s.pageLimit, boundaryIds: [] },
-      };
-      // Committed before the first request so a restarted or concurrent run pages this very window.
-      if (!(await commit(opened))) return finish('conflict');
-      failpoint('window.opened');
-      logger.info({ event: 'window.opened', mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs }, 'window opened');
-    }
 
-    if (s.maxPages > 0 && counters.pages >= s.maxPages) return finish('page-limit');
+      if (s.maxPages > 0 && counters.pages >= s.maxPages) return finish('page-limit');
 
-    const open = cp.open!;
-    const request: PageRequest = { mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, limit: open.limit, nextOffset: open.nextOffset };
-    const page = await deps.client.getTelephonyPage(request, deps.hardSignal);
-    counters.pages += 1;
-    failpoint('page.fetched');
-    logger.debug({ event: 'page.fetched', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page, items: page.items.length, more: page.nextOffset !== null }, 'page fetched');
-    if (page.nextOffset !== null && page.nextOffset === open.nextOffset) {
-      throw new CollectorError('DUO_BAD_RESPONSE', `Duo returned the same next_offset it was sent (${open.nextOffset}); stopping instead of looping`, 4);
-    }
+      const open = cp.open!;
+      const request: PageRequest = { mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, limit: open.limit, nextOffset: open.nextOffset };
+      const ready = prefetched !== undefined && samePageRequest(prefetched.request, request) ? prefetched.page : undefined;
+      if (!ready) abandonPrefetch();
+      prefetched = undefined;
+      const page = await (ready ?? deps.client.getTelephonyPage(request, deps.hardSignal));
+      counters.pages += 1;
+      failpoint('page.fetched');
+      logger.debug({ event: 'page.fetched', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page, items: page.items.length, more: page.nextOffset !== null }, 'page fetched');
+      if (page.nextOffset !== null && page.nextOffset === open.nextOffset) {
+        throw new CollectorError('DUO_BAD_RESPONSE', `Duo returned the same next_offset it was sent (${open.nextOffset}); stopping instead of looping`, 4);
+      }
 
-    const { kept, dropped } = dropBoundaryDuplicates(page.items, open.mintimeMs, open.mintimeMs === cp.nextMintimeMs ? cp.boundaryIds : []);
-    counters.duplicatesDropped += dropped;
-    if (kept.length > 0) {
-      const obj = buildPageObject(objectKey(s.prefix, open.mintimeMs, open.maxtimeMs, open.page), kept, s.enrich ? { host: s.apiHost } : null);
-      failpoint('object.writing');
-      const outcome = await sink.writePage(obj, deps.hardSignal);
-      failpoint('object.written');
-      if (outcome === 'created') counters.objectsCreated += 1;
-      else counters.objectsExisting += 1;
-      counters.events += kept.length;
-      logger.info({ event: 'batch.written', key: obj.key, items: obj.itemCount, bytes: obj.body.length, outcome }, `wrote ${obj.itemCount} events`);
-    }
+      if (page.items.length > 0 && page.nextOffset !== null && !signal?.aborted && !(s.maxPages > 0 && counters.pages >= s.maxPages)) {
+        prefetch({ ...request, nextOffset: page.nextOffset });
+      }
 
-    const boundaryIds = open.boundaryIds.concat(idsInMillisecond(kept, open.maxtimeMs));
-    const last = kept[kept.length - 1];
-    deps.onProgress?.({
-      windowMintimeMs: open.mintimeMs,
-      windowMaxtimeMs: open.maxtimeMs,
-      positionMs: tsMillis(last?.ts) ?? open.mintimeMs,
-      nowMs: now(),
-      pages: counters.pages,
-      events: counters.events,
-    });
+      const { kept, dropped } = dropBoundaryDuplicates(page.items, open.mintimeMs, open.mintimeMs === cp.nextMintimeMs ? cp.boundaryIds : []);
+      counters.duplicatesDropped += dropped;
+      if (kept.length > 0) {
+        const obj = buildPageObject(objectKey(s.prefix, open.mintimeMs, open.maxtimeMs, open.page), kept, s.enrich ? { host: s.apiHost } : null);
+        failpoint('object.writing');
+        const outcome = await sink.writePage(obj, deps.hardSignal);
+        failpoint('object.written');
+        if (outcome === 'created') counters.objectsCreated += 1;
+        else counters.objectsExisting += 1;
+        counters.events += kept.length;
+        logger.info({ event: 'batch.written', key: obj.key, items: obj.itemCount, bytes: obj.body.length, outcome }, `wrote ${obj.itemCount} events`);
+      }
 
-    if (page.items.length === 0 || page.nextOffset === null) {
-      // Close: the next window starts at maxtime inclusive (Duo's ts has microseconds, the bounds
-      // milliseconds); ids already written in that millisecond are dropped there.
-      const closed: Checkpoint = { ...cp, nextMintimeMs: open.maxtimeMs, boundaryIds, open: null };
-      if (!(await commit(closed))) return finish('conflict');
-      counters.windowsClosed += 1;
-      logger.info({ event: 'window.closed', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, pages: open.page }, 'window closed');
-      if (open.maxtimeMs >= startMs - s.delayMs) return finish('caught-up');
-    } else {
-      const advanced: Checkpoint = { ...cp, open: { ...open, nextOffset: page.nextOffset, page: open.page + 1, boundaryIds } };
-      if (!(await commit(advanced))) return finish('conflict');
+      const boundaryIds = open.boundaryIds.concat(idsInMillisecond(kept, open.maxtimeMs));
+      const last = kept[kept.length - 1];
+      deps.onProgress?.({
+        windowMintimeMs: open.mintimeMs,
+        windowMaxtimeMs: open.maxtimeMs,
+        positionMs: tsMillis(last?.ts) ?? open.mintimeMs,
+        nowMs: now(),
+        pages: counters.pages,
+        events: counters.events,
+      });
+
+      if (page.items.length === 0 || page.nextOffset === null) {
+        // Close: the next window starts at maxtime inclusive (Duo's ts has microseconds, the bounds
+        // milliseconds); ids already written in that millisecond are dropped there.
+        const closed: Checkpoint = { ...cp, nextMintimeMs: open.maxtimeMs, boundaryIds, open: null };
+        if (!(await commit(closed))) return finish('conflict');
+        counters.windowsClosed += 1;
+        logger.info({ event: 'window.closed', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, pages: open.page }, 'window closed');
+        if (open.maxtimeMs >= startMs - s.delayMs) return finish('caught-up');
+      } else {
+        const advanced: Checkpoint = { ...cp, open: { ...open, nextOffset: page.nextOffset, page: open.page + 1, boundaryIds } };
+        if (!(await commit(advanced))) return finish('conflict');
+      }
     }
   }
+}
+
+function samePageRequest(a: PageRequest, b: PageRequest): boolean {
+  return a.mintimeMs === b.mintimeMs && a.maxtimeMs === b.maxtimeMs && a.limit === b.limit && a.nextOffset === b.nextOffset;
 }
 
 /** Drop items of the window's first millisecond that the previous window already wrote. */

@@ -224,3 +224,132 @@ describe('runOnce', () => {
     expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toMatchObject({ missing: 0, doubled: 0 });
   });
 });
+
+describe('runOnce requests the next page while it stores the current one', () => {
+  /** A source that logs when each request starts and ends, with a delay, and how it was aborted. */
+  function tracingSource(log: string[], delayMs = 2) {
+    const inner = storeSource(events);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const signals: AbortSignal[] = [];
+    const source = {
+      stats: inner.stats,
+      failNext: inner.failNext.bind(inner),
+      get maxInFlight() {
+        return maxInFlight;
+      },
+      signals,
+      async getTelephonyPage(req: Parameters<typeof inner.getTelephonyPage>[0], signal?: AbortSignal) {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        if (signal) signals.push(signal);
+        log.push(`fetch ${req.nextOffset ?? 'start'}`);
+        try {
+          await new Promise((r) => setTimeout(r, delayMs));
+          return await inner.getTelephonyPage(req);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    };
+    return source;
+  }
+
+  function tracingDeps(store: MemoryStore, source: ReturnType<typeof tracingSource>, log: string[], over: Partial<RunSettings> = {}): RunDeps {
+    const sink = store.sink();
+    const checkpoints = store.checkpoint();
+    return {
+      ...deps(store, storeSource(events), over),
+      client: source,
+      sink: {
+        location: sink.location,
+        async writePage(obj, signal) {
+          log.push(`write ${obj.key.slice(-10)}`);
+          await new Promise((r) => setTimeout(r, 3));
+          return sink.writePage(obj, signal);
+        },
+      },
+      checkpoints: {
+        location: checkpoints.location,
+        load: checkpoints.load.bind(checkpoints),
+        async save(data, expected, signal) {
+          const v = await checkpoints.save(data, expected, signal);
+          log.push('commit');
+          return v;
+        },
+      },
+    };
+  }
+
+  it('overlaps fetch and storage, one request at a time, and still delivers exactly once', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const log: string[] = [];
+    const source = tracingSource(log);
+    const s = await runOnce(tracingDeps(store, source, log));
+    expect(s.outcome).toBe('caught-up');
+    expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: allIds.length });
+    expect(source.maxInFlight).toBe(1);
+    // The request for page 2 goes out before page 1 is written.
+    const firstWrite = log.findIndex((l) => l.startsWith('write'));
+    expect(log.slice(0, firstWrite).filter((l) => l.startsWith('fetch'))).toHaveLength(2);
+    // No request is wasted on a full run: every response was used.
+    expect(s.requests).toBe(s.pages);
+  });
+
+  it('does not request a page beyond --max-pages', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const log: string[] = [];
+    const source = tracingSource(log);
+    const s = await runOnce(tracingDeps(store, source, log, { maxPages: 3 }));
+    expect(s.outcome).toBe('page-limit');
+    expect(s.pages).toBe(3);
+    expect(s.requests).toBe(3);
+  });
+
+  it('reports a failed prefetch only after the current page is committed, and loses nothing', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const log: string[] = [];
+    const source = tracingSource(log);
+    const d = tracingDeps(store, source, log);
+    // The 3rd request (page 3, prefetched while page 2 is stored) fails.
+    let calls = 0;
+    const inner = source.getTelephonyPage.bind(source);
+    d.client = {
+      stats: source.stats,
+      getTelephonyPage: async (req, signal) => {
+        calls += 1;
+        if (calls === 3) throw new StorageError('STORAGE_UNAVAILABLE', 'injected');
+        return inner(req, signal);
+      },
+    };
+    await expect(runOnce(d)).rejects.toThrow('injected');
+    // Pages 1 and 2 are written and committed: the checkpoint points at page 3.
+    const cp = parseCheckpoint(store.documents.get('_state/duo-telephony.json')!.data, 'mem');
+    expect(cp.open?.page).toBe(3);
+    expect(store.objects.size).toBe(2);
+    await runUntilCaughtUp(store, storeSource(events));
+    expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: allIds.length });
+  });
+
+  it('aborts the request it no longer needs when told to stop', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const log: string[] = [];
+    const source = tracingSource(log, 20);
+    const stop = new AbortController();
+    const d = tracingDeps(store, source, log);
+    const write = d.sink.writePage.bind(d.sink);
+    d.sink = { location: d.sink.location, writePage: async (obj, signal) => {
+      const r = await write(obj, signal);
+      stop.abort();
+      return r;
+    } };
+    const s = await runOnce(d, stop.signal);
+    expect(s.outcome).toBe('stopped');
+    expect(s.pages).toBe(1);
+    expect(source.signals.at(-1)?.aborted).toBe(true);
+  });
+});
