@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { buildPageObject } from '../../../src/collect/page-object.js';
+import type { TelephonyItem } from '../../../src/duo/types.js';
+
+const item = (over: Record<string, unknown> = {}): TelephonyItem => ({ context: 'authentication', credits: 1, phone: '+15555550100', telephony_id: 'id-1', ts: '2026-11-22T10:00:00.123456+00:00', type: 'sms', ...over }) as TelephonyItem;
+const spread = (it: object, host: string): string => JSON.stringify({ ...it, eventtype: 'telephony', host });
+
+describe('buildPageObject', () => {
+  it('writes each item as the spread { ...item, eventtype, host } would serialise, byte for byte', () => {
+    const items = [item(), item({ telephony_id: 'id-2', note: 'quote " and \\ and \u2028' }), {} as TelephonyItem, item({ host: 'duo-sent-host', extra: [1] }), item({ eventtype: 'other' })];
+    const host = 'api-1234.duosecurity.com';
+    const obj = buildPageObject('k', items, { host });
+    expect(obj.body.toString('utf8')).toBe(items.map((i) => `${spread(i, host)}\n`).join(''));
+    expect(obj.sha256).toBe(createHash('sha256').update(obj.body).digest('hex'));
+    expect(obj.itemCount).toBe(5);
+  });
+
+  it('writes items unchanged without enrichment', () => {
+    const items = [item(), item({ telephony_id: 'id-2' })];
+    expect(buildPageObject('k', items, null).body.toString('utf8')).toBe(items.map((i) => `${JSON.stringify(i)}\n`).join(''));
+  });
+});
