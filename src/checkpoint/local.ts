@@ -16,7 +16,7 @@
  *      name that exists only once complete: a process killed at any point leaves either nothing or a
  *      finished generation (plus perhaps a hidden temp file, swept after an hour);
  *   4. list again and check k+1 ≥ floor (below);
- *   5. fsync <path>.d, then refresh the copy at <path> (tmp + fsync + rename) and prune.
+ *   5. fsync <path>.d, then refresh the copy at <path> (tmp + rename, not synced) and prune.
  * Load picks the highest generation; its number is the version.
  *
  * Why the floor marker: pruning deletes old generation files, and a deleted name can be linked again. A
@@ -38,8 +38,8 @@
  * save supersedes the broken file. Reporting the torn file's number as version keeps CAS moving; using
  * the older number instead would wedge every later save on EEXIST.
  */
-import { link, readFile, readdir, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { link, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AbortedError, CheckpointConflictError, CheckpointError, StorageError } from '../errors.js';
 import { fsyncDir, mkdirDurable, removeStaleTemps, tempPathFor, unlinkIfPresent, writeSyncedFile } from '../fs/durable.js';
 import { errnoCode, storageErrorFrom } from '../fs/errors.js';
@@ -113,13 +113,16 @@ export function createLocalCheckpointStore(opts: LocalCheckpointOptions): Checkp
     );
   }
 
-  /** Refresh the human-readable copy. Best effort: the save has already committed. */
+  /**
+   * Refresh the human-readable copy. Best effort: the save has already committed. Not synced: only the
+   * generations must survive a power loss (load never reads the copy while one exists), and two fsyncs
+   * here would add a third to every page's commit time.
+   */
   async function writeCopy(data: Buffer): Promise<void> {
     const tmp = tempPathFor(path);
     try {
-      await writeSyncedFile(tmp, data);
+      await writeFile(tmp, data, { flag: 'wx' });
       await rename(tmp, path);
-      await fsyncDir(dirname(path));
     } catch {
       await unlinkIfPresent(tmp).catch(() => {});
     }
