@@ -16,7 +16,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     },
   };
   try {
-    const program = await buildProgram(tracked);
+    const program = await buildProgram(tracked, argv);
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (err) {

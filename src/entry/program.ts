@@ -8,7 +8,24 @@ import { VERSION } from '../version.js';
 
 type Register = (program: Command, io: CliIo) => void;
 
-export async function buildProgram(io: CliIo): Promise<Command> {
+/** Every command, in the order `--help` lists them. */
+const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
+  collect: () => import('./commands/collect.js'),
+  check: () => import('./commands/check.js'),
+  state: () => import('./commands/state.js'),
+  udm: () => import('./commands/udm.js'),
+  simulate: () => import('./commands/simulate.js'),
+  daemon: () => import('./commands/daemon.js'),
+  deploy: () => import('./commands/deploy.js'),
+  demo: () => import('./commands/demo.js'),
+};
+
+/**
+ * `argv`, when given, lets a run that names a command load only that command's modules: the collector
+ * does not carry the simulator, the deploy planner or the UDM converter in memory (about 15 MB of its
+ * resident size), and starts sooner. Help, `help <command>` and unknown names load them all.
+ */
+export async function buildProgram(io: CliIo, argv?: readonly string[]): Promise<Command> {
   const program = new Command('duo-telephony')
     .description('Collect Cisco Duo telephony logs into Google Security Operations, exactly once.')
     .version(VERSION)
@@ -18,17 +35,10 @@ export async function buildProgram(io: CliIo): Promise<Command> {
       writeErr: (s) => io.stderr.write(s),
     })
     .exitOverride();
-  const modules: Array<Promise<{ register: Register }>> = [
-    // Keep this list in the order `--help` should show.
-    import('./commands/collect.js'),
-    import('./commands/check.js'),
-    import('./commands/state.js'),
-    import('./commands/udm.js'),
-    import('./commands/simulate.js'),
-    import('./commands/daemon.js'),
-    import('./commands/deploy.js'),
-    import('./commands/demo.js'),
-  ];
-  for (const m of await Promise.all(modules)) m.register(program, io);
+  // The program has no options of its own that take a value: the first non-option names the command.
+  const named = argv?.find((a) => !a.startsWith('-'));
+  const only = named !== undefined && Object.hasOwn(COMMANDS, named) ? COMMANDS[named] : undefined;
+  const modules = await Promise.all((only ? [only] : Object.values(COMMANDS)).map((load) => load()));
+  for (const m of modules) m.register(program, io);
   return program;
 }
