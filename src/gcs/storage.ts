@@ -230,8 +230,9 @@ export function toStorageError(err: unknown, ctx: GcsErrorContext): StorageError
   if (status === 403) {
     return new StorageError(
       'STORAGE_DENIED',
-      `GCS denied permission to ${ctx.action} ${uri} (HTTP 403)${said}. The service account needs roles/storage.objectCreator ` +
-        `and roles/storage.objectViewer (or Storage Object Admin, roles/storage.objectAdmin) on bucket ${ctx.bucket}.`,
+      `GCS denied permission to ${ctx.action} ${uri} (HTTP 403)${said}. The service account needs Storage Object User ` +
+        `(roles/storage.objectUser) on bucket ${ctx.bucket}: it creates objects, reads them back, and replaces its checkpoint, ` +
+        `which takes storage.objects.delete (Object Creator with Object Viewer is not enough).`,
       { cause },
     );
   }

@@ -272,7 +272,7 @@ describe('failures become StorageErrors that say what to check', () => {
     const message = (err as Error).message;
     expect(message).toContain(`gs://${bucket}/${KEY}`);
     expect(message).toContain('HTTP 403');
-    expect(message).toContain('roles/storage.objectCreator');
+    expect(message).toContain('roles/storage.objectUser');
     expect(message).toContain('roles/storage.objectViewer');
     expect(message).toContain('Storage Object Admin');
     const loadErr = await rejection(createGcsCheckpointStore({ storage: await client(), bucket, key: 'k.json' }).load());
