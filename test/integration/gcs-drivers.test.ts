@@ -274,7 +274,7 @@ describe('failures become StorageErrors that say what to check', () => {
     expect(message).toContain('HTTP 403');
     expect(message).toContain('roles/storage.objectUser');
     expect(message).toContain('storage.objects.delete');
-    expect(message).toContain('Storage Object Admin');
+    expect(message).toContain('Storage Object User');
     const loadErr = await rejection(createGcsCheckpointStore({ storage: await client(), bucket, key: 'k.json' }).load());
     expect(loadErr).toMatchObject({ code: 'STORAGE_DENIED' });
   });
