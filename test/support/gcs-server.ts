@@ -916,8 +916,10 @@ export async function startGcsTestServer(opts: GcsTestServerOptions = {}): Promi
       else res.destroy();
     });
   });
-  // Clients keep connections alive between tests; never let an idle socket hold `close()`.
-  server.keepAliveTimeout = 1000;
+  // Node's default. Not shorter: a client agent frees a socket one second before the server's
+  // advertised `Keep-Alive: timeout=N`, so 1 s would close every connection after one request (GCS keeps
+  // them). `close()` closes idle connections itself.
+  server.keepAliveTimeout = 5000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
