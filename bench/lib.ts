@@ -70,8 +70,9 @@ export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
 
+/** Three decimals: with two, 0.597 would print as 0.60 next to a MISS of a ≥ 0.6 target. */
 export function ratio(r: number): string {
-  return r.toFixed(2);
+  return r.toFixed(3);
 }
 
 export function mb(bytes: number): string {

@@ -14,7 +14,7 @@ import { DIST, collectorEnv, int, passOrMiss, ratio, report, runNodeOk, seconds,
 import type { WorkerResult } from './pipeline-worker.js';
 
 const EVENTS = 1_000_000;
-const ROUNDS = 2;
+const ROUNDS = 3;
 const BUCKET = 'bench';
 const TARGET = 0.6;
 const WORKER = join(DIST, 'bench', 'pipeline-worker.js');

@@ -1,7 +1,19 @@
 /** The UDM mapping of Duo telephony items: pure mapping, validator and the NDJSON converter. */
-export { toUdm, eventTypeFor, VENDOR_NAME, PRODUCT_NAME, DEFAULT_SUMMARY, MECHANISM_KEY, MECHANISM_VALUE } from './telephony.js';
+export {
+  toUdm,
+  mapTelephony,
+  udmEvent,
+  eventTypeFor,
+  VENDOR_NAME,
+  PRODUCT_NAME,
+  DEFAULT_SUMMARY,
+  MECHANISM_KEY,
+  MECHANISM_VALUE,
+  type TelephonyUdmFields,
+  type MapResult,
+} from './telephony.js';
 export { validateUdmEvent } from './validate.js';
-export { serializeUdm } from './serialize.js';
+export { toUdmJson, udmJson, type ToUdmJsonResult } from './serialize.js';
 export { toSnakeCase, snakeKey } from './case.js';
 export { normaliseTimestamp, type TimestampResult } from './timestamp.js';
 export {

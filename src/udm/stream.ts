@@ -6,8 +6,7 @@
  * (backpressure). A line longer than `maxLineLength` is dropped as it streams past, not buffered.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { serializeUdm } from './serialize.js';
-import { toUdm } from './telephony.js';
+import { toUdmJson } from './serialize.js';
 import type { ToUdmOptions } from './types.js';
 
 export interface LineProblem {
@@ -117,9 +116,10 @@ export async function convertNdjsonStream(
 ): Promise<ConvertStats> {
   const stats = emptyStats();
   const maxLineLength = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
-  // Mapped in camelCase; the key style is applied when the event is written.
-  const toUdmOptions: ToUdmOptions & { case: 'camel' } = { case: 'camel', ...(opts.logType !== undefined && { logType: opts.logType }) };
-  const style = opts.case ?? 'camel';
+  const toUdmOptions: ToUdmOptions = {
+    ...(opts.logType !== undefined && { logType: opts.logType }),
+    ...(opts.case !== undefined && { case: opts.case }),
+  };
   const decoder = new StringDecoder('utf8');
   let lineNo = 0;
   let carry = '';
@@ -154,16 +154,15 @@ export async function convertNdjsonStream(
       report({ file: name, line: lineNo, reason: jsonReason(err, line) });
       return;
     }
-    const result = toUdm(item, toUdmOptions);
+    const result = toUdmJson(item, toUdmOptions);
     if (!result.ok) {
       stats.rejected += 1;
       report({ file: name, line: lineNo, reason: result.reason });
       return;
     }
     stats.converted += 1;
-    const type = result.event.metadata.eventType;
-    stats.byEventType[type] = (stats.byEventType[type] ?? 0) + 1;
-    pending += `${serializeUdm(result.event, style)}\n`;
+    stats.byEventType[result.eventType] = (stats.byEventType[result.eventType] ?? 0) + 1;
+    pending += `${result.json}\n`;
   };
 
   const feed = (text: string): void => {

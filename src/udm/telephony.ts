@@ -88,10 +88,34 @@ export function eventTypeFor(present: { context: boolean; host: boolean; phone: 
   return 'GENERIC_EVENT';
 }
 
-export function toUdm(item: unknown, options?: ToUdmOptions & { case?: 'camel' }): ToUdmResult<UdmEvent>;
-export function toUdm(item: unknown, options: ToUdmOptions & { case: 'snake' }): ToUdmResult<UdmEventSnake>;
-export function toUdm(item: unknown, options?: ToUdmOptions): ToUdmResult;
-export function toUdm(item: unknown, options: ToUdmOptions = {}): ToUdmResult {
+/**
+ * What an item maps to, field by field, before it takes the shape of a UDM event: `udmEvent` builds the
+ * event object from it, `udmJson` (serialize.ts) writes the same event as JSON text directly.
+ */
+export interface TelephonyUdmFields {
+  eventTimestamp: string;
+  eventType: UdmEventType;
+  /** ← `context` */
+  productEventType: string | undefined;
+  /** ← `telephony_id` */
+  productLogId: string | undefined;
+  logType: string | undefined;
+  /** ← `host` when it is not an IP address */
+  hostname: string | undefined;
+  /** ← `host` when it is an IP address */
+  ip: string | undefined;
+  /** ← `phone`: `principal.user.userid` and its only phone number */
+  phone: string | undefined;
+  /** ← `type`, else DEFAULT_SUMMARY */
+  summary: string;
+  credits: string | undefined;
+  eventtype: string | undefined;
+}
+
+export type MapResult = { ok: true; fields: TelephonyUdmFields } | { ok: false; reason: string };
+
+/** Read an item: its UDM fields, or the reason it cannot be an event. Pure and total. */
+export function mapTelephony(item: unknown, options: Pick<ToUdmOptions, 'logType'> = {}): MapResult {
   if (!isObject(item)) return { ok: false, reason: `not a JSON object (got ${kindOf(item)})` };
 
   const rawTs = own(item, 'ts');
@@ -103,47 +127,57 @@ export function toUdm(item: unknown, options: ToUdmOptions = {}): ToUdmResult {
   const context = str(item, 'context');
   const host = str(item, 'host');
   const phone = str(item, 'phone');
-  const type = str(item, 'type');
-  const eventtype = str(item, 'eventtype');
-  const telephonyId = str(item, 'telephony_id');
-  const logType = str(item, 'log_type') ?? (options.logType?.trim() ? options.logType : undefined);
-  const creditsValue = credits(item);
-
-  // Objects are built by assignment in one fixed key order: the NDJSON output is always the same, and
-  // events share a few hidden classes, which keeps mapping and serialising a million of them fast.
-  const metadata: UdmMetadata = {
-    eventTimestamp: ts.value,
-    eventType: eventTypeFor({ context: context !== undefined, host: host !== undefined, phone: phone !== undefined }),
-    vendorName: VENDOR_NAME,
-    productName: PRODUCT_NAME,
+  // An IP address is not a hostname; `principal.ip` keeps it as a machine identifier.
+  const hostIsIp = host !== undefined && isIpAddress(host);
+  return {
+    ok: true,
+    fields: {
+      eventTimestamp: ts.value,
+      eventType: eventTypeFor({ context: context !== undefined, host: host !== undefined, phone: phone !== undefined }),
+      productEventType: context,
+      productLogId: str(item, 'telephony_id'),
+      logType: str(item, 'log_type') ?? (options.logType?.trim() ? options.logType : undefined),
+      hostname: hostIsIp ? undefined : host,
+      ip: hostIsIp ? host : undefined,
+      phone,
+      summary: str(item, 'type') ?? DEFAULT_SUMMARY,
+      credits: credits(item),
+      eventtype: str(item, 'eventtype'),
+    },
   };
-  if (context !== undefined) metadata.productEventType = context;
-  if (telephonyId !== undefined) metadata.productLogId = telephonyId;
-  if (logType !== undefined) metadata.logType = logType;
+}
+
+/** The UDM event (camelCase) of mapped fields. */
+export function udmEvent(f: TelephonyUdmFields): UdmEvent {
+  // Objects are built by assignment in one fixed key order: the NDJSON output is always the same, and
+  // events share a few hidden classes.
+  const metadata: UdmMetadata = { eventTimestamp: f.eventTimestamp, eventType: f.eventType, vendorName: VENDOR_NAME, productName: PRODUCT_NAME };
+  if (f.productEventType !== undefined) metadata.productEventType = f.productEventType;
+  if (f.productLogId !== undefined) metadata.productLogId = f.productLogId;
+  if (f.logType !== undefined) metadata.logType = f.logType;
 
   const detectionFields: UdmLabel[] = [];
-  if (creditsValue !== undefined) detectionFields.push({ key: 'credits', value: creditsValue });
-  if (eventtype !== undefined) detectionFields.push({ key: 'eventtype', value: eventtype });
+  if (f.credits !== undefined) detectionFields.push({ key: 'credits', value: f.credits });
+  if (f.eventtype !== undefined) detectionFields.push({ key: 'eventtype', value: f.eventtype });
   detectionFields.push({ key: MECHANISM_KEY, value: MECHANISM_VALUE });
-  const securityResult: UdmSecurityResult = {
-    action: ['ALLOW'],
-    severity: 'INFORMATIONAL',
-    summary: type ?? DEFAULT_SUMMARY,
-    detectionFields,
-  };
+  const securityResult: UdmSecurityResult = { action: ['ALLOW'], severity: 'INFORMATIONAL', summary: f.summary, detectionFields };
 
   let principal: UdmNoun | undefined;
-  if (host !== undefined || phone !== undefined) {
+  if (f.hostname !== undefined || f.ip !== undefined || f.phone !== undefined) {
     principal = {};
-    // An IP address is not a hostname; `principal.ip` keeps it as a machine identifier.
-    if (host !== undefined) {
-      if (isIpAddress(host)) principal.ip = [host];
-      else principal.hostname = host;
-    }
-    if (phone !== undefined) principal.user = { userid: phone, phoneNumbers: [phone] };
+    if (f.hostname !== undefined) principal.hostname = f.hostname;
+    if (f.ip !== undefined) principal.ip = [f.ip];
+    if (f.phone !== undefined) principal.user = { userid: f.phone, phoneNumbers: [f.phone] };
   }
-  const event: UdmEvent =
-    principal === undefined ? { metadata, securityResult: [securityResult] } : { metadata, principal, securityResult: [securityResult] };
+  return principal === undefined ? { metadata, securityResult: [securityResult] } : { metadata, principal, securityResult: [securityResult] };
+}
 
+export function toUdm(item: unknown, options?: ToUdmOptions & { case?: 'camel' }): ToUdmResult<UdmEvent>;
+export function toUdm(item: unknown, options: ToUdmOptions & { case: 'snake' }): ToUdmResult<UdmEventSnake>;
+export function toUdm(item: unknown, options?: ToUdmOptions): ToUdmResult;
+export function toUdm(item: unknown, options: ToUdmOptions = {}): ToUdmResult {
+  const m = mapTelephony(item, options);
+  if (!m.ok) return m;
+  const event = udmEvent(m.fields);
   return { ok: true, event: options.case === 'snake' ? toSnakeCase(event) : event };
 }
