@@ -8,7 +8,7 @@ import type { PageRequest, TelephonyItem, TelephonyPage } from '../duo/types.js'
 import { tsMillis } from '../duo/ts.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
 import { initialCheckpoint, parseCheckpoint, serializeCheckpoint, type Checkpoint } from '../checkpoint/codec.js';
-import type { Sink } from '../sinks/types.js';
+import type { PageObject, Sink } from '../sinks/types.js';
 import { objectKey } from '../sinks/object-key.js';
 import { CheckpointConflictError, CollectorError } from '../errors.js';
 import { computeWindow } from './window.js';
@@ -163,18 +163,32 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
    * the page is only used if the committed cursor asks for exactly that request. Requests stay one at a
    * time and paced. Abandoned (aborted) when the run ends or the cursor goes elsewhere.
    */
-  let prefetched: { request: PageRequest; page: Promise<TelephonyPage>; controller: AbortController } | undefined;
+  let prefetched: { request: PageRequest; page: Promise<PreparedPage>; controller: AbortController } | undefined;
   const abandonPrefetch = (): void => {
     prefetched?.controller.abort();
     prefetched = undefined;
   };
-  const prefetch = (request: PageRequest): void => {
+  /** The items to write and the object they make, for a page at `pageNo` of the open window. */
+  const prepare = (page: TelephonyPage, request: PageRequest, pageNo: number): PreparedPage => {
+    const key = objectKey(s.prefix, request.mintimeMs, request.maxtimeMs, pageNo);
+    const boundary = boundaryFor(request.mintimeMs);
+    const { kept, dropped } = dropBoundaryDuplicates(page.items, request.mintimeMs, boundary);
+    const obj = kept.length > 0 ? buildPageObject(key, kept, s.enrich ? { host: s.apiHost } : null) : null;
+    return { page, key, boundary, kept, dropped, obj };
+  };
+  const prefetch = (request: PageRequest, pageNo: number): void => {
     const controller = new AbortController();
-    const page = deps.client.getTelephonyPage(request, deps.hardSignal ? AbortSignal.any([deps.hardSignal, controller.signal]) : controller.signal);
+    const page = deps.client
+      .getTelephonyPage(request, deps.hardSignal ? AbortSignal.any([deps.hardSignal, controller.signal]) : controller.signal)
+      // Built as soon as it arrives, while the current page's storage I/O is in flight; used only if
+      // the object key and the boundary ids are still the same when its turn comes.
+      .then((p) => prepare(p, request, pageNo));
     // Its failure is reported when the page is awaited, never as an unhandled rejection meanwhile.
     page.catch(() => {});
     prefetched = { request, page, controller };
   };
+  /** Ids of the window's first millisecond that the previous window wrote (only when it starts there). */
+  const boundaryFor = (mintimeMs: number): readonly string[] => (mintimeMs === cp.nextMintimeMs ? cp.boundaryIds : []);
 
   try {
     return await pageLoop();
@@ -216,7 +230,8 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       const ready = prefetched !== undefined && samePageRequest(prefetched.request, request) ? prefetched.page : undefined;
       if (!ready) abandonPrefetch();
       prefetched = undefined;
-      const page = await (ready ?? deps.client.getTelephonyPage(request, deps.hardSignal));
+      const fetched = ready ? await ready : undefined;
+      const page = fetched?.page ?? (await deps.client.getTelephonyPage(request, deps.hardSignal));
       counters.pages += 1;
       failpoint('page.fetched');
       logger.debug({ event: 'page.fetched', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page, items: page.items.length, more: page.nextOffset !== null }, 'page fetched');
@@ -225,13 +240,14 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       }
 
       if (page.items.length > 0 && page.nextOffset !== null && !signal?.aborted && !(s.maxPages > 0 && counters.pages >= s.maxPages)) {
-        prefetch({ ...request, nextOffset: page.nextOffset });
+        prefetch({ ...request, nextOffset: page.nextOffset }, open.page + 1);
       }
 
-      const { kept, dropped } = dropBoundaryDuplicates(page.items, open.mintimeMs, open.mintimeMs === cp.nextMintimeMs ? cp.boundaryIds : []);
+      const stillValid =
+        fetched !== undefined && fetched.key === objectKey(s.prefix, open.mintimeMs, open.maxtimeMs, open.page) && sameIds(fetched.boundary, boundaryFor(open.mintimeMs));
+      const { kept, dropped, obj } = stillValid ? fetched : prepare(page, request, open.page);
       counters.duplicatesDropped += dropped;
-      if (kept.length > 0) {
-        const obj = buildPageObject(objectKey(s.prefix, open.mintimeMs, open.maxtimeMs, open.page), kept, s.enrich ? { host: s.apiHost } : null);
+      if (obj) {
         failpoint('object.writing');
         const outcome = await sink.writePage(obj, deps.hardSignal);
         failpoint('object.written');
@@ -266,6 +282,20 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       }
     }
   }
+}
+
+/** A fetched page, its items after the boundary de-duplication, and the object they make. */
+interface PreparedPage {
+  page: TelephonyPage;
+  key: string;
+  boundary: readonly string[];
+  kept: TelephonyItem[];
+  dropped: number;
+  obj: PageObject | null;
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a === b || (a.length === b.length && a.every((id, i) => id === b[i]));
 }
 
 function samePageRequest(a: PageRequest, b: PageRequest): boolean {

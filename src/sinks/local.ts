@@ -36,11 +36,12 @@ export function createLocalSink(opts: LocalSinkOptions): Sink {
       const finalPath = resolveKey(root, obj.key);
       const dir = dirname(finalPath);
       // Hash the body ourselves rather than trusting `obj.sha256`: the comparison must be about bytes.
-      const want = createHash('sha256').update(obj.body).digest('hex');
+      // Only when there is something to compare with: a new object needs no hash.
+      const want = (): string => createHash('sha256').update(obj.body).digest('hex');
 
       // Fast path for the common retry: an earlier attempt stored this page already.
       const have = await hashIfExists(finalPath);
-      if (have !== null) return settleExisting(finalPath, have, want);
+      if (have !== null) return settleExisting(finalPath, have, want());
 
       try {
         await mkdirDurable(dir);
@@ -82,7 +83,7 @@ export function createLocalSink(opts: LocalSinkOptions): Sink {
 
       if (!linked) {
         // Another writer (a concurrent run, or another process) created it between our check and link.
-        return settleExisting(finalPath, await hashExisting(finalPath), want);
+        return settleExisting(finalPath, await hashExisting(finalPath), want());
       }
       try {
         // Makes both the new name and the temp file's removal durable.
