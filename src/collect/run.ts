@@ -168,13 +168,25 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
     prefetched?.controller.abort();
     prefetched = undefined;
   };
-  /** The items to write and the object they make, for a page at `pageNo` of the open window. */
+  /**
+   * What a page at `pageNo` of the open window comes to: the object to write and what the cursor needs.
+   * The items themselves are not kept: a page waiting its turn holds one buffer, not a thousand objects.
+   */
   const prepare = (page: TelephonyPage, request: PageRequest, pageNo: number): PreparedPage => {
     const key = objectKey(s.prefix, request.mintimeMs, request.maxtimeMs, pageNo);
     const boundary = boundaryFor(request.mintimeMs);
     const { kept, dropped } = dropBoundaryDuplicates(page.items, request.mintimeMs, boundary);
-    const obj = kept.length > 0 ? buildPageObject(key, kept, s.enrich ? { host: s.apiHost } : null) : null;
-    return { page, key, boundary, kept, dropped, obj };
+    return {
+      itemCount: page.items.length,
+      nextOffset: page.nextOffset,
+      key,
+      boundary,
+      obj: kept.length > 0 ? buildPageObject(key, kept, s.enrich ? { host: s.apiHost } : null) : null,
+      keptCount: kept.length,
+      dropped,
+      tailIds: idsInMillisecond(kept, request.maxtimeMs),
+      lastTs: kept[kept.length - 1]?.ts,
+    };
   };
   const prefetch = (request: PageRequest, pageNo: number): void => {
     const controller = new AbortController();
@@ -230,45 +242,44 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       const ready = prefetched !== undefined && samePageRequest(prefetched.request, request) ? prefetched.page : undefined;
       if (!ready) abandonPrefetch();
       prefetched = undefined;
-      const fetched = ready ? await ready : undefined;
-      const page = fetched?.page ?? (await deps.client.getTelephonyPage(request, deps.hardSignal));
+      let page = ready ? await ready : undefined;
+      // Built for a state that no longer holds (it cannot, while this run owns the window): ask again.
+      if (page && !(page.key === objectKey(s.prefix, open.mintimeMs, open.maxtimeMs, open.page) && sameIds(page.boundary, boundaryFor(open.mintimeMs)))) page = undefined;
+      page ??= prepare(await deps.client.getTelephonyPage(request, deps.hardSignal), request, open.page);
       counters.pages += 1;
       failpoint('page.fetched');
-      logger.debug({ event: 'page.fetched', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page, items: page.items.length, more: page.nextOffset !== null }, 'page fetched');
+      logger.debug({ event: 'page.fetched', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page, items: page.itemCount, more: page.nextOffset !== null }, 'page fetched');
       if (page.nextOffset !== null && page.nextOffset === open.nextOffset) {
         throw new CollectorError('DUO_BAD_RESPONSE', `Duo returned the same next_offset it was sent (${open.nextOffset}); stopping instead of looping`, 4);
       }
 
-      if (page.items.length > 0 && page.nextOffset !== null && !signal?.aborted && !(s.maxPages > 0 && counters.pages >= s.maxPages)) {
+      if (page.itemCount > 0 && page.nextOffset !== null && !signal?.aborted && !(s.maxPages > 0 && counters.pages >= s.maxPages)) {
         prefetch({ ...request, nextOffset: page.nextOffset }, open.page + 1);
       }
 
-      const stillValid =
-        fetched !== undefined && fetched.key === objectKey(s.prefix, open.mintimeMs, open.maxtimeMs, open.page) && sameIds(fetched.boundary, boundaryFor(open.mintimeMs));
-      const { kept, dropped, obj } = stillValid ? fetched : prepare(page, request, open.page);
-      counters.duplicatesDropped += dropped;
+      counters.duplicatesDropped += page.dropped;
+      const obj = page.obj;
       if (obj) {
         failpoint('object.writing');
         const outcome = await sink.writePage(obj, deps.hardSignal);
         failpoint('object.written');
         if (outcome === 'created') counters.objectsCreated += 1;
         else counters.objectsExisting += 1;
-        counters.events += kept.length;
+        counters.events += page.keptCount;
         logger.info({ event: 'batch.written', key: obj.key, items: obj.itemCount, bytes: obj.body.length, outcome }, `wrote ${obj.itemCount} events`);
       }
 
-      const boundaryIds = open.boundaryIds.concat(idsInMillisecond(kept, open.maxtimeMs));
-      const last = kept[kept.length - 1];
+      const boundaryIds = open.boundaryIds.concat(page.tailIds);
       deps.onProgress?.({
         windowMintimeMs: open.mintimeMs,
         windowMaxtimeMs: open.maxtimeMs,
-        positionMs: tsMillis(last?.ts) ?? open.mintimeMs,
+        positionMs: tsMillis(page.lastTs) ?? open.mintimeMs,
         nowMs: now(),
         pages: counters.pages,
         events: counters.events,
       });
 
-      if (page.items.length === 0 || page.nextOffset === null) {
+      if (page.itemCount === 0 || page.nextOffset === null) {
         // Close: the next window starts at maxtime inclusive (Duo's ts has microseconds, the bounds
         // milliseconds); ids already written in that millisecond are dropped there.
         const closed: Checkpoint = { ...cp, nextMintimeMs: open.maxtimeMs, boundaryIds, open: null };
@@ -284,14 +295,19 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
   }
 }
 
-/** A fetched page, its items after the boundary de-duplication, and the object they make. */
+/** A fetched page as the run uses it: the object its kept items make, and what the cursor needs. */
 interface PreparedPage {
-  page: TelephonyPage;
+  itemCount: number;
+  nextOffset: string | null;
+  /** What it was built for: the object key and the boundary ids dropped. */
   key: string;
   boundary: readonly string[];
-  kept: TelephonyItem[];
-  dropped: number;
   obj: PageObject | null;
+  keptCount: number;
+  dropped: number;
+  /** Ids written in the window's last millisecond (the next window drops them). */
+  tailIds: string[];
+  lastTs: unknown;
 }
 
 function sameIds(a: readonly string[], b: readonly string[]): boolean {
