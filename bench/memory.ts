@@ -66,7 +66,8 @@ export async function run(): Promise<void> {
     text:
       `peak RSS ${mb(small.maxRssBytes)} at ${int(small.events)} events, ${mb(large.maxRssBytes)} at ${int(large.events)}; ` +
       `growth ${Math.round(growth * 100)} % (target ≤ 120 MB at 1M, ≤ 20 % growth); ` +
-      `process before collecting ${mb(idle.maxRssBytes)}; at 1M peak V8 heap ${mb(large.heapTotal)} (${mb(large.heapUsed)} used), external ${mb(large.external)}`,
+      `process before collecting ${mb(idle.maxRssBytes)}; at 1M peak V8 heap ${mb(large.heapTotal)} (${mb(large.heapUsed)} used), external ${mb(large.external)}` +
+      (large.rssFile > 0 ? `, resident peaks ${mb(large.rssAnon)} allocated and ${mb(large.rssFile)} mapped from files (the node executable)` : ''),
     figures: {
       rss100kBytes: small.maxRssBytes,
       rss1mBytes: large.maxRssBytes,
@@ -75,6 +76,8 @@ export async function run(): Promise<void> {
       heapTotal1m: large.heapTotal,
       heapUsed1m: large.heapUsed,
       external1m: large.external,
+      rssAnon1m: large.rssAnon,
+      rssFile1m: large.rssFile,
     },
   });
 }
