@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SimulateJson } from '../src/entry/commands/simulate.js';
 
 /** `dist/bench/lib.js` → the repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -186,16 +187,8 @@ export function startServerProcess<T>(what: string, args: readonly string[], env
   });
 }
 
-/** What `duo-telephony simulate --json` prints (the fields the benchmarks use). */
-export interface SimulateInfo {
-  url: string;
-  apiHost: string;
-  ikey: string;
-  skey: string;
-  events: number;
-  window: { fromMs: number; toMs: number };
-  env: Record<string, string>;
-}
+/** What `duo-telephony simulate --json` prints; the benchmarks use url, credentials, events and env. */
+export type SimulateInfo = Pick<SimulateJson, 'url' | 'apiHost' | 'ikey' | 'skey' | 'events' | 'env'> & { window: Pick<SimulateJson['window'], 'fromMs' | 'toMs'> };
 
 /**
  * The simulator as users start it (`duo-telephony simulate`), in its own process. Its default data set

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import type { CliIo } from '../../src/entry/io.js';
 import { ConfigError } from '../../src/errors.js';
-import { parseSimulateFlags, register, simulatorOptionsFrom } from '../../src/entry/commands/simulate.js';
+import { parseSimulateFlags, register, simulatorOptionsFrom, type SimulateJson } from '../../src/entry/commands/simulate.js';
 import { pageAll, parseBody, signedGet, type SimTarget } from '../unit/simulator/support.js';
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
@@ -155,15 +155,7 @@ describe('simulate command', () => {
   it('prints one JSON object with the environment, serves, and exits 0 on SIGTERM', async () => {
     const run = runCommand(['--json', '--events', '400', '--seed', '3', '--last-page-cursor', 'absent']);
     const line = await waitFor(() => (run.io.out().includes('\n') ? run.io.out() : undefined));
-    const summary = JSON.parse(line) as {
-      url: string;
-      apiHost: string;
-      ikey: string;
-      skey: string;
-      events: number;
-      window: { fromMs: number; toMs: number };
-      env: Record<string, string>;
-    };
+    const summary = JSON.parse(line) as SimulateJson;
     expect(summary.events).toBe(400);
     expect(summary.env).toMatchObject({ DUO_API_URL: summary.url, DUO_API_HOST: summary.apiHost, DUO_IKEY: summary.ikey, DUO_SKEY: summary.skey });
     expect(Number(summary.env['LOOKBACK_HOURS'])).toBe(25);

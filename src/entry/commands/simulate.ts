@@ -225,6 +225,28 @@ function waitForAbort(signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The one JSON line `simulate --json` prints once it serves: what a script needs to collect from it. */
+function simulateJson(sim: Simulator, s: SimulateSettings, env: Record<string, string>, window: { fromMs: number; toMs: number; from: string; to: string }) {
+  return {
+    url: sim.url,
+    port: sim.port,
+    apiHost: s.apiHost,
+    ikey: s.ikey,
+    skey: s.skey,
+    events: sim.events.length,
+    window,
+    burst: s.burst ?? null,
+    late: s.late ?? null,
+    rpm: s.rpm,
+    lastPageCursor: s.lastPageCursor,
+    faultRate: s.faultRate,
+    readTelephony: s.readTelephony,
+    env,
+  };
+}
+
+export type SimulateJson = ReturnType<typeof simulateJson>;
+
 /** Start, print, serve until `signal` aborts, close. */
 export async function runSimulate(s: SimulateSettings, io: CliIo, signal: AbortSignal): Promise<void> {
   const logger = createLogger({ level: s.logLevel, destination: io.stderr });
@@ -243,22 +265,7 @@ export async function runSimulate(s: SimulateSettings, io: CliIo, signal: AbortS
     const env = collectorEnv(sim, s, nowMs);
     const window = { fromMs: s.fromMs, toMs: s.toMs, from: new Date(s.fromMs).toISOString(), to: new Date(s.toMs).toISOString() };
     if (s.json) {
-      const summary = {
-        url: sim.url,
-        port: sim.port,
-        apiHost: s.apiHost,
-        ikey: s.ikey,
-        skey: s.skey,
-        events: sim.events.length,
-        window,
-        burst: s.burst ?? null,
-        late: s.late ?? null,
-        rpm: s.rpm,
-        lastPageCursor: s.lastPageCursor,
-        faultRate: s.faultRate,
-        readTelephony: s.readTelephony,
-        env,
-      };
+      const summary = simulateJson(sim, s, env, window);
       io.stdout.write(`${JSON.stringify(summary)}\n`);
     } else {
       const burst = s.burst ? `, a burst of ${s.burst.count} in the millisecond ${new Date(s.burst.atMs).toISOString()}` : '';
