@@ -253,7 +253,9 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
         throw new CollectorError('DUO_BAD_RESPONSE', `Duo returned the same next_offset it was sent (${open.nextOffset}); stopping instead of looping`, 4);
       }
 
-      if (page.itemCount > 0 && page.nextOffset !== null && !signal?.aborted && !(s.maxPages > 0 && counters.pages >= s.maxPages)) {
+      // Not when this run will stop before using it: no request of Duo's budget is spent for nothing.
+      const stopping = signal?.aborted === true || (s.maxPages > 0 && counters.pages >= s.maxPages) || now() - startMs >= s.budgetMs;
+      if (page.itemCount > 0 && page.nextOffset !== null && !stopping) {
         prefetch({ ...request, nextOffset: page.nextOffset }, open.page + 1);
       }
 

@@ -180,6 +180,8 @@ describe('runOnce', () => {
     let t = Date.now();
     const s = await runOnce({ ...deps(store, storeSource(events), { budgetMs: 10_000 }), now: () => (t += 1000) });
     expect(s.outcome).toBe('budget');
+    // The last page fetched was used: no request was spent on a page the run would not write.
+    expect(s.requests).toBe(s.pages);
   });
 
   it('refuses to overwrite an object that holds different content, leaving the checkpoint', async () => {
