@@ -10,8 +10,8 @@ import type { CheckpointStore } from '../checkpoint/types.js';
 import { initialCheckpoint, parseCheckpoint, serializeCheckpoint, type Checkpoint } from '../checkpoint/codec.js';
 import type { PageObject, Sink } from '../sinks/types.js';
 import { objectKey } from '../sinks/object-key.js';
-import { CheckpointConflictError, CollectorError } from '../errors.js';
-import { computeWindow } from './window.js';
+import { CheckpointConflictError, CheckpointError, CollectorError } from '../errors.js';
+import { computeWindow, DUO_RETENTION_MS, staleWindowAdvice } from './window.js';
 import { buildPageObject } from './page-object.js';
 import { noFailpoint, type Failpoint } from './failpoint.js';
 
@@ -238,6 +238,9 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       if (s.maxPages > 0 && counters.pages >= s.maxPages) return finish('page-limit');
 
       const open = cp.open!;
+      // Duo would answer 400 to this window on every run from now on: say what to do instead.
+      const nowMs = now();
+      if (open.mintimeMs < nowMs - DUO_RETENTION_MS) throw new CheckpointError(`${checkpoints.location}: ${staleWindowAdvice(open, nowMs)}`);
       const request: PageRequest = { mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, limit: open.limit, nextOffset: open.nextOffset };
       const ready = prefetched !== undefined && samePageRequest(prefetched.request, request) ? prefetched.page : undefined;
       if (!ready) abandonPrefetch();
@@ -253,7 +256,8 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
         throw new CollectorError('DUO_BAD_RESPONSE', `Duo returned the same next_offset it was sent (${open.nextOffset}); stopping instead of looping`, 4);
       }
 
-      // Not when this run will stop before using it: no request of Duo's budget is spent for nothing.
+      // Not when this run is about to stop (stop signal, page limit, time budget spent), so a request of
+      // Duo's budget is spent for nothing at most when the time budget runs out during this page.
       const stopping = signal?.aborted === true || (s.maxPages > 0 && counters.pages >= s.maxPages) || now() - startMs >= s.budgetMs;
       if (page.itemCount > 0 && page.nextOffset !== null && !stopping) {
         prefetch({ ...request, nextOffset: page.nextOffset }, open.page + 1);

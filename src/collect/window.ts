@@ -1,8 +1,32 @@
 /** Pure window arithmetic (design.md section 3, step 2). All times are epoch milliseconds. */
 
 export const DAY_MS = 86_400_000;
-/** Duo refuses a mintime older than 180 days; 179 leaves room for clock differences. */
+/** Duo refuses a mintime older than this. */
+export const DUO_RETENTION_MS = 180 * DAY_MS;
+/** How far back a window may start: a day inside Duo's retention leaves room for clock differences. */
 export const MAX_AGE_MS = 179 * DAY_MS;
+
+/**
+ * Why an open window that has aged past Duo's retention cannot go on, and the `state reset` that
+ * carries on from it. Not done automatically: whichever time is chosen, the operator decides between
+ * re-delivering a millisecond's events and skipping logs Duo no longer has.
+ */
+export function staleWindowAdvice(open: { mintimeMs: number; nextOffset: string | null }, nowMs: number): string {
+  // The oldest time `state reset` accepts, plus an hour to run it in, on a whole hour.
+  const floor = Math.ceil((nowMs - MAX_AGE_MS + 3_600_000) / 3_600_000) * 3_600_000;
+  const cursorMs = open.nextOffset === null ? NaN : Number(open.nextOffset.split(',')[0]);
+  const fromCursor = Number.isFinite(cursorMs) && cursorMs >= floor;
+  const to = new Date(fromCursor ? cursorMs : floor).toISOString();
+  return (
+    `the open window starts at ${new Date(open.mintimeMs).toISOString()}, more than 180 days ago, and Duo serves nothing older ` +
+    `(the collector was stopped that long in the middle of a window). To carry on, run \`duo-telephony state reset --to ${to} --yes\` ` +
+    `with the same settings: ${
+      fromCursor
+        ? 'that is where paging stopped; everything before it is written, and the events of that one millisecond already written are delivered again'
+        : 'the oldest time Duo still serves; logs between the window start and then are no longer available from Duo'
+    }`
+  );
+}
 
 export interface WindowLimits {
   delayMs: number;

@@ -180,8 +180,42 @@ describe('runOnce', () => {
     let t = Date.now();
     const s = await runOnce({ ...deps(store, storeSource(events), { budgetMs: 10_000 }), now: () => (t += 1000) });
     expect(s.outcome).toBe('budget');
-    // The last page fetched was used: no request was spent on a page the run would not write.
-    expect(s.requests).toBe(s.pages);
+    // At most the one page requested while the budget ran out goes unused.
+    expect(s.requests).toBeLessThanOrEqual(s.pages + 1);
+  });
+
+  it('requests no next page when the time budget ran out while this one was fetched', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    let t = Date.now();
+    const inner = storeSource(events);
+    const slow = {
+      stats: inner.stats,
+      async getTelephonyPage(req: Parameters<typeof inner.getTelephonyPage>[0]) {
+        const page = await inner.getTelephonyPage(req);
+        t += 1000;
+        return page;
+      },
+    };
+    const s = await runOnce({ ...deps(store, inner, { budgetMs: 500 }), client: slow, now: () => t });
+    expect(s.outcome).toBe('budget');
+    expect(s.pages).toBe(1);
+    expect(s.requests).toBe(1);
+  });
+
+  it('stops with what to do, before any request, when the open window has aged past the 180 days Duo keeps', async () => {
+    const store = createMemoryStore();
+    const old = Date.now() - 181 * 24 * H;
+    const cp = initialCheckpoint(old, new Date().toISOString());
+    cp.open = { mintimeMs: old, maxtimeMs: old + H, nextOffset: null, page: 1, limit: 100, boundaryIds: [] };
+    store.documents.set('_state/duo-telephony.json', { data: serializeCheckpoint(cp), version: 'm0' });
+    const source = storeSource(events);
+    const err = await runOnce(deps(store, source)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as Error).message).toContain('more than 180 days ago');
+    expect((err as Error).message).toContain('duo-telephony state reset --to ');
+    expect(source.stats.requests).toBe(0);
+    expect(store.documents.get('_state/duo-telephony.json')?.version).toBe('m0');
   });
 
   it('refuses to overwrite an object that holds different content, leaving the checkpoint', async () => {

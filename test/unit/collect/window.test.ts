@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeWindow, MAX_AGE_MS } from '../../../src/collect/window.js';
+import { computeWindow, DAY_MS, MAX_AGE_MS, staleWindowAdvice } from '../../../src/collect/window.js';
 import { objectKey, parseObjectKey } from '../../../src/sinks/object-key.js';
 import { parseTsMicros, tsMillis } from '../../../src/duo/ts.js';
 
@@ -42,5 +42,28 @@ describe('Duo ts parsing', () => {
   it('rejects what is not a date-time, and reads one without an offset as UTC, never local time', () => {
     for (const bad of [undefined, 5, '', 'yesterday', '2022-10-25', '2022-02-31T00:00:00Z', '2022-10-25T16:07:60Z']) expect(parseTsMicros(bad)).toBeNull();
     expect(parseTsMicros('2022-10-25T16:07:45')).toBe(Date.UTC(2022, 9, 25, 16, 7, 45) * 1000);
+  });
+});
+
+describe('staleWindowAdvice', () => {
+  const old = now - 181 * DAY_MS;
+
+  it('suggests carrying on from the cursor when Duo still serves that time', () => {
+    const cursorMs = now - 100 * DAY_MS + 123;
+    const advice = staleWindowAdvice({ mintimeMs: old, nextOffset: `${cursorMs},abc` }, now);
+    expect(advice).toContain(new Date(old).toISOString());
+    expect(advice).toContain(`duo-telephony state reset --to ${new Date(cursorMs).toISOString()} --yes`);
+    expect(advice).toContain('events of that one millisecond already written are delivered again');
+  });
+
+  it('otherwise suggests the oldest time Duo serves, with an hour to spare, which state reset accepts', () => {
+    for (const nextOffset of [null, `${old + 1000},abc`, 'not-a-cursor']) {
+      const advice = staleWindowAdvice({ mintimeMs: old, nextOffset }, now);
+      const to = /--to (\S+) --yes/.exec(advice)?.[1];
+      const toMs = Date.parse(to ?? '');
+      expect(toMs).toBeGreaterThanOrEqual(now - MAX_AGE_MS + 3_600_000);
+      expect(toMs).toBeLessThanOrEqual(now - MAX_AGE_MS + 2 * 3_600_000);
+      expect(advice).toContain('no longer available from Duo');
+    }
   });
 });
