@@ -165,7 +165,7 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--stage-dir <dir>', 'empty folder to stage the function source in (default: a new temporary folder)'))
     .addOption(new Option('--stage-only', 'only stage the function source (for Terraform: zip that folder) and print where; no gcloud'))
     .addOption(new Option('--gcloud <path>', 'the gcloud to run (default: gcloud on PATH)'))
-    .addOption(new Option('--dry-run', 'read the project and print every command a real run would execute; change nothing'));
+    .addOption(new Option('--dry-run', 'read the project and print every command a real run would execute; change nothing (without gcloud or a login: the plan for a new project)'));
   cmd.addHelpText(
     'after',
     '\nThe Duo secret key is read from DUO_SKEY (never a flag) and stored in Secret Manager through stdin; it is\n' +
