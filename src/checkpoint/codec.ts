@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { CheckpointError } from '../errors.js';
+import { splitCursor } from '../duo/types.js';
 
 export interface OpenWindow {
   mintimeMs: number;
@@ -123,8 +124,7 @@ function migrateLegacy(l: z.infer<typeof legacySchema>, location: string, nowIso
   if (typeof cursor === 'string') {
     // The guide saves the cursor of a run that stopped mid-way (and wrote what it had fetched):
     // carry on from the cursor's millisecond, dropping the item the cursor names.
-    const [tsPart, id] = cursor.split(',');
-    const ms = Number(tsPart);
+    const { ms, id } = splitCursor(cursor);
     if (Number.isInteger(ms) && (next === undefined || ms >= next)) {
       next = ms;
       boundaryIds = id ? [id] : [];

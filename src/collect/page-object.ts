@@ -16,12 +16,10 @@ export function buildPageObject(key: string, items: readonly TelephonyItem[], en
   // takes the spread, so a field Duo might one day send itself keeps its place.
   const suffix = enrich ? `,"eventtype":"telephony","host":${JSON.stringify(enrich.host)}}\n` : '';
   for (const item of items) {
-    if (!enrich) body += `${JSON.stringify(item)}\n`;
-    else if (Object.hasOwn(item, 'eventtype') || Object.hasOwn(item, 'host')) body += `${JSON.stringify({ ...item, eventtype: 'telephony', host: enrich.host })}\n`;
-    else {
-      const json = JSON.stringify(item);
-      body += json.length > 2 ? json.slice(0, -1) + suffix : `${JSON.stringify({ ...item, eventtype: 'telephony', host: enrich.host })}\n`;
-    }
+    const json = JSON.stringify(item);
+    if (!enrich) body += `${json}\n`;
+    else if (json.length > 2 && !Object.hasOwn(item, 'eventtype') && !Object.hasOwn(item, 'host')) body += json.slice(0, -1) + suffix;
+    else body += `${JSON.stringify({ ...item, eventtype: 'telephony', host: enrich.host })}\n`;
   }
   const buf = Buffer.from(body, 'utf8');
   const first = items[0];

@@ -202,6 +202,9 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
   /** Ids of the window's first millisecond that the previous window wrote (only when it starts there). */
   const boundaryFor = (mintimeMs: number): readonly string[] => (mintimeMs === cp.nextMintimeMs ? cp.boundaryIds : []);
 
+  const budgetSpent = (): boolean => now() - startMs >= s.budgetMs;
+  const pageLimitReached = (): boolean => s.maxPages > 0 && counters.pages >= s.maxPages;
+
   try {
     return await pageLoop();
   } finally {
@@ -211,7 +214,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
   async function pageLoop(): Promise<RunSummary> {
     for (;;) {
       if (signal?.aborted) return finish('stopped');
-      if (now() - startMs >= s.budgetMs) return finish('budget');
+      if (budgetSpent()) return finish('budget');
 
       if (!cp.open) {
         const w = computeWindow(cp.nextMintimeMs, now(), { delayMs: s.delayMs, windowMaxMs: s.windowMaxMs });
@@ -235,7 +238,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
         logger.info({ event: 'window.opened', mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs }, 'window opened');
       }
 
-      if (s.maxPages > 0 && counters.pages >= s.maxPages) return finish('page-limit');
+      if (pageLimitReached()) return finish('page-limit');
 
       const open = cp.open!;
       // Duo would answer 400 to this window on every run from now on: say what to do instead.
@@ -258,8 +261,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
 
       // Not when this run is about to stop (stop signal, page limit, time budget spent), so a request of
       // Duo's budget is spent for nothing at most when the time budget runs out during this page.
-      const stopping = signal?.aborted === true || (s.maxPages > 0 && counters.pages >= s.maxPages) || now() - startMs >= s.budgetMs;
-      if (page.itemCount > 0 && page.nextOffset !== null && !stopping) {
+      if (page.itemCount > 0 && page.nextOffset !== null && !signal?.aborted && !pageLimitReached() && !budgetSpent()) {
         prefetch({ ...request, nextOffset: page.nextOffset }, open.page + 1);
       }
 

@@ -1,4 +1,5 @@
 /** Pure window arithmetic (design.md section 3, step 2). All times are epoch milliseconds. */
+import { splitCursor } from '../duo/types.js';
 
 export const DAY_MS = 86_400_000;
 /** Duo refuses a mintime older than this. */
@@ -14,7 +15,7 @@ export const MAX_AGE_MS = 179 * DAY_MS;
 export function staleWindowAdvice(open: { mintimeMs: number; nextOffset: string | null }, nowMs: number): string {
   // The oldest time `state reset` accepts, plus an hour to run it in, on a whole hour.
   const floor = Math.ceil((nowMs - MAX_AGE_MS + 3_600_000) / 3_600_000) * 3_600_000;
-  const cursorMs = open.nextOffset === null ? NaN : Number(open.nextOffset.split(',')[0]);
+  const cursorMs = open.nextOffset === null ? NaN : splitCursor(open.nextOffset).ms;
   const fromCursor = Number.isFinite(cursorMs) && cursorMs >= floor;
   const to = new Date(fromCursor ? cursorMs : floor).toISOString();
   return (

@@ -31,3 +31,9 @@ export interface TelephonyPage {
 }
 
 export const TELEPHONY_PATH = '/admin/v2/logs/telephony';
+
+/** The parts of a `"<ts_ms>,<telephony_id>"` cursor as written; `ms` is NaN when the first is not a number. */
+export function splitCursor(cursor: string): { ms: number; id: string | undefined } {
+  const [ts, id] = cursor.split(',');
+  return { ms: Number(ts), id };
+}

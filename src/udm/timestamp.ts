@@ -7,9 +7,7 @@
  * `Date.parse`, which would lose the microseconds and silently accept local-time forms.
  */
 
-import { parseTimestamp, quote } from '../duo/ts.js';
-
-export { quote };
+import { parseTimestamp } from '../duo/ts.js';
 
 export type TimestampResult = { ok: true; value: string } | { ok: false; reason: string };
 

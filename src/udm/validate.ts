@@ -9,7 +9,8 @@
  */
 import { isIP } from 'node:net';
 import { snakeKey } from './case.js';
-import { UTC_TIMESTAMP_RE, normaliseTimestamp, quote } from './timestamp.js';
+import { quote } from '../duo/ts.js';
+import { UTC_TIMESTAMP_RE, normaliseTimestamp } from './timestamp.js';
 import type { UdmSecurityAction, UdmSeverity } from './types.js';
 
 type Fields = Record<string, unknown>;
