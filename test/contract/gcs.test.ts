@@ -10,22 +10,18 @@ import { createStorage } from '../../src/gcs/storage.js';
 import { createGcsSink } from '../../src/sinks/gcs.js';
 import { createGcsCheckpointStore } from '../../src/checkpoint/gcs.js';
 import type { Sink } from '../../src/sinks/types.js';
-import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
+import { startIsolatedGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
 import { sinkContract } from './sink.contract.js';
 import { checkpointContract } from './checkpoint.contract.js';
 
 describe('GCS drivers on the local GCS test server', () => {
   let server: GcsTestServer;
   let seq = 0;
-  // Set for the real-GCS block below, it would redirect these clients' reads away from the test server.
-  const emulatorHost = process.env['STORAGE_EMULATOR_HOST'];
 
   beforeAll(async () => {
-    delete process.env['STORAGE_EMULATOR_HOST'];
-    server = await startGcsTestServer();
+    server = await startIsolatedGcsTestServer();
   });
   afterAll(async () => {
-    if (emulatorHost !== undefined) process.env['STORAGE_EMULATOR_HOST'] = emulatorHost;
     await server.close();
   });
 

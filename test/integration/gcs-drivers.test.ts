@@ -11,19 +11,15 @@ import { createGcsSink } from '../../src/sinks/gcs.js';
 import { createGcsCheckpointStore } from '../../src/checkpoint/gcs.js';
 import { AbortedError, CheckpointConflictError, ConfigError, ObjectConflictError, StorageError } from '../../src/errors.js';
 import type { PageObject } from '../../src/sinks/types.js';
-import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
+import { startGcsTestServer, startIsolatedGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
 
 let server: GcsTestServer;
 let seq = 0;
-// A STORAGE_EMULATOR_HOST from the environment would send the clients' reads elsewhere.
-const emulatorHost = process.env['STORAGE_EMULATOR_HOST'];
 
 beforeAll(async () => {
-  delete process.env['STORAGE_EMULATOR_HOST'];
-  server = await startGcsTestServer();
+  server = await startIsolatedGcsTestServer();
 });
 afterAll(async () => {
-  if (emulatorHost !== undefined) process.env['STORAGE_EMULATOR_HOST'] = emulatorHost;
   await server.close();
 });
 afterEach(() => {

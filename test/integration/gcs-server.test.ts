@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Storage, CRC32C } from '@google-cloud/storage';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
+import { startIsolatedGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
 
 const PRECONDITION_BODY =
   '{"error":{"code":412,"message":"At least one of the pre-conditions you specified did not hold.","errors":[{"domain":"global","reason":"conditionNotMet","message":"At least one of the pre-conditions you specified did not hold.","locationType":"header","location":"If-Match"}]}}';
@@ -44,17 +44,12 @@ async function caught(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-// A STORAGE_EMULATOR_HOST from the environment would send the clients' JSON calls elsewhere.
-const emulatorHost = process.env['STORAGE_EMULATOR_HOST'];
-
 beforeAll(async () => {
-  delete process.env['STORAGE_EMULATOR_HOST'];
-  server = await startGcsTestServer();
+  server = await startIsolatedGcsTestServer();
   storage = new Storage({ apiEndpoint: server.url, projectId: 'test', retryOptions: fastRetries });
 });
 
 afterAll(async () => {
-  if (emulatorHost !== undefined) process.env['STORAGE_EMULATOR_HOST'] = emulatorHost;
   await server.close();
 });
 

@@ -961,3 +961,33 @@ export async function startGcsTestServer(opts: GcsTestServerOptions = {}): Promi
     },
   };
 }
+
+/**
+ * The test server for clients pointed at it with `apiEndpoint`, with STORAGE_EMULATOR_HOST unset while it
+ * runs: set, it would send those clients' JSON calls (reads, metadata, lists) elsewhere. `close()` puts
+ * the variable back.
+ */
+export async function startIsolatedGcsTestServer(opts: GcsTestServerOptions = {}): Promise<GcsTestServer> {
+  const saved = process.env['STORAGE_EMULATOR_HOST'];
+  const restore = (): void => {
+    if (saved !== undefined) process.env['STORAGE_EMULATOR_HOST'] = saved;
+  };
+  delete process.env['STORAGE_EMULATOR_HOST'];
+  let server: GcsTestServer;
+  try {
+    server = await startGcsTestServer(opts);
+  } catch (err) {
+    restore();
+    throw err;
+  }
+  return {
+    ...server,
+    close: async () => {
+      try {
+        await server.close();
+      } finally {
+        restore();
+      }
+    },
+  };
+}
