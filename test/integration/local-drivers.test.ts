@@ -33,6 +33,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const isRoot = process.getuid?.() === 0;
+if (isRoot) console.warn('local-drivers.test.ts: running as root, which ignores file permissions: skipping the read-only folder test');
 let work: string;
 const modules: { checkpoint: string; sink: string } = { checkpoint: '', sink: '' };
 
