@@ -52,7 +52,7 @@ export async function run(): Promise<void> {
         REQUESTS_PER_MINUTE: String(RPM),
         LOG_LEVEL: 'warn',
       });
-      const r = await runNodeOk('duo-telephony collect', [CLI, 'collect', '--json'], env);
+      const r = await runNodeOk('duo-secops collect', [CLI, 'collect', '--json'], env);
       return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as CollectSummary;
     });
     if (summary.outcome !== 'caught-up' || summary.events !== events.length) {

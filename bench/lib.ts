@@ -187,15 +187,15 @@ export function startServerProcess<T>(what: string, args: readonly string[], env
   });
 }
 
-/** What `duo-telephony simulate --json` prints; the benchmarks use url, credentials, events and env. */
+/** What `duo-secops simulate --json` prints; the benchmarks use url, credentials, events and env. */
 export type SimulateInfo = Pick<SimulateJson, 'url' | 'apiHost' | 'ikey' | 'skey' | 'events' | 'env'> & { window: Pick<SimulateJson['window'], 'fromMs' | 'toMs'> };
 
 /**
- * The simulator as users start it (`duo-telephony simulate`), in its own process. Its default data set
+ * The simulator as users start it (`duo-secops simulate`), in its own process. Its default data set
  * ends 10 minutes ago and spans 24 h, with one burst of 1000 events in a single millisecond.
  */
 export function startSimulateProcess(events: number, seed = 7): Promise<ServerProcess<SimulateInfo>> {
-  return startServerProcess<SimulateInfo>('duo-telephony simulate', [CLI, 'simulate', '--events', String(events), '--seed', String(seed), '--json', '--log-level', 'error']);
+  return startServerProcess<SimulateInfo>('duo-secops simulate', [CLI, 'simulate', '--events', String(events), '--seed', String(seed), '--json', '--log-level', 'error']);
 }
 
 /** The GCS JSON API test server in its own process, with bucket `bucket` created. */

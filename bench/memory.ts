@@ -1,5 +1,5 @@
 /**
- * Memory: the peak resident set size of `duo-telephony collect`, the built CLI as users run it, in a
+ * Memory: the peak resident set size of `duo-secops collect`, the built CLI as users run it, in a
  * process of its own (the simulator holding the data set is another one), for 100,000 and 1,000,000
  * events. Flat memory means the backlog never accumulates in the collector: the 1M run may not need
  * more than the 100k run plus a little.
@@ -29,7 +29,7 @@ async function measure(sim: SimulateInfo, maxPages: number | null, args: string[
   return withTempDir('memory', async (dir) => {
     const rssFile = join(dir, 'rss.json');
     const env = collectorEnv(sim, { OUTPUT_DIR: join(dir, 'out'), BENCH_RSS_FILE: rssFile, ...(maxPages !== null ? { MAX_ITERATIONS: String(maxPages) } : {}) });
-    const r = await runNodeOk('duo-telephony collect', ['--import', PROBE, CLI, ...args], env);
+    const r = await runNodeOk('duo-secops collect', ['--import', PROBE, CLI, ...args], env);
     const probe = JSON.parse(await readFile(rssFile, 'utf8')) as RssReport;
     const summary = args.includes('--json') ? (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { events?: number }) : {};
     return { ...probe, events: summary.events ?? 0 };

@@ -77,7 +77,7 @@ function minutes(ms: number): string {
 const args = parseArgs(process.argv.slice(2));
 const started = performance.now();
 const date = new Date().toISOString();
-process.stdout.write(`duo-telephony benchmarks, ${date}\n${machine()}\n`);
+process.stdout.write(`duo-secops benchmarks, ${date}\n${machine()}\n`);
 
 const results: BenchResult[] = [];
 const failed: string[] = [];

@@ -1,6 +1,6 @@
 /**
  * UDM mapping: 1,000,000 realistic lines, each parsed and mapped to its UDM JSON line with
- * `toUdmJson` (what `duo-telephony udm` does per line; the same text as `JSON.stringify` of `toUdm`'s
+ * `toUdmJson` (what `duo-secops udm` does per line; the same text as `JSON.stringify` of `toUdm`'s
  * event), against parsing and serialising the same lines unchanged. JSON is
  * the floor: the ratio says what the mapping itself adds.
  *

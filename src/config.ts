@@ -157,7 +157,7 @@ const schema = z.object({
     .min(1)
     .refine((k) => !k.startsWith('/') && !k.split('/').some((s) => s === '..'), 'must be a relative key without ..')
     .optional(),
-  outputDir: z.string().trim().min(1).default('./duo-telephony-data'),
+  outputDir: z.string().trim().min(1).default('./duo-secops-data'),
   stdout: bool.default(false),
   maxPages: intIn(0).default(0),
   pageLimit: intIn(1, 1000).default(1000),

@@ -1,5 +1,5 @@
 /**
- * The library API (`duo-telephony/lib`): the run protocol, its stores and sinks, the Duo client and
+ * The library API (`duo-secops/lib`): the run protocol, its stores and sinks, the Duo client and
  * signer, the UDM mapping and the simulator. Re-exports only; nothing runs at import.
  */
 export { loadConfig, defaultStateKey, legacyStateKey, type Config, type ConfigFlags } from './config.js';

@@ -41,7 +41,7 @@ function msField(name: string) {
     .refine((v) => v >= MIN_PLAUSIBLE_MS, {
       error: (iss) =>
         `${name}=${String(iss.input)} has ${String(iss.input).length} digits: it looks like epoch seconds, not milliseconds. ` +
-        'Fix the checkpoint or run `duo-telephony state reset --to <ISO time> --yes`',
+        'Fix the checkpoint or run `duo-secops state reset --to <ISO time> --yes`',
     });
 }
 
@@ -92,7 +92,7 @@ export function parseCheckpoint(data: Buffer | string, location: string, nowIso 
   } catch (err) {
     throw new CheckpointError(
       `checkpoint ${location} is not valid JSON (${(err as Error).message}); nothing was changed. ` +
-        'Restore it, or set a new start with `duo-telephony state reset --to <ISO time> --yes`',
+        'Restore it, or set a new start with `duo-secops state reset --to <ISO time> --yes`',
       { cause: err },
     );
   }

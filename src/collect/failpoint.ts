@@ -1,5 +1,5 @@
 /**
- * Test-only crash points. `DUO_TELEPHONY_FAILPOINT=<name>:<n>` kills the process with SIGKILL the n-th
+ * Test-only crash points. `DUO_SECOPS_FAILPOINT=<name>:<n>` kills the process with SIGKILL the n-th
  * time the named point is reached (`*` matches any point), so crash tests can stop a run between any two
  * steps of the protocol. Unset (always, in production) it costs one branch.
  */
@@ -16,10 +16,10 @@ export type Failpoint = (name: FailpointName) => void;
 export const noFailpoint: Failpoint = () => {};
 
 export function failpointFromEnv(env: NodeJS.ProcessEnv = process.env): Failpoint {
-  const spec = env.DUO_TELEPHONY_FAILPOINT;
+  const spec = env.DUO_SECOPS_FAILPOINT;
   if (!spec) return noFailpoint;
   const m = /^([a-z.*]+):(\d+)$/.exec(spec.trim());
-  if (!m) throw new Error(`DUO_TELEPHONY_FAILPOINT must look like <point>:<n>, got ${spec}`);
+  if (!m) throw new Error(`DUO_SECOPS_FAILPOINT must look like <point>:<n>, got ${spec}`);
   const target = m[1];
   const n = Number(m[2]);
   let hits = 0;

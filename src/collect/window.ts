@@ -20,7 +20,7 @@ export function staleWindowAdvice(open: { mintimeMs: number; nextOffset: string 
   const to = new Date(fromCursor ? cursorMs : floor).toISOString();
   return (
     `the open window starts at ${new Date(open.mintimeMs).toISOString()}, more than 180 days ago, and Duo serves nothing older ` +
-    `(the collector was stopped that long in the middle of a window). To carry on, run \`duo-telephony state reset --to ${to} --yes\` ` +
+    `(the collector was stopped that long in the middle of a window). To carry on, run \`duo-secops state reset --to ${to} --yes\` ` +
     `with the same settings: ${
       fromCursor
         ? 'that is where paging stopped; everything before it is written, and the events of that one millisecond already written are delivered again'

@@ -15,7 +15,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 
-export const PACKAGE_NAME = 'duo-telephony';
+export const PACKAGE_NAME = 'duo-secops';
 export const FUNCTION_MAIN = 'dist/src/entry/function.js';
 
 export interface StagedSource {

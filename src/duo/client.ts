@@ -407,7 +407,7 @@ function resolveOptions(opts: DuoClientOptions): ResolvedOptions {
     jitterMs,
     signatureVersion: opts.signatureVersion ?? DEFAULT_SIGNATURE_VERSION,
     digest: opts.digest ?? 'sha512',
-    userAgent: opts.userAgent ?? `duo-telephony/${VERSION}`,
+    userAgent: opts.userAgent ?? `duo-secops/${VERSION}`,
   };
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `duo-telephony` bin. */
+/** The `duo-secops` bin. */
 import { processIo } from './io.js';
 import { main } from './main.js';
 

@@ -25,10 +25,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return err.exitCode === 0 ? 0 : 2;
     }
     if (isCollectorError(err)) {
-      io.stderr.write(`duo-telephony: ${err.message}\n`);
+      io.stderr.write(`duo-secops: ${err.message}\n`);
       return err.exitCode;
     }
-    io.stderr.write(`duo-telephony: unexpected error: ${describeError(err)}\n`);
+    io.stderr.write(`duo-secops: unexpected error: ${describeError(err)}\n`);
     return 1;
   }
 }

@@ -6,7 +6,7 @@ export function addStoreOptions(cmd: Command): Command {
     .addOption(new Option('--bucket <name>', 'GCS bucket (env GCS_BUCKET); without it, the local folder --out'))
     .addOption(new Option('--prefix <prefix>', 'object prefix (env GCS_PREFIX, default duo-telephony)'))
     .addOption(new Option('--state-key <key>', 'checkpoint object, outside the prefix (env STATE_KEY, default _state/<prefix>.json)'))
-    .addOption(new Option('--out <dir>', 'local folder sink and checkpoint (env OUTPUT_DIR, default ./duo-telephony-data)'))
+    .addOption(new Option('--out <dir>', 'local folder sink and checkpoint (env OUTPUT_DIR, default ./duo-secops-data)'))
     .addOption(new Option('--gcs-endpoint <url>', 'GCS JSON API endpoint override (env GCS_API_ENDPOINT or STORAGE_EMULATOR_HOST)'))
     .addOption(new Option('--log-level <level>', 'trace|debug|info|warn|error|silent (env LOG_LEVEL, default info)'));
 }

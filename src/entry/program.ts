@@ -1,5 +1,5 @@
 /**
- * Builds the `duo-telephony` command tree. Each command lives in `commands/<name>.ts` and exports
+ * Builds the `duo-secops` command tree. Each command lives in `commands/<name>.ts` and exports
  * `register(program, io)`; this file only wires them together.
  */
 import { Command } from 'commander';
@@ -26,7 +26,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
  * resident size), and starts sooner. Help, `help <command>` and unknown names load them all.
  */
 export async function buildProgram(io: CliIo, argv?: readonly string[]): Promise<Command> {
-  const program = new Command('duo-telephony')
+  const program = new Command('duo-secops')
     .description('Collect Cisco Duo telephony logs into Google Security Operations, exactly once.')
     .version(VERSION)
     .showHelpAfterError()

@@ -1,6 +1,6 @@
 /**
  * Stdout sink: each page's NDJSON body goes to a stream (normally the process's stdout), so the collector
- * can feed a pipe (`duo-telephony collect --stdout | vector …`).
+ * can feed a pipe (`duo-secops collect --stdout | vector …`).
  *
  * Delivery to a pipe is at-least-once, not exactly-once: a stream has no object names, so a crash between
  * writing a page and committing the checkpoint repeats that page on the next run. Every write is

@@ -2,7 +2,7 @@
  * A telephony item → its UDM event as one JSON line, written straight from the mapped fields: byte for
  * byte `JSON.stringify(toUdm(item).event)` (or of its snake_case form), in about half the time.
  *
- * Serialising the nested event was the largest cost of `duo-telephony udm`, more than parsing the raw
+ * Serialising the nested event was the largest cost of `duo-secops udm`, more than parsing the raw
  * line and mapping it together. Written by hand because nothing general does better here: measured on
  * Node 20 with the output written out, `JSON.stringify` and fast-json-stringify (schema-compiled) are
  * equally slow, since both walk five levels of objects and one-element arrays built only to be walked.
@@ -86,7 +86,7 @@ export function udmJson(f: TelephonyUdmFields, style: UdmCase = 'camel'): string
 
 export type ToUdmJsonResult = { ok: true; json: string; eventType: TelephonyUdmFields['eventType'] } | { ok: false; reason: string };
 
-/** `toUdm` and `JSON.stringify` of its event in one step: the line `duo-telephony udm` writes. */
+/** `toUdm` and `JSON.stringify` of its event in one step: the line `duo-secops udm` writes. */
 export function toUdmJson(item: unknown, options: ToUdmOptions = {}): ToUdmJsonResult {
   const m = mapTelephony(item, options);
   return m.ok ? { ok: true, json: udmJson(m.fields, options.case ?? 'camel'), eventType: m.fields.eventType } : m;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { VERSION } from '../../src/version.js';
 
-describe('duo-telephony CLI', () => {
+describe('duo-secops CLI', () => {
   it('prints help for every command and its version', async () => {
     const help = await runCli(['--help'], {});
     expect(help.code).toBe(0);

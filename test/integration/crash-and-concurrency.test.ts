@@ -90,7 +90,7 @@ describe('crash safety', () => {
           // A chosen protocol step: the n-th time it is reached, the process SIGKILLs itself.
           const point = POINTS[Math.floor(rng.next() * POINTS.length)]!;
           const n = 1 + Math.floor(rng.next() * 4);
-          r = await runCli(['collect'], env({ OUTPUT_DIR: dir, DUO_TELEPHONY_FAILPOINT: `${point}:${n}` }));
+          r = await runCli(['collect'], env({ OUTPUT_DIR: dir, DUO_SECOPS_FAILPOINT: `${point}:${n}` }));
         } else if (kills < 50) {
           // A random moment, wherever the process happens to be (mid-write, mid-fsync, mid-request).
           const { child, done } = spawnCli(['collect'], env({ OUTPUT_DIR: dir }));

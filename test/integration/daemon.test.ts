@@ -1,5 +1,5 @@
 /**
- * `duo-telephony daemon` as users run it (the built CLI in its own process), ticking every second
+ * `duo-secops daemon` as users run it (the built CLI in its own process), ticking every second
  * against a simulator slow enough that every run outlasts a tick. A counting proxy between the two sees
  * every Duo request: the daemon never has two in flight, so runs never overlap. SIGTERM and SIGINT
  * mid-run finish and commit the page in flight and exit 0; a following `collect` completes the set
@@ -210,7 +210,7 @@ async function expectCleanStop(r: Awaited<ReturnType<typeof daemonUntilSignal>>,
   if (cp.open) expect(await objectsFrom(cp.open)).toEqual([]);
 }
 
-describe('duo-telephony daemon', () => {
+describe('duo-secops daemon', () => {
   it('runs on schedule, never overlaps itself, and on SIGTERM finishes the page in flight, commits and exits 0', async () => {
     const r = await daemonUntilSignal(['SIGTERM'], 3);
     expectNoOverlap(r.stderr);

@@ -181,7 +181,7 @@ describe('paging', () => {
     expectOracle(v5, duoSig.signV5);
     expectOracle(v2, duoSig.sign);
     expect(v5!.url).toContain('next_offset=1700000000100%2Cx%20y');
-    expect(v5!.headers['user-agent']).toMatch(/^duo-telephony\/\d+\.\d+\.\d+/);
+    expect(v5!.headers['user-agent']).toMatch(/^duo-secops\/\d+\.\d+\.\d+/);
   });
 });
 

@@ -44,7 +44,7 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promi
 /** Run `simulate` in-process until the returned stop() sends SIGTERM. */
 function runCommand(args: string[]) {
   const io = fakeIo();
-  const program = new Command('duo-telephony').exitOverride();
+  const program = new Command('duo-secops').exitOverride();
   register(program, io);
   const done = program.parseAsync(['node', 'duo-telephony', 'simulate', ...args]);
   return {

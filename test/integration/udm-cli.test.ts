@@ -1,5 +1,5 @@
 /**
- * `duo-telephony udm` end to end, in-process: real files and folders, a fake terminal (CliIo).
+ * `duo-secops udm` end to end, in-process: real files and folders, a fake terminal (CliIo).
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -57,7 +57,7 @@ function fakeIo(opts: { stdin?: NodeJS.ReadableStream; stdout?: Writable & { tex
 
 async function runUdm(args: string[], opts: Parameters<typeof fakeIo>[0] = {}): Promise<Run> {
   const { io, stdout, stderr, state } = fakeIo(opts);
-  const program = new Command('duo-telephony')
+  const program = new Command('duo-secops')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   register(program, io);
@@ -97,7 +97,7 @@ async function put(rel: string, content: string): Promise<string> {
   return path;
 }
 
-describe('duo-telephony udm', () => {
+describe('duo-secops udm', () => {
   it('converts files in argument order to UDM NDJSON on stdout, exit 0', async () => {
     const a = await put('files/a.json', `${LINES[0]}\n${LINES[1]}\n`);
     const b = await put('files/b.ndjson', `${LINES[2]}\n`);
@@ -206,7 +206,7 @@ describe('duo-telephony udm', () => {
     const f = await put('ok.json', `${LINES[0]}\n`);
     const missing = join(dir, 'missing.json');
     const r = await runUdm([missing, f]);
-    expect(r.stderr).toMatch(new RegExp(`^duo-telephony udm: cannot read ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*ENOENT`));
+    expect(r.stderr).toMatch(new RegExp(`^duo-secops udm: cannot read ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*ENOENT`));
     expect(ids(r.stdout)).toEqual([ID[0]]);
     expect(r.code).toBe(2);
   });
@@ -258,7 +258,7 @@ describe('duo-telephony udm', () => {
   });
 });
 
-describe('duo-telephony udm on 100,000 lines', () => {
+describe('duo-secops udm on 100,000 lines', () => {
   const TOTAL = 100_000;
   // Line number → bad content, of every kind the converter rejects.
   const BAD = new Map<number, string>([

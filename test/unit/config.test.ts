@@ -11,7 +11,7 @@ describe('loadConfig', () => {
       prefix: 'duo-telephony',
       stateKey: '_state/duo-telephony.json',
       stateKeyExplicit: false,
-      outputDir: './duo-telephony-data',
+      outputDir: './duo-secops-data',
       maxPages: 0,
       pageLimit: 1000,
       delaySeconds: 120,

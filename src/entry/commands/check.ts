@@ -1,4 +1,4 @@
-/** `duo-telephony check`: prove credentials, permission and clock with one signed request. */
+/** `duo-secops check`: prove credentials, permission and clock with one signed request. */
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { loadConfig } from '../../config.js';

@@ -1,4 +1,4 @@
-/** `duo-telephony collect`: one run until caught up, out of pages or out of budget. */
+/** `duo-secops collect`: one run until caught up, out of pages or out of budget. */
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { loadConfig } from '../../config.js';

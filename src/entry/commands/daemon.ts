@@ -1,4 +1,4 @@
-/** `duo-telephony daemon --schedule "*\/5 * * * *"`: self-hosted collection on a schedule. */
+/** `duo-secops daemon --schedule "*\/5 * * * *"`: self-hosted collection on a schedule. */
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { loadConfig } from '../../config.js';

@@ -1,5 +1,5 @@
 /**
- * `duo-telephony demo` (`npm run demo`): the main job on the embedded default. Starts the bundled Duo
+ * `duo-secops demo` (`npm run demo`): the main job on the embedded default. Starts the bundled Duo
  * API simulator with a seeded day of telephony logs (bursts included), collects it into a local folder
  * exactly as `collect` would, checks every event arrived once, converts the result to UDM, and says
  * where everything is.
@@ -17,7 +17,7 @@ import { startSimulator } from '../../simulator/index.js';
 import { convertNdjsonStream, walkInputFiles, emptyStats, addStats } from '../../udm/index.js';
 import { ConfigError } from '../../errors.js';
 
-const MARKER = '.duo-telephony-demo';
+const MARKER = '.duo-secops-demo';
 const H = 3_600_000;
 
 async function prepareFolder(dir: string): Promise<void> {
@@ -29,14 +29,14 @@ async function prepareFolder(dir: string): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, MARKER), 'Made by `duo-telephony demo`; the demo replaces this folder on its next run.\n');
+  await writeFile(join(dir, MARKER), 'Made by `duo-secops demo`; the demo replaces this folder on its next run.\n');
 }
 
 export function register(program: Command, io: CliIo): void {
   program
     .command('demo')
     .description('collect a seeded day of logs from the bundled Duo API simulator into a local folder, then convert them to UDM')
-    .option('--out <dir>', 'demo folder (replaced on each demo run)', './duo-telephony-demo')
+    .option('--out <dir>', 'demo folder (replaced on each demo run)', './duo-secops-demo')
     .option('--events <n>', 'events in the simulated day', '50000')
     .option('--seed <n>', 'data set seed', '7')
     .action(async (opts: { out: string; events: string; seed: string }) => {
@@ -149,7 +149,7 @@ export function register(program: Command, io: CliIo): void {
         }
       }
       say('');
-      say(`Next: \`npx duo-telephony udm ${rel(dataDir)} --stats\`, \`npx duo-telephony state show --out ${rel(out)}\`, or point collect at your Duo account (see README).`);
+      say(`Next: \`npx duo-secops udm ${rel(dataDir)} --stats\`, \`npx duo-secops state show --out ${rel(out)}\`, or point collect at your Duo account (see README).`);
       if (missing || doubled) io.setExitCode(1);
     });
 }

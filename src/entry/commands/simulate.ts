@@ -1,5 +1,5 @@
 /**
- * `duo-telephony simulate`: run the Duo Admin API simulator on loopback and print the environment a
+ * `duo-secops simulate`: run the Duo Admin API simulator on loopback and print the environment a
  * collector needs to talk to it. Runs until SIGINT/SIGTERM, then closes and exits 0.
  *
  * The credentials printed are the simulator's own, generated for this run (or given with --ikey and

@@ -1,4 +1,4 @@
-/** `duo-telephony state show|reset`: look at or move the checkpoint. */
+/** `duo-secops state show|reset`: look at or move the checkpoint. */
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { loadConfig } from '../../config.js';

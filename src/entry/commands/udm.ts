@@ -1,5 +1,5 @@
 /**
- * `duo-telephony udm [FILE|DIR|-]...`: convert collected NDJSON to UDM events, as SecOps' `DUO_TELEPHONY`
+ * `duo-secops udm [FILE|DIR|-]...`: convert collected NDJSON to UDM events, as SecOps' `DUO_TELEPHONY`
  * parser would map them, to preview or push them directly.
  *
  * Exit status: 0 all lines converted; 1 some lines were rejected (each reported as `file:line: reason`);
@@ -52,7 +52,7 @@ export async function runUdm(inputs: string[], flags: UdmFlags, io: CliIo): Prom
     io.stderr.write(`${p.file}:${p.line}: ${p.reason}\n`);
   };
   const fail = (message: string): void => {
-    io.stderr.write(`duo-telephony udm: ${message}\n`);
+    io.stderr.write(`duo-secops udm: ${message}\n`);
   };
 
   let out: NodeJS.WritableStream = io.stdout;

@@ -213,7 +213,7 @@ describe('runOnce', () => {
     const err = await runOnce(deps(store, source)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckpointError);
     expect((err as Error).message).toContain('more than 180 days ago');
-    expect((err as Error).message).toContain('duo-telephony state reset --to ');
+    expect((err as Error).message).toContain('duo-secops state reset --to ');
     expect(source.stats.requests).toBe(0);
     expect(store.documents.get('_state/duo-telephony.json')?.version).toBe('m0');
   });

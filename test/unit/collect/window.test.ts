@@ -52,7 +52,7 @@ describe('staleWindowAdvice', () => {
     const cursorMs = now - 100 * DAY_MS + 123;
     const advice = staleWindowAdvice({ mintimeMs: old, nextOffset: `${cursorMs},abc` }, now);
     expect(advice).toContain(new Date(old).toISOString());
-    expect(advice).toContain(`duo-telephony state reset --to ${new Date(cursorMs).toISOString()} --yes`);
+    expect(advice).toContain(`duo-secops state reset --to ${new Date(cursorMs).toISOString()} --yes`);
     expect(advice).toContain('events of that one millisecond already written are delivered again');
   });
 
