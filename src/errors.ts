@@ -1,28 +1,11 @@
 /**
- * Typed errors. Every error the collector raises says what failed, where, and what to check.
- * Only entry points catch them and map `exitCode` to the process exit status.
- *
- * Exit codes: 0 ok, 2 configuration or unusable state, 3 Duo credentials/permission,
- * 4 Duo or storage unavailable after retries, 5 stored data disagrees with Duo (needs a human).
+ * Typed errors. Every error the collector raises says what failed, where, and what to check, and
+ * carries an `ErrorCode`; its exit status comes from the one table in `exit-codes.ts`. Only entry
+ * points catch errors and turn them into exit statuses.
  */
-export type ErrorCode =
-  | 'CONFIG_INVALID'
-  | 'CHECKPOINT_INVALID'
-  | 'CHECKPOINT_CONFLICT'
-  | 'DUO_BAD_REQUEST'
-  | 'DUO_UNAUTHORIZED'
-  | 'DUO_CLOCK_SKEW'
-  | 'DUO_FORBIDDEN'
-  | 'DUO_RATE_LIMITED'
-  | 'DUO_UNAVAILABLE'
-  | 'DUO_BAD_RESPONSE'
-  | 'STORAGE_UNAVAILABLE'
-  | 'STORAGE_DENIED'
-  | 'STORAGE_NOT_FOUND'
-  | 'OBJECT_CONFLICT'
-  | 'ABORTED';
+import { ERROR_CODES, type ErrorCode, type ExitStatus } from './exit-codes.js';
 
-export type ExitCode = 0 | 1 | 2 | 3 | 4 | 5;
+export type { ErrorCode, ExitStatus } from './exit-codes.js';
 
 export interface CollectorErrorOptions {
   cause?: unknown;
@@ -34,15 +17,18 @@ export class CollectorError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   readonly hint: string | undefined;
-  readonly exitCode: ExitCode;
 
-  constructor(code: ErrorCode, message: string, exitCode: ExitCode, opts: CollectorErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, opts: CollectorErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
-    this.exitCode = exitCode;
     this.retryable = opts.retryable ?? false;
     this.hint = opts.hint;
+  }
+
+  /** The process exit status for this error (the `exit-codes.ts` table). */
+  get exitCode(): ExitStatus {
+    return ERROR_CODES[this.code].exit;
   }
 }
 
@@ -50,7 +36,7 @@ export class CollectorError extends Error {
 export class ConfigError extends CollectorError {
   readonly problems: string[];
   constructor(problems: string[]) {
-    super('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`, 2);
+    super('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.problems = problems;
   }
 }
@@ -58,14 +44,14 @@ export class ConfigError extends CollectorError {
 /** The checkpoint exists but cannot be used as it is (corrupt, seconds instead of ms, unknown version). */
 export class CheckpointError extends CollectorError {
   constructor(message: string, opts: CollectorErrorOptions = {}) {
-    super('CHECKPOINT_INVALID', message, 2, opts);
+    super('CHECKPOINT_INVALID', message, opts);
   }
 }
 
 /** A compare-and-swap on the checkpoint failed: another run moved it. Not a failure of this run. */
 export class CheckpointConflictError extends CollectorError {
   constructor(message: string, opts: CollectorErrorOptions = {}) {
-    super('CHECKPOINT_CONFLICT', message, 0, opts);
+    super('CHECKPOINT_CONFLICT', message, opts);
   }
 }
 
@@ -89,7 +75,7 @@ export class DuoApiError extends CollectorError {
   readonly path: string;
   readonly serverDateMs: number | undefined;
 
-  constructor(code: ErrorCode, details: DuoErrorDetails, opts: CollectorErrorOptions & { exitCode: ExitCode; summary?: string }) {
+  constructor(code: ErrorCode, details: DuoErrorDetails, opts: CollectorErrorOptions & { summary?: string }) {
     const duo = [
       details.duoCode !== undefined ? String(details.duoCode) : undefined,
       details.duoMessage,
@@ -99,7 +85,7 @@ export class DuoApiError extends CollectorError {
       .join(' ');
     const head = opts.summary ?? `Duo answered HTTP ${details.httpStatus} for ${details.path}`;
     const message = `${head}${duo ? `: ${duo}` : ''}${opts.hint ? `. ${opts.hint}` : ''}`;
-    super(code, message, opts.exitCode, opts);
+    super(code, message, opts);
     this.httpStatus = details.httpStatus;
     this.duoCode = details.duoCode;
     this.duoMessage = details.duoMessage;
@@ -112,20 +98,20 @@ export class DuoApiError extends CollectorError {
 /** A storage backend (GCS, local folder) failed or refused. */
 export class StorageError extends CollectorError {
   constructor(code: 'STORAGE_UNAVAILABLE' | 'STORAGE_DENIED' | 'STORAGE_NOT_FOUND', message: string, opts: CollectorErrorOptions = {}) {
-    super(code, message, code === 'STORAGE_UNAVAILABLE' ? 4 : 2, opts);
+    super(code, message, opts);
   }
 }
 
 /** An object with this page's name exists with different content: never skipped silently. */
 export class ObjectConflictError extends CollectorError {
   constructor(message: string, opts: CollectorErrorOptions = {}) {
-    super('OBJECT_CONFLICT', message, 5, opts);
+    super('OBJECT_CONFLICT', message, opts);
   }
 }
 
 export class AbortedError extends CollectorError {
   constructor(message = 'aborted') {
-    super('ABORTED', message, 1);
+    super('ABORTED', message);
   }
 }
 

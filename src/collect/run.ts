@@ -256,7 +256,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       failpoint('page.fetched');
       logger.debug({ event: 'page.fetched', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page, items: page.itemCount, more: page.nextOffset !== null }, 'page fetched');
       if (page.nextOffset !== null && page.nextOffset === open.nextOffset) {
-        throw new CollectorError('DUO_BAD_RESPONSE', `Duo returned the same next_offset it was sent (${open.nextOffset}); stopping instead of looping`, 4);
+        throw new CollectorError('DUO_BAD_RESPONSE', `Duo returned the same next_offset it was sent (${open.nextOffset}); stopping instead of looping`);
       }
 
       // Not when this run is about to stop (stop signal, page limit, time budget spent), so a request of

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CollectorError, type ErrorCode, type ExitCode } from '../errors.js';
+import { CollectorError, type ErrorCode } from '../errors.js';
 import { formatCommand } from './format.js';
 import type { ProbeResult, ProbeRunner } from './observe.js';
 import type { DeployStep } from './plan.js';
@@ -19,8 +19,8 @@ export type GcloudProblem = 'unavailable' | 'refused' | 'failed';
 /** A gcloud that is missing, not logged in, refused, or failed. */
 export class GcloudError extends CollectorError {
   readonly problem: GcloudProblem;
-  constructor(code: ErrorCode, message: string, exitCode: ExitCode, problem: GcloudProblem = 'failed') {
-    super(code, message, exitCode);
+  constructor(code: ErrorCode, message: string, problem: GcloudProblem = 'failed') {
+    super(code, message);
     this.problem = problem;
   }
 }
@@ -109,23 +109,15 @@ export function createGcloud(opts: GcloudOptions): Gcloud {
   function failure(what: string, argv: readonly string[], r: GcloudResult): GcloudError {
     const text = errorText(r.stderr) || `exit status ${r.code}`;
     if (NOT_LOGGED_IN.test(r.stderr)) {
-      return new GcloudError(
-        'CONFIG_INVALID',
-        `gcloud is not logged in (${text}): run \`gcloud auth login\`, or \`gcloud auth activate-service-account\` on a server, then run deploy again`,
-        2,
-        'unavailable',
-      );
+      return new GcloudError('DEPLOY_GCLOUD_UNAVAILABLE',
+        `gcloud is not logged in (${text}): run \`gcloud auth login\`, or \`gcloud auth activate-service-account\` on a server, then run deploy again`, 'unavailable');
     }
     const cmd = formatCommand(argv);
     if (DENIED.test(r.stderr)) {
-      return new GcloudError(
-        'STORAGE_DENIED',
-        `${what} was refused: ${text}\n  command: ${cmd}\n  the deploying account needs the rights to do this in the project (Owner, or the roles listed in the README's deploy section)`,
-        2,
-        'refused',
-      );
+      return new GcloudError('DEPLOY_DENIED',
+        `${what} was refused: ${text}\n  command: ${cmd}\n  the deploying account needs the rights to do this in the project (Owner, or the roles listed in the README's deploy section)`, 'refused');
     }
-    return new GcloudError('STORAGE_UNAVAILABLE', `${what} failed: ${text}\n  command: ${cmd}`, 4);
+    return new GcloudError('DEPLOY_STEP_FAILED', `${what} failed: ${text}\n  command: ${cmd}`);
   }
 
   const probe: ProbeRunner = async (key, argv) => {
@@ -135,12 +127,8 @@ export function createGcloud(opts: GcloudOptions): Gcloud {
       if (key === 'bucket' && DENIED.test(r.stderr) && !NOT_LOGGED_IN.test(r.stderr)) {
         // Bucket names are global: a refusal here is most often a name another project owns.
         const url = argv.find((a) => a.startsWith('gs://')) ?? 'the bucket';
-        throw new GcloudError(
-          'STORAGE_DENIED',
-          `${url} exists but this account may not read it: the name is probably taken by another project (bucket names are global); choose another --bucket (${errorText(r.stderr)})`,
-          2,
-          'refused',
-        );
+        throw new GcloudError('DEPLOY_DENIED',
+          `${url} exists but this account may not read it: the name is probably taken by another project (bucket names are global); choose another --bucket (${errorText(r.stderr)})`, 'refused');
       }
       throw failure('reading the project', argv, r);
     }
@@ -148,7 +136,7 @@ export function createGcloud(opts: GcloudOptions): Gcloud {
     try {
       json = r.stdout.trim() === '' ? null : JSON.parse(r.stdout);
     } catch {
-      throw new GcloudError('STORAGE_UNAVAILABLE', `gcloud printed something other than JSON for: ${formatCommand(argv)}`, 4);
+      throw new GcloudError('DEPLOY_STEP_FAILED', `gcloud printed something other than JSON for: ${formatCommand(argv)}`);
     }
     return { found: true, json } satisfies ProbeResult;
   };
@@ -156,7 +144,7 @@ export function createGcloud(opts: GcloudOptions): Gcloud {
   async function run(step: DeployStep, secrets: { skey?: string | undefined }): Promise<'done' | 'already-existed'> {
     let stdin: string | undefined;
     if (step.stdin === 'skey') {
-      if (secrets.skey === undefined) throw new GcloudError('CONFIG_INVALID', `${step.id}: DUO_SKEY is needed on stdin but not set`, 2);
+      if (secrets.skey === undefined) throw new GcloudError('CONFIG_INVALID', `${step.id}: DUO_SKEY is needed on stdin but not set`);
       stdin = secrets.skey.trim();
     }
     for (let attempt = 0; ; attempt++) {
@@ -178,12 +166,9 @@ function spawnError(command: string, err: unknown): GcloudError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') {
     return new GcloudError(
-      'CONFIG_INVALID',
-      `gcloud not found (${command === 'gcloud' ? 'not on PATH' : command}): install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install) or pass --gcloud <path>`,
-      2,
-      'unavailable',
-    );
+      'DEPLOY_GCLOUD_UNAVAILABLE',
+      `gcloud not found (${command === 'gcloud' ? 'not on PATH' : command}): install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install) or pass --gcloud <path>`, 'unavailable');
   }
-  if (code === 'EACCES') return new GcloudError('CONFIG_INVALID', `${command} is not executable: pass the Google Cloud CLI's gcloud with --gcloud <path>`, 2, 'unavailable');
-  return new GcloudError('STORAGE_UNAVAILABLE', `could not run ${command}: ${(err as Error).message}`, 4);
+  if (code === 'EACCES') return new GcloudError('DEPLOY_GCLOUD_UNAVAILABLE', `${command} is not executable: pass the Google Cloud CLI's gcloud with --gcloud <path>`, 'unavailable');
+  return new GcloudError('DEPLOY_STEP_FAILED', `could not run ${command}: ${(err as Error).message}`);
 }

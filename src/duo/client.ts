@@ -252,7 +252,6 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
       refusal.code,
       { httpStatus: status, duoCode: duo?.code, duoMessage: duo?.message, messageDetail: duo?.detail, path: TELEPHONY_PATH, serverDateMs },
       {
-        exitCode: refusal.exitCode,
         retryable: false,
         ...(hint ? { hint } : {}),
         ...(duo ? {} : { summary: `Duo answered HTTP ${status} for ${TELEPHONY_PATH} with ${bodyNote}` }),
@@ -276,21 +275,18 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     switch (f.kind) {
       case 'rate-limited':
         return new DuoApiError('DUO_RATE_LIMITED', details, {
-          exitCode: 4,
           retryable: true,
           summary: `Duo kept answering HTTP 429 (too many requests) for ${TELEPHONY_PATH} after ${tries}`,
           hint: 'Other clients of the same integration share its rate limit: lower REQUESTS_PER_MINUTE or poll less often',
         });
       case 'server-error':
         return new DuoApiError('DUO_UNAVAILABLE', details, {
-          exitCode: 4,
           retryable: true,
           summary: `Duo failed ${TELEPHONY_PATH} ${tries} in a row, the last with ${last}`,
           hint: 'Duo or a proxy in front of it is failing: try again later (status.duo.com lists Duo incidents)',
         });
       case 'network':
         return new DuoApiError('DUO_UNAVAILABLE', details, {
-          exitCode: 4,
           retryable: true,
           cause: new DuoTransportError(f.reason, f.code),
           summary: `Duo unreachable: no answer from ${cfg.origin} for ${TELEPHONY_PATH} after ${tries}, the last: ${f.reason}`,
@@ -298,7 +294,6 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
         });
       case 'bad-response':
         return new DuoApiError('DUO_BAD_RESPONSE', details, {
-          exitCode: 4,
           retryable: true,
           summary: `Duo's answer for ${TELEPHONY_PATH} was unusable after ${tries}, the last: ${last}`,
           hint: "A proxy in between or a change on Duo's side may be the cause: try again later",
@@ -335,7 +330,6 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
       if (page.nextOffset === req.nextOffset) {
         // Following it would loop forever over the same page.
         throw new DuoApiError('DUO_BAD_RESPONSE', { httpStatus: 200, path: TELEPHONY_PATH }, {
-          exitCode: 4,
           retryable: true,
           summary: `Duo returned the cursor it was sent (${page.nextOffset}) for ${TELEPHONY_PATH}`,
         });

@@ -1,8 +1,9 @@
 /**
  * What each Duo answer means for the collector, kept as data (duo-api.md "Errors"): which HTTP statuses
- * are worth another attempt, and which error code, exit code and fix each refusal maps to.
+ * are worth another attempt, and which error code and fix each refusal maps to (its exit status follows
+ * from the code: `exit-codes.ts`).
  */
-import type { ErrorCode, ExitCode } from '../errors.js';
+import type { ErrorCode } from '../exit-codes.js';
 
 /**
  * Statuses retried with backoff: Duo's rate limit, and any server-side failure including a proxy's
@@ -19,7 +20,6 @@ export function isRetryableStatus(status: number): boolean {
 
 export interface Refusal {
   code: ErrorCode;
-  exitCode: ExitCode;
   hint?: string;
 }
 
@@ -32,25 +32,23 @@ export const HINT_PERMISSION =
 
 /** Refusals Duo identifies by its 5-digit code; the code is more precise than the HTTP status. */
 const BY_DUO_CODE: Readonly<Record<number, Refusal>> = {
-  40101: { code: 'DUO_UNAUTHORIZED', exitCode: 3, hint: HINT_IKEY },
-  40102: { code: 'DUO_UNAUTHORIZED', exitCode: 3, hint: HINT_IKEY },
-  40103: { code: 'DUO_UNAUTHORIZED', exitCode: 3, hint: HINT_SKEY },
-  40105: { code: 'DUO_CLOCK_SKEW', exitCode: 3, hint: HINT_CLOCK },
-  40301: { code: 'DUO_FORBIDDEN', exitCode: 3, hint: HINT_PERMISSION },
+  40101: { code: 'DUO_UNAUTHORIZED', hint: HINT_IKEY },
+  40102: { code: 'DUO_UNAUTHORIZED', hint: HINT_IKEY },
+  40103: { code: 'DUO_UNAUTHORIZED', hint: HINT_SKEY },
+  40105: { code: 'DUO_CLOCK_SKEW', hint: HINT_CLOCK },
+  40301: { code: 'DUO_FORBIDDEN', hint: HINT_PERMISSION },
 };
 
 /** Used when the body carried no (known) Duo code, e.g. an answer from a proxy. */
 const BY_STATUS: Readonly<Record<number, Refusal>> = {
   400: {
     code: 'DUO_BAD_REQUEST',
-    exitCode: 2,
     hint: 'Duo refused the request window or parameters: the detail names which',
   },
-  401: { code: 'DUO_UNAUTHORIZED', exitCode: 3, hint: 'Check DUO_IKEY, DUO_SKEY and DUO_API_HOST' },
-  403: { code: 'DUO_FORBIDDEN', exitCode: 3, hint: HINT_PERMISSION },
+  401: { code: 'DUO_UNAUTHORIZED', hint: 'Check DUO_IKEY, DUO_SKEY and DUO_API_HOST' },
+  403: { code: 'DUO_FORBIDDEN', hint: HINT_PERMISSION },
   404: {
     code: 'DUO_BAD_REQUEST',
-    exitCode: 2,
     hint: 'Check DUO_API_HOST and DUO_API_URL: nothing there serves the Admin API log endpoint',
   },
 };
@@ -65,9 +63,8 @@ export function refusalFor(status: number, duoCode: number | undefined): Refusal
   if (status >= 300 && status < 400) {
     return {
       code: 'DUO_BAD_REQUEST',
-      exitCode: 2,
       hint: 'Duo does not redirect API calls: check DUO_API_URL or the proxy in between',
     };
   }
-  return { code: 'DUO_BAD_REQUEST', exitCode: 2 };
+  return { code: 'DUO_BAD_REQUEST' };
 }

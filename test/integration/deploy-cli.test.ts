@@ -264,7 +264,7 @@ describe('deploy refuses clearly', () => {
   it('says how to log in when gcloud has no account, and changes nothing', async () => {
     await fake.clearLog();
     const run = await deploy(BASE_ARGS, { FAKE_GCLOUD_NOT_LOGGED_IN: '1', DUO_SKEY: SKEY });
-    expect(run.code).toBe(2);
+    expect(run.code).toBe(6);
     expect(run.stderr).toContain('gcloud is not logged in');
     expect(run.stderr).toContain('gcloud auth login');
     expect(await mutatingCalls()).toEqual([]);
@@ -272,7 +272,7 @@ describe('deploy refuses clearly', () => {
 
   it('says how to get gcloud when there is none', async () => {
     const viaPath = await deploy(BASE_ARGS, { PATH: join(dir, 'empty-path'), DUO_SKEY: SKEY });
-    expect(viaPath.code).toBe(2);
+    expect(viaPath.code).toBe(6);
     expect(viaPath.stderr).toContain('gcloud not found (not on PATH): install the Google Cloud CLI');
     const viaFlag = await deploy([...BASE_ARGS, '--gcloud', join(dir, 'no', 'gcloud')], { DUO_SKEY: SKEY });
     expect(viaFlag.stderr).toContain(`gcloud not found (${join(dir, 'no', 'gcloud')})`);

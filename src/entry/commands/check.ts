@@ -7,6 +7,7 @@ import { resolveSecretKey } from '../../collect/deps.js';
 import { createDuoClient } from '../../duo/client.js';
 import { checkDuo, formatCheckReport } from '../../duo/check.js';
 import { addDuoOptions, explicitFlags } from '../options.js';
+import { ERROR_CODES, EXIT_STATUS } from '../../exit-codes.js';
 
 export function register(program: Command, io: CliIo): void {
   const cmd = program
@@ -33,7 +34,7 @@ export function register(program: Command, io: CliIo): void {
     try {
       const report = await checkDuo(client, { apiHost: config.apiHost });
       io.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatCheckReport(report).replace(/\n?$/, '\n'));
-      io.setExitCode(report.ok ? 0 : (report.failure?.httpStatus === 401 || report.failure?.httpStatus === 403 ? 3 : 4));
+      io.setExitCode(report.ok ? EXIT_STATUS.ok : report.failure ? ERROR_CODES[report.failure.code].exit : EXIT_STATUS.failed);
     } finally {
       await client.close();
     }

@@ -170,7 +170,8 @@ export function register(program: Command, io: CliIo): void {
     'after',
     '\nThe Duo secret key is read from DUO_SKEY (never a flag) and stored in Secret Manager through stdin; it is\n' +
       'needed on the first deploy and whenever it changes, and may be left unset otherwise.\n' +
-      'Exit status: 0 ok, 2 configuration, missing gcloud, login or permission, 4 a gcloud command failed.\n',
+      'Exit status: 0 ok, 2 configuration, 6 gcloud missing, not logged in or not allowed, 7 a gcloud command failed,\n' +
+      '8 Google\'s guide collector is still scheduled in the project.\n',
   );
   cmd.action(async (flags: DeployFlags) => {
     const out = (line = ''): void => {

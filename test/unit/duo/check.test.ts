@@ -30,7 +30,7 @@ function fakeClient(answer: (req: PageRequest) => TelephonyPage | Error): DuoCli
 
 function refusal(status: number, duoCode: number, duoMessage: string, serverDateMs: number | undefined = NOW): DuoApiError {
   const r = refusalFor(status, duoCode);
-  return new DuoApiError(r.code, { httpStatus: status, duoCode, duoMessage, path: '/admin/v2/logs/telephony', serverDateMs }, { exitCode: r.exitCode, ...(r.hint ? { hint: r.hint } : {}) });
+  return new DuoApiError(r.code, { httpStatus: status, duoCode, duoMessage, path: '/admin/v2/logs/telephony', serverDateMs }, { ...(r.hint ? { hint: r.hint } : {}) });
 }
 
 async function run(answer: (req: PageRequest) => TelephonyPage | Error): Promise<{ report: CheckReport; text: string; seen: PageRequest[] }> {
@@ -126,7 +126,6 @@ describe('checkDuo', () => {
 
   it('Duo unreachable after the client retries', async () => {
     const err = new DuoApiError('DUO_UNAVAILABLE', { httpStatus: 0, path: '/admin/v2/logs/telephony' }, {
-      exitCode: 4,
       retryable: true,
       summary: 'Duo unreachable: no answer from https://api-123abcde.duosecurity.com after 7 attempts, the last: connect ETIMEDOUT',
     });
@@ -138,7 +137,7 @@ describe('checkDuo', () => {
   });
 
   it('other answers (429 after retries) are shown as Duo said them', async () => {
-    const err = new DuoApiError('DUO_RATE_LIMITED', { httpStatus: 429, duoCode: 42901, duoMessage: 'Too Many Requests', path: '/p' }, { exitCode: 4, retryable: true });
+    const err = new DuoApiError('DUO_RATE_LIMITED', { httpStatus: 429, duoCode: 42901, duoMessage: 'Too Many Requests', path: '/p' }, { retryable: true });
     const { report, text } = await run(() => err);
     expect(report).toMatchObject({ ok: false, reachable: 'ok' });
     expect(text).toContain('Duo answered:');
@@ -154,12 +153,12 @@ describe('checkDuo', () => {
 describe('refusal hints', () => {
   it('map Duo codes to the fix', () => {
     expect(refusalFor(401, 40103).hint).toBe(HINT_SKEY);
-    expect(refusalFor(401, 40105)).toMatchObject({ code: 'DUO_CLOCK_SKEW', exitCode: 3, hint: HINT_CLOCK });
+    expect(refusalFor(401, 40105)).toMatchObject({ code: 'DUO_CLOCK_SKEW', hint: HINT_CLOCK });
     expect(refusalFor(403, 40301).hint).toBe(HINT_PERMISSION);
     expect(refusalFor(403, undefined).hint).toBe(HINT_PERMISSION);
     // A code that disagrees with the status is not trusted.
     expect(refusalFor(400, 40105).code).toBe('DUO_BAD_REQUEST');
-    expect(refusalFor(418, undefined)).toMatchObject({ code: 'DUO_BAD_REQUEST', exitCode: 2 });
+    expect(refusalFor(418, undefined)).toMatchObject({ code: 'DUO_BAD_REQUEST' });
     expect(refusalFor(302, undefined).hint).toContain('DUO_API_URL');
   });
 });
