@@ -4,10 +4,15 @@
  * every Duo request: the daemon never has two in flight, so runs never overlap. SIGTERM and SIGINT
  * mid-run finish and commit the page in flight and exit 0; a following `collect` completes the set
  * with nothing lost or doubled.
+ *
+ * Every wait is on an event (a line the daemon prints, a request reaching the proxy, the process
+ * exiting), never on a pause: the proxy holds the answer to a chosen request for as long as the test
+ * needs, so "mid-run" does not depend on how fast the machine is.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +33,14 @@ interface ProxiedRequest {
   endMs: number | null;
   /** The client went away before the answer was complete. */
   aborted: boolean;
+  /** Settles once the answer is complete or the client has gone away. */
+  ended: Promise<void>;
+}
+
+/** A request whose answer the proxy keeps back until `release()`. */
+interface HeldRequest {
+  request: ProxiedRequest;
+  release(): void;
 }
 
 /** Forwards to the simulator untouched (signatures stay valid) and records what is in flight. */
@@ -36,14 +49,37 @@ interface CountingProxy {
   requests: ProxiedRequest[];
   inFlight: number;
   maxInFlight: number;
+  /**
+   * Keep back the answer to the next request until it is released: the client is then mid-page
+   * for as long as the test needs. Resolves as soon as that request arrives.
+   */
+  holdNext(): Promise<HeldRequest>;
   close(): Promise<void>;
 }
 
 async function startCountingProxy(target: string): Promise<CountingProxy> {
   const t = new URL(target);
-  const proxy: CountingProxy = { url: '', requests: [], inFlight: 0, maxInFlight: 0, close: async () => {} };
+  let armed: ((held: HeldRequest) => void) | null = null;
+  const proxy: CountingProxy = {
+    url: '',
+    requests: [],
+    inFlight: 0,
+    maxInFlight: 0,
+    holdNext: () => {
+      if (armed) throw new Error('holdNext: a hold is already waiting for a request');
+      return new Promise<HeldRequest>((resolve) => (armed = resolve));
+    },
+    close: async () => {},
+  };
   const server: Server = createServer((req, res) => {
-    const rec: ProxiedRequest = { query: new URL(req.url ?? '/', 'http://x').searchParams, startMs: Date.now(), endMs: null, aborted: false };
+    let ended!: () => void;
+    const rec: ProxiedRequest = {
+      query: new URL(req.url ?? '/', 'http://x').searchParams,
+      startMs: Date.now(),
+      endMs: null,
+      aborted: false,
+      ended: new Promise<void>((resolve) => (ended = resolve)),
+    };
     proxy.requests.push(rec);
     proxy.inFlight += 1;
     proxy.maxInFlight = Math.max(proxy.maxInFlight, proxy.inFlight);
@@ -54,12 +90,28 @@ async function startCountingProxy(target: string): Promise<CountingProxy> {
       rec.aborted = aborted;
       rec.endMs = Date.now();
       proxy.inFlight -= 1;
+      ended();
     };
     res.on('finish', () => finish(false));
     res.on('close', () => finish(!res.writableFinished));
-    const upstream = request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+
+    let released: Promise<void> = Promise.resolve();
+    if (armed) {
+      const hold = armed;
+      armed = null;
+      released = new Promise<void>((release) => hold({ request: rec, release }));
+    }
+    const answer = (up: IncomingMessage): void => {
+      if (res.destroyed) {
+        // The client gave up while its answer was held.
+        up.destroy();
+        return;
+      }
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
+    };
+    const upstream = request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      void released.then(() => answer(up));
     });
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
@@ -77,7 +129,7 @@ async function startCountingProxy(target: string): Promise<CountingProxy> {
 let sim: Simulator;
 let proxy: CountingProxy;
 let dir: string;
-const children: Array<{ kill(signal: NodeJS.Signals): boolean }> = [];
+const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   sim = await startSimulator({ events: dataset, faults: SLOW });
@@ -116,12 +168,116 @@ function events(stderr: string): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs: number, output: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; daemon output:\n${output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 20));
+/** A CLI process whose output the test waits on, line by line. */
+interface WatchedProcess {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+  /** Complete lines printed so far, stderr and stdout, each in the order printed. */
+  readonly lines: string[];
+  readonly exited: boolean;
+  /** Call `listener` after every new line and when the process exits; returns the unsubscribe. */
+  onChange(listener: () => void): () => void;
+}
+
+function spawnWatched(args: string[], environment: NodeJS.ProcessEnv): WatchedProcess {
+  const { child, done } = spawnCli(args, environment);
+  children.push(child);
+  const lines: string[] = [];
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const l of [...listeners]) l();
+  };
+  for (const stream of [child.stderr!, child.stdout!]) {
+    let partial = '';
+    stream.on('data', (d: Buffer) => {
+      const parts = (partial + d.toString()).split('\n');
+      partial = parts.pop()!;
+      if (parts.length === 0) return;
+      lines.push(...parts);
+      notify();
+    });
   }
+  let exited = false;
+  void done.then(() => {
+    exited = true;
+    notify();
+  });
+  return {
+    child,
+    done,
+    lines,
+    get exited() {
+      return exited;
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/** The last lines a process printed, for failure messages. */
+function tail(proc: WatchedProcess): string {
+  return proc.lines.join('\n').slice(-3000);
+}
+
+/**
+ * Resolve with `check()`'s first value other than `undefined`, re-checked after every line the process
+ * prints. Fails if the process exits first; `timeoutMs` only bounds a failing test.
+ */
+function waitFor<T>(proc: WatchedProcess, what: string, check: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const settle = (fn: () => void) => {
+      unsubscribe();
+      clearTimeout(timer);
+      fn();
+    };
+    const attempt = () => {
+      const value = check();
+      if (value !== undefined) settle(() => resolve(value));
+      else if (proc.exited) settle(() => reject(new Error(`the process exited before ${what}; its output:\n${tail(proc)}`)));
+    };
+    const timer = setTimeout(() => settle(() => reject(new Error(`timed out waiting for ${what}; output so far:\n${tail(proc)}`))), timeoutMs);
+    const unsubscribe = proc.onChange(attempt);
+    attempt();
+  });
+}
+
+/** The first line matching `re`, whether already printed or still to come. */
+function waitForLine(proc: WatchedProcess, re: RegExp, timeoutMs?: number): Promise<string> {
+  return waitFor(proc, `a line matching ${re}`, () => proc.lines.find((l) => re.test(l)), timeoutMs);
+}
+
+/** The `count`-th log event named `event` (pino JSON lines). */
+function waitForEvent(proc: WatchedProcess, event: string, count = 1, timeoutMs?: number): Promise<Record<string, unknown>> {
+  return waitFor(proc, `${count} "${event}" event(s)`, () => events(proc.lines.join('\n')).filter((e) => e.event === event)[count - 1], timeoutMs);
+}
+
+/** Wait for something outside the process (a request reaching the proxy) while it keeps running. */
+function waitWhileRunning<T>(proc: WatchedProcess, what: string, outside: Promise<T>, timeoutMs = 30_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; output so far:\n${tail(proc)}`)), timeoutMs);
+    const settle = (fn: () => void) => {
+      clearTimeout(timer);
+      fn();
+    };
+    outside.then(
+      (v) => settle(() => resolve(v)),
+      (err: unknown) => settle(() => reject(err as Error)),
+    );
+    void proc.done.then(() => settle(() => reject(new Error(`the process exited before ${what}; its output:\n${tail(proc)}`))));
+  });
+}
+
+/** The process's result once it has exited. */
+function waitForExit(proc: WatchedProcess, timeoutMs = 30_000): Promise<CliResult> {
+  return new Promise<CliResult>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for the process to exit; output so far:\n${tail(proc)}`)), timeoutMs);
+    void proc.done.then((r) => {
+      clearTimeout(timer);
+      resolve(r);
+    });
+  });
 }
 
 interface Checkpoint {
@@ -151,34 +307,31 @@ async function objectsFrom(open: NonNullable<Checkpoint['open']>): Promise<strin
 
 /**
  * Start the daemon, let it complete `runs` runs (skipping the ticks that come while one is going),
- * then send `signals` while a Duo request is in flight. Returns what it did.
+ * then send `signals` while the answer to one of its Duo requests is held back. With one signal the
+ * answer is then let through, so the daemon can finish that page; with two it never is. Each signal
+ * after the first is sent only once the daemon has logged the first: two sent at once can arrive as one.
+ * Returns what it did; `exitMs` counts from the last thing the test did (the release or the last signal).
  */
 async function daemonUntilSignal(signals: NodeJS.Signals[], runs: number): Promise<{ result: CliResult; exitMs: number; inFlightAtSignal: ProxiedRequest; stderr: string }> {
   const firstRequest = proxy.requests.length;
-  let stderr = '';
-  const { child, done } = spawnCli(['daemon', '--schedule', '*/1 * * * * *'], env({ MAX_ITERATIONS: '4' }));
-  children.push(child);
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  let exited = false;
-  void done.then(() => (exited = true));
-  const finishedRuns = () => events(stderr).filter((e) => e.event === 'run.finished').length;
-  const skipped = () => events(stderr).filter((e) => e.event === 'daemon.skipped').length;
-  await until(`${runs} runs and a skipped tick`, () => exited || (finishedRuns() >= runs && skipped() >= 1), 30_000, () => stderr);
-  // Mid-run: a request of a run is on its way (the simulator holds each answer 300 ms).
-  await until('a request in flight', () => exited || (proxy.inFlight === 1 && Date.now() - proxy.requests.at(-1)!.startMs < 100), 10_000, () => stderr);
-  expect(exited, stderr).toBe(false);
-  const inFlightAtSignal = proxy.requests.at(-1)!;
+  const daemon = spawnWatched(['daemon', '--schedule', '*/1 * * * * *'], env({ MAX_ITERATIONS: '4' }));
+  await waitForEvent(daemon, 'run.finished', runs);
+  await waitForEvent(daemon, 'daemon.skipped');
+  // Mid-run: the daemon's next request stays unanswered until released.
+  const held = await waitWhileRunning(daemon, 'a request in flight', proxy.holdNext());
+  const [first, ...more] = signals;
+  daemon.child.kill(first!);
+  await waitForLine(daemon, /"event":"daemon.signal"/);
+  for (const s of more) daemon.child.kill(s);
+  if (more.length === 0) held.release();
   const sentAt = Date.now();
-  for (const [n, s] of signals.entries()) {
-    // Two signals sent at once arrive as one: give the first time to be handled.
-    if (n > 0) await new Promise((r) => setTimeout(r, 50));
-    child.kill(s);
-  }
-  const result = await done;
+  const result = await waitForExit(daemon);
   const exitMs = Date.now() - sentAt;
-  expect(proxy.requests.length, 'no request after the signal').toBe(proxy.requests.indexOf(inFlightAtSignal) + 1);
+  // The proxy may learn that the connection closed after the process is gone.
+  await held.request.ended;
+  expect(proxy.requests.length, 'no request after the signal').toBe(proxy.requests.indexOf(held.request) + 1);
   expect(proxy.requests.slice(firstRequest).length).toBeGreaterThan(runs * 4);
-  return { result, exitMs, inFlightAtSignal, stderr: result.stderr };
+  return { result, exitMs, inFlightAtSignal: held.request, stderr: result.stderr };
 }
 
 /** The daemon's own runs never overlapped and never stole the window from each other. */
@@ -227,9 +380,11 @@ describe('duo-secops daemon', () => {
 
   it('a second signal exits at once without finishing the page', async () => {
     const r = await daemonUntilSignal(['SIGTERM', 'SIGTERM'], 1);
-    expect(r.result.code).toBe(143);
-    expect(r.exitMs).toBeLessThan(1000);
+    expect(r.result.code, r.stderr).toBe(143);
+    // The answer was never let through, yet the daemon left: it did not wait for the page.
+    expect(r.inFlightAtSignal.aborted).toBe(true);
     expect(events(r.stderr).map((e) => e.event)).toContain('daemon.forced');
+    expect(events(r.stderr).map((e) => e.event)).not.toContain('daemon.stopped');
   }, 30_000);
 
   it('a following collect completes the set: nothing lost, nothing doubled', async () => {
