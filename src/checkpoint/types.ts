@@ -11,8 +11,28 @@ export interface StoredCheckpoint {
    * `null` means the data came from a legacy location: the first save must create the new key.
    */
   version: string | null;
-  /** Where it was read from (for messages): `gs://b/_state/x.json`, `/data/_state/x.json`. */
+  /**
+   * Where these bytes were read from (for messages): `gs://b/_state/x.json`, and for the local store the
+   * generation file, `/data/_state/x.json.d/0000000000000007.json`.
+   */
   location: string;
+  /**
+   * The document before this one, when the store still holds it (local store: the previous generation
+   * that is not torn). Offered by `parseStoredCheckpoint` when `data` cannot be used.
+   */
+  previous?: PreviousCheckpoint;
+  /**
+   * Set when a copy of the checkpoint kept for people (the local store's file at its path) matches none
+   * of the stored versions: someone edited it, and the next save would overwrite the edit.
+   */
+  editedCopy?: { location: string };
+}
+
+export interface PreviousCheckpoint {
+  data: Buffer;
+  location: string;
+  /** A shell command that makes this the current checkpoint, touching nothing else. */
+  restoreCommand: string;
 }
 
 export interface CheckpointStore {
