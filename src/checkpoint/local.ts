@@ -5,8 +5,8 @@
  * Layout, for `path` = `<OUTPUT_DIR>/_state/duo-telephony.json`:
  *   <path>.d/0000000000000007.json   generation files: the checkpoint as of each save (the truth)
  *   <path>.d/floor-0000000000000003  prune marker: generations below 3 may have been removed
- *   <path>                           a copy of the newest generation for people who `cat` it (read only
- *                                    while no generation exists: see load)
+ *   <path>                           a copy of the newest generation for people who `cat` it (never
+ *                                    loaded while a generation exists; compared with them: see load)
  *
  * Save with expected version k (null = 0):
  *   1. list <path>.d; the newest generation must be k, else conflict (cheap early answer);
@@ -17,7 +17,17 @@
  *      finished generation (plus perhaps a hidden temp file, swept after an hour);
  *   4. list again and check k+1 ≥ floor (below);
  *   5. fsync <path>.d, then refresh the copy at <path> (tmp + rename, not synced) and prune.
- * Load picks the highest generation; its number is the version.
+ * Load picks the highest generation; its number is the version, its file the location reported.
+ * Along with it, load reports two things the store cannot judge itself (parsing is the codec's job,
+ * `parseStoredCheckpoint`):
+ *   - `previous`: the generation before it, with the command that goes back to it (move the newer
+ *     generation files out of `<path>.d`, remove the copy), for when the newest cannot be parsed;
+ *   - `editedCopy`: the copy matches none of the generations, so someone edited it and the next save
+ *     would overwrite the edit. The copy is kept from ever matching nothing otherwise: a writer whose
+ *     refresh fails removes it, and a writer overtaken while refreshing removes its own stale copy;
+ *     a writer stopped between its link and its refresh leaves the copy one save behind, which still
+ *     matches a generation, as pruning always keeps at least two. A copy read while others save (the
+ *     listing changed meanwhile) is not judged.
  *
  * Why the floor marker: pruning deletes old generation files, and a deleted name can be linked again. A
  * writer that read k, stalled while others saved k+1…k+N and pruned k+1, could then "win" k+1 although
@@ -51,8 +61,10 @@ export interface LocalCheckpointOptions {
   /** The guide's `state.json`: read (version null) only while no generation exists; never written. */
   legacyPath?: string;
   /**
-   * Generations kept after pruning (default 16). Pruning runs once twice as many have piled up. Kept
-   * generously above 1 so a save that links and checks within microseconds is never mistaken for a stale one.
+   * Generations kept after pruning (default 16, at least 2). Pruning runs once twice as many have piled
+   * up. Kept generously above 1 so a save that links and checks within microseconds is never mistaken
+   * for a stale one; at least 2 so the previous generation is there to go back to, and a copy one save
+   * behind still matches a generation.
    */
   keep?: number;
 }
@@ -74,7 +86,7 @@ interface Listing {
 export function createLocalCheckpointStore(opts: LocalCheckpointOptions): CheckpointStore {
   const path = opts.path;
   const genDir = `${path}.d`;
-  const keep = Math.max(1, opts.keep ?? 16);
+  const keep = Math.max(2, opts.keep ?? 16);
   const genPath = (g: number): string => join(genDir, `${pad(g)}.json`);
 
   async function list(): Promise<Listing> {
@@ -114,17 +126,30 @@ export function createLocalCheckpointStore(opts: LocalCheckpointOptions): Checkp
   }
 
   /**
-   * Refresh the human-readable copy. Best effort: the save has already committed. Not synced: only the
-   * generations must survive a power loss (load never reads the copy while one exists), and two fsyncs
-   * here would add a third to every page's commit time.
+   * Refresh the human-readable copy after generation `target` committed. Best effort: the save has
+   * already committed. Not synced: only the generations must survive a power loss (load never reads
+   * the copy while one exists), and two fsyncs here would add a third to every page's commit time.
+   * A copy must never outlive its generation (pruned, it would match none and read as a hand edit), so a
+   * failed refresh removes the old copy, and a writer overtaken while refreshing removes its own.
    */
-  async function writeCopy(data: Buffer): Promise<void> {
+  async function writeCopy(data: Buffer, target: number): Promise<void> {
     const tmp = tempPathFor(path);
     try {
       await writeFile(tmp, data, { flag: 'wx' });
       await rename(tmp, path);
     } catch {
       await unlinkIfPresent(tmp).catch(() => {});
+      await unlinkIfPresent(path).catch(() => {});
+      return;
+    }
+    try {
+      if (((await list()).gens.at(-1) ?? target) === target) return;
+      // Overtaken: the newer writer's copy may have landed before ours. Ours is stale if still there;
+      // a newer copy written between this read and the unlink is lost too, which only leaves no copy.
+      const now = await readOptional(path);
+      if (now !== null && now.equals(data)) await unlinkIfPresent(path);
+    } catch {
+      // The next save refreshes the copy.
     }
   }
 
@@ -150,6 +175,29 @@ export function createLocalCheckpointStore(opts: LocalCheckpointOptions): Checkp
     } catch {
       // Leftover files are harmless; the next save prunes again.
     }
+  }
+
+  /**
+   * Whether the copy at `path` matches none of the generations listed (`gens`): a hand edit. Not judged
+   * when a generation newer than the one loaded is torn (the copy may hold what it lost), when the copy
+   * is missing, unreadable or torn, or when the listing changed meanwhile (another writer's copy).
+   */
+  async function copyEdited(gens: number[], current: { gen: number; data: Buffer }, previous: { data: Buffer } | undefined): Promise<boolean> {
+    if (current.gen !== gens.at(-1)) return false;
+    const copy = await readOptional(path).catch(() => null);
+    if (copy === null || isTorn(copy) || copy.equals(current.data) || previous?.data.equals(copy)) return false;
+    for (const gen of gens) {
+      const data = await readOptional(genPath(gen)).catch(() => null);
+      if (data?.equals(copy)) return false;
+    }
+    const again = await list().catch(() => null);
+    return again !== null && again.gens.at(-1) === gens.at(-1);
+  }
+
+  /** The shell command that makes generation `to` the newest: the newer ones (and the copy) moved out of the way. */
+  function restoreCommand(gens: number[], to: number): string {
+    const moves = gens.filter((g) => g > to).map((g) => `mv ${shellQuote(genPath(g))} ${shellQuote(`${path}.corrupt-${pad(g)}`)}`);
+    return [...moves, `rm -f ${shellQuote(path)}`].join(' && ');
   }
 
   return {
@@ -178,22 +226,33 @@ export function createLocalCheckpointStore(opts: LocalCheckpointOptions): Checkp
           }
           return null;
         }
+        // The newest generation that is not torn, and the one before it.
+        let current: { gen: number; data: Buffer } | undefined;
+        let previous: { gen: number; data: Buffer } | undefined;
         let vanished = false;
-        for (let i = gens.length - 1; i >= 0; i--) {
-          const data = await readOptional(genPath(gens[i] as number));
+        for (let i = gens.length - 1; i >= 0 && previous === undefined; i--) {
+          const gen = gens[i] as number;
+          const data = await readOptional(genPath(gen));
           if (data === null) {
-            vanished = true;
+            // Pruned meanwhile: read again, unless it was only the previous one (then offered no previous).
+            vanished = current === undefined;
             break;
           }
           if (isTorn(data)) continue;
-          return { data, version: String(newest), location: path };
+          if (current === undefined) current = { gen, data };
+          else previous = { gen, data };
         }
-        if (!vanished) {
+        if (vanished) continue;
+        if (current === undefined) {
           throw new CheckpointError(
             `every checkpoint generation in ${genDir} is empty or zeroed (a crash on a file system that does not honour fsync?). ` +
               `Restore one from a backup, or delete ${genDir} and ${path} to start again from LOOKBACK_HOURS`,
           );
         }
+        const stored: StoredCheckpoint = { data: current.data, version: String(newest), location: genPath(current.gen) };
+        if (previous) stored.previous = { data: previous.data, location: genPath(previous.gen), restoreCommand: restoreCommand(gens, previous.gen) };
+        if (await copyEdited(gens, current, previous)) stored.editedCopy = { location: path };
+        return stored;
       }
       throw new StorageError('STORAGE_UNAVAILABLE', `the checkpoint ${path} kept changing while it was being read; try again`, { retryable: true });
     },
@@ -245,7 +304,7 @@ export function createLocalCheckpointStore(opts: LocalCheckpointOptions): Checkp
 
       // Committed. Housekeeping below never fails the save: the caller must not retry a save that landed.
       // Under concurrent writers the copy can lag one save behind; `<path>.d/` is what counts.
-      if ((after.gens.at(-1) ?? target) === target) await writeCopy(data);
+      if ((after.gens.at(-1) ?? target) === target) await writeCopy(data, target);
       await prune(after);
       return String(target);
     },
@@ -264,3 +323,7 @@ function isTorn(data: Buffer): boolean {
   return data.every((b) => b === 0);
 }
 
+/** `s` as one POSIX shell word. */
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}

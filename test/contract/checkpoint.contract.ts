@@ -133,6 +133,19 @@ export function checkpointContract(name: string, setup: () => Promise<Checkpoint
       }
     });
 
+    it('reports no hand-edited copy after its own saves, and offers as previous only the document saved before', async () => {
+      let current: string | null = null;
+      for (let i = 1; i <= 3; i++) current = await fx.store.save(contractCheckpoint(i), current);
+      const loaded = await fx.store.load();
+      expect(loaded?.editedCopy).toBeUndefined();
+      // `previous` is optional (a store may keep no history); when offered, it is the save before.
+      if (loaded?.previous) {
+        expect(Buffer.compare(loaded.previous.data, contractCheckpoint(2))).toBe(0);
+        expect(loaded.previous.location).not.toBe(loaded.location);
+        expect(loaded.previous.restoreCommand.length).toBeGreaterThan(0);
+      }
+    });
+
     it('issues opaque, distinct string versions for successive saves', async () => {
       const versions: string[] = [];
       let current: string | null = null;

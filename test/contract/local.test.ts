@@ -32,7 +32,8 @@ checkpointContract('local folder', async () => {
   };
 });
 
-// Pruning on every few saves, so the contract also holds while generation files come and go.
+// Pruning on every few saves (keep 1 asks for the least the store keeps: two generations), so the
+// contract also holds while generation files come and go.
 checkpointContract('local folder, aggressive pruning', async () => {
   const root = await mkdtemp(join(tmpdir(), 'duo-cp-'));
   const path = join(root, '_state', 'duo-telephony.json');

@@ -11,14 +11,21 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as FsPromises from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { initialCheckpoint, parseStoredCheckpoint, serializeCheckpoint } from '../../src/checkpoint/codec.js';
 import { createLocalCheckpointStore } from '../../src/checkpoint/local.js';
+import type { CheckpointStore, StoredCheckpoint } from '../../src/checkpoint/types.js';
 import { CheckpointConflictError, CheckpointError, ObjectConflictError, StorageError } from '../../src/errors.js';
 import { isTempName } from '../../src/fs/durable.js';
 import { createLocalSink } from '../../src/sinks/local.js';
 import { contractKey, contractPage } from '../contract/sink.contract.js';
 
-// A hook run just before the checkpoint store's `link`, to stage races that need precise interleaving.
-const hooks = vi.hoisted(() => ({ beforeLink: undefined as undefined | ((target: string) => Promise<void>) }));
+// Hooks run just before the checkpoint store's `link` (a generation) and `rename` (its copy), to stage
+// races that need precise interleaving.
+const hooks = vi.hoisted(() => ({
+  beforeLink: undefined as undefined | ((target: string) => Promise<void>),
+  beforeRename: undefined as undefined | ((target: string) => Promise<void>),
+}));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const orig = await importOriginal<typeof FsPromises>();
   return {
@@ -27,6 +34,11 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       const hook = hooks.beforeLink;
       if (hook) await hook(to);
       return orig.link(from, to);
+    },
+    rename: async (from: string, to: string) => {
+      const hook = hooks.beforeRename;
+      if (hook) await hook(to);
+      return orig.rename(from, to);
     },
   };
 });
@@ -83,6 +95,7 @@ beforeEach(async () => {
 });
 afterEach(() => {
   hooks.beforeLink = undefined;
+  hooks.beforeRename = undefined;
 });
 
 const doc = (n: number): Buffer => Buffer.from(`${JSON.stringify({ counter: n })}\n`);
@@ -113,7 +126,10 @@ describe('local checkpoint store across processes', () => {
     const names = await readdir(`${path}.d`);
     expect(names.filter((n) => n.endsWith('.json')).length).toBeLessThanOrEqual(32);
     expect(names.every((n) => /^\d{16}\.json$/.test(n) || /^floor-\d{16}$/.test(n))).toBe(true);
-    expect((await readFile(path)).toString()).toBe(final?.data.toString());
+    // The copy follows the newest generation; a writer overtaken while refreshing it may have removed
+    // it (the next save writes it again), but no stale copy is left to read as a hand edit.
+    if (existsSync(path)) expect((await readFile(path)).toString()).toBe(final?.data.toString());
+    expect(final?.editedCopy).toBeUndefined();
   });
 
   it('needs no clean-up after processes are SIGKILLed at random points', async () => {
@@ -233,6 +249,7 @@ describe('local checkpoint store', () => {
     let loaded = await store.load();
     expect(loaded?.data.toString()).toBe(doc(2).toString());
     expect(loaded?.version).toBe('3');
+    expect(loaded?.location).toBe(genFile(2));
     await writeFile(genFile(3), Buffer.alloc(64));
     expect((await store.load())?.data.toString()).toBe(doc(2).toString());
     // The next save supersedes the torn file; an older version still conflicts.
@@ -266,7 +283,7 @@ describe('local checkpoint store', () => {
     expect(v1).toBe('1');
     const next = await store.load();
     expect(next?.version).toBe('1');
-    expect(next?.location).toBe(cpPath());
+    expect(next?.location).toBe(genFile(1));
     expect(next?.data.toString()).toBe(doc(1).toString());
     await expect(store.save(doc(2), null)).rejects.toBeInstanceOf(CheckpointConflictError);
     expect(await readFile(legacyPath, 'utf8')).toBe(legacy);
@@ -342,6 +359,277 @@ describe('local checkpoint store', () => {
     await expect(store.save(doc(1), null, ac.signal)).rejects.toMatchObject({ code: 'ABORTED' });
     await expect(store.load(ac.signal)).rejects.toMatchObject({ code: 'ABORTED' });
     expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('local checkpoint store: a corrupt generation, a hand-edited copy', () => {
+  const cpPath = (): string => join(dir, '_state', 'duo-telephony.json');
+  const genFile = (g: number): string => join(`${cpPath()}.d`, `${String(g).padStart(16, '0')}.json`);
+  /** A checkpoint document as the collector writes it; `n` makes each one distinct. */
+  const cp = (n: number): Buffer => serializeCheckpoint(initialCheckpoint(1_700_000_000_000 + n, '2026-11-23T02:00:00.000Z'));
+  const parse = (stored: StoredCheckpoint | null): unknown => parseStoredCheckpoint(stored as StoredCheckpoint, '2026-11-23T03:00:00.000Z');
+  const refusal = (stored: StoredCheckpoint | null): Error => {
+    try {
+      parse(stored);
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error('expected parseStoredCheckpoint to refuse');
+  };
+
+  async function saveMany(store: CheckpointStore, count: number): Promise<string> {
+    let v: string | null = null;
+    for (let i = 1; i <= count; i++) v = await store.save(cp(i), v);
+    return v as string;
+  }
+
+  /** Every file under the state folder with its bytes, to show that nothing changed. */
+  async function snapshot(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const e of await readdir(dirname(cpPath()), { recursive: true, withFileTypes: true })) {
+      if (e.isFile()) out[join(e.parentPath, e.name)] = (await readFile(join(e.parentPath, e.name))).toString('hex');
+    }
+    return out;
+  }
+
+  it('reports the generation file it loaded, and the generation before it', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    await saveMany(store, 3);
+    const loaded = await store.load();
+    expect(loaded?.location).toBe(genFile(3));
+    expect(loaded?.previous?.location).toBe(genFile(2));
+    expect(loaded?.previous?.data.toString()).toBe(cp(2).toString());
+    expect(loaded?.editedCopy).toBeUndefined();
+    expect(parse(loaded)).toMatchObject({ nextMintimeMs: 1_700_000_000_003 });
+  });
+
+  for (const [what, corrupt] of [
+    ['invalid JSON', '{"version":1,"source":"telephony","nextMint'],
+    ['a document the codec refuses', JSON.stringify(initialCheckpoint(1_700_000_000, '2026-11-23T02:00:00.000Z'))],
+  ] as const) {
+    it(`names a newest generation holding ${what}, and goes back to the previous one with the command it gives`, async () => {
+      const store = createLocalCheckpointStore({ path: cpPath() });
+      await saveMany(store, 3);
+      await writeFile(genFile(3), corrupt);
+      const before = await snapshot();
+
+      const err = refusal(await store.load());
+      expect(err).toBeInstanceOf(CheckpointError);
+      expect((err as CheckpointError).exitCode).toBe(2);
+      expect(err.message).toMatch(new RegExp(`^checkpoint ${genFile(3).replaceAll('.', '\\.')} (is not valid JSON|is invalid)`));
+      expect(err.message).toContain(`The checkpoint before it, ${genFile(2)}, is intact`);
+      expect(await snapshot()).toEqual(before);
+
+      const command = /run `([^`]+)`;/.exec(err.message)?.[1] as string;
+      expect(command).toContain(genFile(3));
+      execFileSync('sh', ['-c', command]);
+      // Moved out of the generation folder, not deleted; the copy goes and comes back with the next commit.
+      expect(await readFile(`${cpPath()}.corrupt-0000000000000003`, 'utf8')).toBe(corrupt);
+      expect(existsSync(cpPath())).toBe(false);
+
+      const restored = await store.load();
+      expect(restored?.version).toBe('2');
+      expect(restored?.location).toBe(genFile(2));
+      expect(parse(restored)).toMatchObject({ nextMintimeMs: 1_700_000_000_002 });
+      await expect(store.save(cp(4), '2')).resolves.toBe('3');
+      expect(await readFile(cpPath(), 'utf8')).toBe(cp(4).toString());
+      expect((await store.load())?.editedCopy).toBeUndefined();
+    });
+  }
+
+  it('moves every newer generation aside when a torn one sits above the corrupt one', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    await saveMany(store, 3);
+    await writeFile(genFile(2), '{');
+    await truncate(genFile(3), 0);
+    const err = refusal(await store.load());
+    expect(err.message).toContain(`checkpoint ${genFile(2)} is not valid JSON`);
+    execFileSync('sh', ['-c', /run `([^`]+)`;/.exec(err.message)?.[1] as string]);
+    const restored = await store.load();
+    expect(restored?.version).toBe('1');
+    expect(parse(restored)).toMatchObject({ nextMintimeMs: 1_700_000_000_001 });
+  });
+
+  it('quotes paths in the command so a folder name with spaces or quotes survives the shell', async () => {
+    const path = join(dir, "it's a folder", '_state', 'duo-telephony.json');
+    const store = createLocalCheckpointStore({ path });
+    let v: string | null = null;
+    for (let i = 1; i <= 2; i++) v = await store.save(cp(i), v);
+    await writeFile(join(`${path}.d`, '0000000000000002.json'), 'nope');
+    execFileSync('sh', ['-c', /run `([^`]+)`;/.exec(refusal(await store.load()).message)?.[1] as string]);
+    expect((await store.load())?.version).toBe('1');
+  });
+
+  it('offers nothing to go back to when the generation before is corrupt too', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    await saveMany(store, 3);
+    await writeFile(genFile(3), '{');
+    await writeFile(genFile(2), '[]');
+    const err = refusal(await store.load());
+    expect(err.message).toContain(`The checkpoint before it, ${genFile(2)}, cannot be used either`);
+    expect(err.message).not.toContain('mv ');
+  });
+
+  it('refuses a checkpoint from a newer duo-secops and offers no way back past it', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    const v = await saveMany(store, 2);
+    await store.save(Buffer.from(JSON.stringify({ ...initialCheckpoint(1_700_000_000_003, '2026-11-23T02:00:00.000Z'), version: 2 })), v);
+    const before = await snapshot();
+    const err = refusal(await store.load());
+    expect(err.message).toContain(`checkpoint ${genFile(3)} was written by a newer duo-secops (version 2); this one understands up to 1: upgrade`);
+    expect(err.message).not.toContain('mv ');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses a hand-edited copy; deleting the copy goes on from the generation', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    await saveMany(store, 3);
+    await writeFile(cpPath(), cp(99));
+    const before = await snapshot();
+
+    const loaded = await store.load();
+    expect(loaded?.editedCopy).toEqual({ location: cpPath() });
+    const err = refusal(loaded);
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect(err.message).toContain(`checkpoint copy ${cpPath()} was edited by hand`);
+    expect(err.message).toContain(`the newest generation, ${genFile(3)}`);
+    expect(err.message).toContain(`delete ${cpPath()}`);
+    expect(err.message).toContain('duo-secops state reset --to <ISO time> --yes');
+    expect(await snapshot()).toEqual(before);
+
+    await rm(cpPath());
+    const next = await store.load();
+    expect(next?.editedCopy).toBeUndefined();
+    expect(parse(next)).toMatchObject({ nextMintimeMs: 1_700_000_000_003 });
+    await store.save(cp(4), next?.version ?? null);
+    expect(await readFile(cpPath(), 'utf8')).toBe(cp(4).toString());
+  });
+
+  it('lets a reset (a save over the loaded version) replace a hand-edited copy', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    await saveMany(store, 2);
+    await writeFile(cpPath(), 'edited');
+    const loaded = await store.load();
+    expect(loaded?.editedCopy).toBeDefined();
+    // What `duo-secops state reset` does: it saves a new checkpoint against the loaded version.
+    await store.save(cp(50), loaded?.version ?? null);
+    const after = await store.load();
+    expect(after?.editedCopy).toBeUndefined();
+    expect(await readFile(cpPath(), 'utf8')).toBe(cp(50).toString());
+  });
+
+  it('accepts a copy equal to any generation still held, and ignores a copy that is torn', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    await saveMany(store, 5);
+    await writeFile(cpPath(), cp(2));
+    expect((await store.load())?.editedCopy).toBeUndefined();
+    await writeFile(cpPath(), Buffer.alloc(0));
+    expect((await store.load())?.editedCopy).toBeUndefined();
+  });
+
+  it('does not judge the copy when the newest generation is torn (the copy may hold what it lost)', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath() });
+    await saveMany(store, 3);
+    await truncate(genFile(3), 0);
+    const loaded = await store.load();
+    expect(loaded?.editedCopy).toBeUndefined();
+    expect(parse(loaded)).toMatchObject({ nextMintimeMs: 1_700_000_000_002 });
+  });
+
+  it('accepts a copy one save behind while a writer is between its commit and its copy refresh', async () => {
+    // keep 1 asks for the least the store keeps: still two generations, so the lagging copy matches one.
+    const writer = createLocalCheckpointStore({ path: cpPath(), keep: 1 });
+    const reader = createLocalCheckpointStore({ path: cpPath(), keep: 1 });
+    const v = await saveMany(writer, 5);
+    let release = (): void => {};
+    const gate = new Promise<void>((res) => (release = res));
+    let atCopy = (): void => {};
+    const reachedCopy = new Promise<void>((res) => (atCopy = res));
+    hooks.beforeRename = async (target) => {
+      if (target !== cpPath()) return;
+      hooks.beforeRename = undefined;
+      atCopy();
+      await gate;
+    };
+    const saving = writer.save(cp(6), v);
+    await reachedCopy;
+    // Generation 6 is committed; the copy still holds 5.
+    expect(await readFile(cpPath(), 'utf8')).toBe(cp(5).toString());
+    const seen = await reader.load();
+    expect(seen?.version).toBe('6');
+    expect(seen?.editedCopy).toBeUndefined();
+    expect(parse(seen)).toMatchObject({ nextMintimeMs: 1_700_000_000_006 });
+    // And so while the writer is stopped there for good (killed): the next save catches up.
+    const v7 = await reader.save(cp(7), '6');
+    expect((await reader.load())?.editedCopy).toBeUndefined();
+    release();
+    await saving;
+    expect(v7).toBe('7');
+    expect(await readFile(cpPath(), 'utf8').catch(() => null)).not.toBe(cp(6).toString());
+    expect((await reader.load())?.editedCopy).toBeUndefined();
+  });
+
+  it('leaves no stale copy behind a writer overtaken while refreshing it, even with aggressive pruning', async () => {
+    const slow = createLocalCheckpointStore({ path: cpPath(), keep: 2 });
+    const fast = createLocalCheckpointStore({ path: cpPath(), keep: 2 });
+    const v = await saveMany(slow, 2);
+    hooks.beforeRename = async (target) => {
+      if (target !== cpPath()) return;
+      hooks.beforeRename = undefined;
+      // While the slow writer is about to put its copy (generation 3) in place, others save 3 more
+      // times, refresh the copy and prune generation 3 away.
+      let w = '3';
+      for (let i = 4; i <= 6; i++) w = await fast.save(cp(i), w);
+      expect(existsSync(genFile(3))).toBe(false);
+    };
+    await slow.save(cp(3), v);
+    expect(await readFile(cpPath(), 'utf8').catch(() => null)).not.toBe(cp(3).toString());
+    const loaded = await fast.load();
+    expect(loaded?.version).toBe('6');
+    expect(loaded?.editedCopy).toBeUndefined();
+    await fast.save(cp(7), '6');
+    expect(await readFile(cpPath(), 'utf8')).toBe(cp(7).toString());
+  });
+
+  it('removes the copy when refreshing it fails, so it never outlives its generation', async () => {
+    const store = createLocalCheckpointStore({ path: cpPath(), keep: 2 });
+    let v = await saveMany(store, 2);
+    hooks.beforeRename = async (target) => {
+      if (target === cpPath()) throw Object.assign(new Error('injected'), { code: 'EIO' });
+    };
+    for (let i = 3; i <= 9; i++) v = await store.save(cp(i), v);
+    hooks.beforeRename = undefined;
+    expect(existsSync(cpPath())).toBe(false);
+    expect(existsSync(genFile(2))).toBe(false);
+    const loaded = await store.load();
+    expect(loaded?.version).toBe('9');
+    expect(loaded?.editedCopy).toBeUndefined();
+    expect(parse(loaded)).toMatchObject({ nextMintimeMs: 1_700_000_000_009 });
+  });
+
+  it('never reports a hand edit while 4 writers in one process race each other', async () => {
+    const stores = Array.from({ length: 4 }, () => createLocalCheckpointStore({ path: cpPath() }));
+    const flagged: string[] = [];
+    let committed = 0;
+    await Promise.all(
+      stores.map(async (store) => {
+        for (let i = 0; i < 40; i++) {
+          const loaded = await store.load();
+          if (loaded?.editedCopy) flagged.push(`${loaded.version ?? ''}: ${(await readFile(cpPath(), 'utf8').catch(() => '')).slice(0, 60)}`);
+          try {
+            await store.save(cp(Number(loaded?.version ?? 0) + 1), loaded?.version ?? null);
+            committed += 1;
+          } catch (err) {
+            if (!(err instanceof CheckpointConflictError)) throw err;
+          }
+        }
+      }),
+    );
+    expect(flagged).toEqual([]);
+    expect(committed).toBeGreaterThan(0);
+    const final = await stores[0]?.load();
+    expect(final?.version).toBe(String(committed));
+    expect(final?.editedCopy).toBeUndefined();
   });
 });
 
