@@ -49,7 +49,7 @@
  * the older number instead would wedge every later save on EEXIST.
  */
 import { link, readFile, readdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AbortedError, CheckpointConflictError, CheckpointError, StorageError } from '../errors.js';
 import { fsyncDir, mkdirDurable, removeStaleTemps, tempPathFor, unlinkIfPresent, writeSyncedFile } from '../fs/durable.js';
 import { errnoCode, storageErrorFrom } from '../fs/errors.js';
@@ -171,6 +171,8 @@ export function createLocalCheckpointStore(opts: LocalCheckpointOptions): Checkp
       for (const g of listing.gens) if (g < floor) await unlinkIfPresent(genPath(g));
       for (const f of listing.floors) if (f < floor) await unlinkIfPresent(join(genDir, `floor-${pad(f)}`));
       await removeStaleTemps(genDir);
+      // And the copy's, left by a process killed while refreshing it.
+      await removeStaleTemps(dirname(path));
       await fsyncDir(genDir);
     } catch {
       // Leftover files are harmless; the next save prunes again.

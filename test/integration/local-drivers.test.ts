@@ -335,6 +335,21 @@ describe('local checkpoint store', () => {
     await expect(fast.save(doc(110), '9')).resolves.toBe('10');
   });
 
+  it("sweeps temp files older than an hour left beside the copy when it prunes, and keeps fresh ones", async () => {
+    const store = createLocalCheckpointStore({ path: cpPath(), keep: 2 });
+    await store.save(doc(1), null);
+    const stale = join(dirname(cpPath()), '.duo-telephony.json.tmp-999-0a0b0c');
+    const fresh = join(dirname(cpPath()), '.duo-telephony.json.tmp-999-0d0e0f');
+    await writeFile(stale, 'partial');
+    await writeFile(fresh, 'in progress');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(stale, twoHoursAgo, twoHoursAgo);
+    let v = '1';
+    for (let i = 2; i <= 4; i++) v = await store.save(doc(i), v);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+  });
+
   it('treats a version it never issues as a conflict', async () => {
     const store = createLocalCheckpointStore({ path: cpPath() });
     await store.save(doc(1), null);
