@@ -1,9 +1,12 @@
-/** The function source: what package.json and the lock file say, and a content hash that is stable. */
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+/**
+ * The function source: what package.json and the lock file say, and a content hash that is stable.
+ * Staging the built package needs dist/: test/integration/deploy-source.test.ts.
+ */
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionPackageJson, hashFolder, pruneLockfile, stageFunctionSource } from '../../../src/deploy/source.js';
+import { functionPackageJson, hashFolder, pruneLockfile } from '../../../src/deploy/source.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -87,33 +90,5 @@ describe('hashFolder', () => {
     expect(ha.files).toBe(2);
     await writeFile(join(b, 'y.js'), 'changed');
     expect((await hashFolder(b)).hash).not.toBe(ha.hash);
-  });
-});
-
-describe('stageFunctionSource', () => {
-  it('stages the built package: handler, runtime package.json, pruned lock, .gcloudignore', async () => {
-    const into = join(dir, 'stage');
-    const staged = await stageFunctionSource({ into });
-    expect(staged.dir).toBe(into);
-    expect(staged.lockfile).toBe(true);
-    const pkg = JSON.parse(await readFile(join(into, 'package.json'), 'utf8')) as Record<string, unknown>;
-    expect(pkg.main).toBe('dist/src/entry/function.js');
-    expect(pkg.scripts).toBeUndefined();
-    expect(pkg.devDependencies).toBeUndefined();
-    await expect(readFile(join(into, 'dist/src/entry/function.js'), 'utf8')).resolves.toContain('main');
-    const lock = JSON.parse(await readFile(join(into, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-    expect(Object.values(lock.packages).some((p) => p.dev)).toBe(false);
-    expect(staged.hash).toBe((await hashFolder(into)).hash);
-    // Staged twice, same content: same hash; the default folder is named after it.
-    const again = await stageFunctionSource();
-    expect(again.hash).toBe(staged.hash);
-    expect(again.dir).toMatch(new RegExp(`duo-telephony-function-${staged.hash.slice(0, 16)}$`));
-  });
-
-  it('refuses a stage folder that is not empty: all of it would be uploaded', async () => {
-    const into = join(dir, 'busy');
-    await mkdir(into, { recursive: true });
-    await writeFile(join(into, 'secret.txt'), 'x');
-    await expect(stageFunctionSource({ into })).rejects.toThrow(/--stage-dir: .* is not empty/);
   });
 });
