@@ -11,6 +11,7 @@ export {
   type FaultKind,
   type SimIntegration,
 } from './server.js';
+export { createSimClock, type SimClock, type SimClockOptions } from './clock.js';
 export { EventStore, type PageQuery, type PageSelection, type SortOrder } from './store.js';
 export { parseQuery, parsePageQuery, verifyCredentials, type DuoFailure } from './request.js';
 export { createRng, type Rng } from './rng.js';

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { rfc2822Date } from '../duo/sign.js';
 import { TELEPHONY_PATH } from '../duo/types.js';
 import { silentLogger, type Logger } from '../log.js';
+import { createSimClock, type SimClock } from './clock.js';
 import { generateDataset, type DatasetOptions, type SimEvent } from './dataset.js';
 import { createRng, type Rng } from './rng.js';
 import { EventStore } from './store.js';
@@ -66,7 +67,12 @@ export interface SimulatorOptions {
   /** Date header tolerance (default 300 s) before 401 40105. */
   maxSkewSeconds?: number;
   faults?: FaultOptions;
-  /** Simulator clock in ms (180-day rule, Date skew, what is visible yet). Default Date.now. */
+  /**
+   * What the simulator decides by time (180-day rule, Date header and skew, what is visible yet)
+   * follows this clock; also `Simulator.clock`. Default: a running clock on `now`.
+   */
+  clock?: SimClock;
+  /** Real time of the default clock, epoch ms (default Date.now). Not together with `clock`. */
   now?: () => number;
   logger?: Logger;
 }
@@ -92,6 +98,8 @@ export interface Simulator {
   integrations: readonly SimIntegration[];
   /** The data set, sorted by (tsMicros, id); includes events not visible yet. */
   readonly events: readonly SimEvent[];
+  /** The simulator's time: freeze, advance or set it to make late events visible without waiting. */
+  readonly clock: SimClock;
   stats: SimulatorStats;
   /** Replace the fault configuration (a new seed restarts the draws). */
   setFaults(f: FaultOptions): void;
@@ -150,6 +158,7 @@ function validateOptions(opts: SimulatorOptions): void {
     if (!i.ikey || i.ikey.includes(':') || !i.skey) throw new RangeError('simulator: every integration needs a non-empty ikey without ":" and a non-empty skey');
   }
   if (opts.faults) validateFaults(opts.faults);
+  if (opts.clock && opts.now) throw new RangeError('simulator: give either clock or now, not both (now is the default clock’s source)');
 }
 
 class TokenBucket {
@@ -162,7 +171,7 @@ class TokenBucket {
     this.#tokens = capacity;
   }
   take(): boolean {
-    // Real elapsed time, not the simulator clock: tests freeze `now` but still expect refills.
+    // Real elapsed time, not the simulator clock: tests freeze the clock but still expect refills.
     const t = performance.now();
     this.#tokens = Math.min(this.capacity, this.#tokens + (t - this.#lastMs) * this.perMs);
     this.#lastMs = t;
@@ -186,7 +195,8 @@ function failBody(f: DuoFailure): string {
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   validateOptions(opts);
   const logger = opts.logger ?? silentLogger();
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? createSimClock(opts.now ? { source: opts.now } : {});
+  const now = (): number => clock.now();
   const apiHost = opts.apiHost ?? DEFAULT_API_HOST;
   const integrations = opts.integrations && opts.integrations.length > 0 ? opts.integrations : [randomIntegration()];
   const byIkey = new Map(integrations.map((i) => [i.ikey, i]));
@@ -365,6 +375,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     };
     if (!delayed) return respond();
     stats.faults.delay++;
+    // Real time, like the token bucket: a delay models the network, and a frozen clock must not hang it.
     const timer = setTimeout(() => {
       pendingDelays.delete(timer);
       if (closed) return;
@@ -410,6 +421,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     get events() {
       return store.events;
     },
+    clock,
     stats,
     setFaults(f: FaultOptions) {
       validateFaults(f);

@@ -90,10 +90,14 @@ export interface PagedResult {
   pages: Array<{ items: number; nextOffset: string | null | undefined; hadKey: boolean }>;
 }
 
-/** Page through one window the way duo-api.md says a client must: stop on no items or no cursor. */
+/**
+ * Page through one window the way duo-api.md says a client must: stop on no items or no cursor.
+ * `dateMs` dates each request (default: real time), e.g. by a simulator clock that was moved.
+ */
 export async function pageAll(
   sim: SimTarget,
   window: { mintimeMs: number; maxtimeMs: number; limit?: number; sort?: 'ts:asc' | 'ts:desc' },
+  signing: { dateMs?: () => number } = {},
 ): Promise<PagedResult> {
   const ids: string[] = [];
   const pages: PagedResult['pages'] = [];
@@ -106,7 +110,7 @@ export async function pageAll(
       ...(window.sort && { sort: window.sort }),
       ...(nextOffset && { next_offset: nextOffset }),
     };
-    const r = await signedGet(sim, { params });
+    const r = await signedGet(sim, { params, ...(signing.dateMs && { dateMs: signing.dateMs() }) });
     if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${r.text}`);
     const body = parseBody(r);
     const response = body.response;
