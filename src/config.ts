@@ -1,123 +1,119 @@
 /**
- * One configuration schema, parsed once at the edge from environment and flags (flags win).
- * A bad value fails with one ConfigError listing every problem. Names follow design.md section 2 and
- * Google's guide (GCS_BUCKET, GCS_PREFIX, STATE_KEY, DUO_IKEY, DUO_SKEY, DUO_API_HOST, MAX_ITERATIONS).
+ * Settings: one table, one row per setting. Each row names the environment variable, the flag, the
+ * parser, the default for each entry point (CLI, daemon, Cloud Run function), the commands that show
+ * the flag, and the help text. Everything else is derived from the table: the `Config` type, the
+ * environment and flag readers (`loadConfig`), the commander options and their `--help` (entry/options.ts),
+ * and the README's configuration table (`settingsTable`; a test holds the README equal to it). Nothing
+ * else in the project reads `process.env`. Adding a setting is adding one row.
+ *
+ * Names that Google's guide uses (GCS_BUCKET, GCS_PREFIX, STATE_KEY, DUO_IKEY, DUO_SKEY, DUO_API_HOST,
+ * MAX_ITERATIONS) keep the guide's meaning. Flags win over the environment; a bad value fails with one
+ * ConfigError listing every problem.
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import type { LogLevel } from './log.js';
 
+/** Where a setting is read: the `duo-secops` commands, the `daemon` command, or the Cloud Run function. */
+export type Entry = 'cli' | 'daemon' | 'function';
+
+/** Commands that show a setting's flag. */
+export type SettingCommand = 'collect' | 'daemon' | 'check' | 'state';
+
+/** A default that differs by entry point. */
+export interface EntryDefaults<T> {
+  cli: T;
+  daemon: T;
+  function: T;
+}
+
+export interface SettingRow<S extends z.ZodType = z.ZodType> {
+  /** Environment variable; undefined for a flag-only setting. */
+  env?: string;
+  /** Also read from these, after `env` (e.g. STORAGE_EMULATOR_HOST, which Google's clients honour). */
+  envAliases?: readonly string[];
+  /** Commander flag spec (`--bucket <name>`, `--no-enrich`); undefined for an environment-only setting. */
+  flag?: string;
+  /** Commands whose `--help` lists the flag. The environment is read by every entry point. */
+  commands: readonly SettingCommand[];
+  /** Parses a string from the environment or a flag (flags may also hand over booleans). */
+  schema: S;
+  /** The value when unset; `undefined` means unset is a valid state (optional setting). */
+  default?: z.output<S> | EntryDefaults<z.output<S> | undefined>;
+  /** The default as documentation shows it, when it is not a plain value (`_state/<prefix>.json`). */
+  defaultText?: string;
+  /** What the value 0 means, when it is special (`no limit`). */
+  zeroMeans?: string;
+  /** The flag's help when it is not the setting's (a `--no-…` flag turns the setting off). */
+  flagHelp?: string;
+  /** Kept out of `--help` and the README: test hooks. */
+  internal?: boolean;
+  /** One line for `--help` and the README. */
+  help: string;
+}
+
+/** Upper bound of LOOKBACK_HOURS: Duo keeps 180 days; a day of margin for clocks. */
 export const MAX_LOOKBACK_HOURS = 179 * 24;
 
-export interface Config {
-  ikey: string;
-  /** Secret key; absent when it is to be read from Secret Manager (`skeySecret`). Never logged. */
-  skey: string | undefined;
-  skeySecret: string | undefined;
-  apiHost: string;
-  apiUrl: string;
-  bucket: string | undefined;
-  prefix: string;
-  stateKey: string;
-  /** True when STATE_KEY/--state-key was given (no legacy migration then). */
-  stateKeyExplicit: boolean;
-  outputDir: string;
-  /** `stdout` sink instead of a folder or bucket. */
-  stdout: boolean;
-  /** Pages per run; 0 = unlimited. */
-  maxPages: number;
-  pageLimit: number;
-  delaySeconds: number;
-  lookbackHours: number;
-  windowMaxHours: number;
-  requestsPerMinute: number;
-  runBudgetSeconds: number;
-  enrich: boolean;
-  logLevel: LogLevel;
-  logPhone: 'masked' | 'full';
-  /** GCS JSON API endpoint override (a test server); Google's default when undefined. */
-  gcsApiEndpoint: string | undefined;
-  /** Signature version sent to Duo. */
-  signatureVersion: 2 | 5;
-}
+// --- parsers ---------------------------------------------------------------------------------------
+// Written for environment strings: only plain decimal numbers (no 0x10, 1e3, Infinity), booleans in
+// the usual spellings, trimmed text. Messages say what is expected, never the value (it may be a secret).
 
-/** Flags as commander hands them over (camelCase, strings or booleans). */
-export type ConfigFlags = Partial<Record<string, string | boolean | number | undefined>>;
+const text = () => z.string().trim().min(1, 'must not be empty');
 
-export interface LoadConfigOptions {
-  /** Require Duo credentials (collect, check, daemon, function). `state` and `udm` don't. */
-  needDuo?: boolean;
-}
+const wholeNumber = (min: number, max?: number) =>
+  z
+    .union([z.string(), z.number()])
+    .transform((v, ctx) => {
+      const s = String(v).trim();
+      if (!/^\d+$/.test(s)) {
+        ctx.addIssue({ code: 'custom', message: max === undefined ? `must be a whole number, at least ${min}` : `must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      const n = Number(s);
+      if (n < min || (max !== undefined && n > max)) {
+        ctx.addIssue({ code: 'custom', message: max === undefined ? `must be at least ${min}` : `must be from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
 
-const ENV_OF: Record<string, string> = {
-  ikey: 'DUO_IKEY',
-  skey: 'DUO_SKEY',
-  skeySecret: 'DUO_SKEY_SECRET',
-  apiHost: 'DUO_API_HOST',
-  apiUrl: 'DUO_API_URL',
-  bucket: 'GCS_BUCKET',
-  prefix: 'GCS_PREFIX',
-  stateKey: 'STATE_KEY',
-  outputDir: 'OUTPUT_DIR',
-  maxPages: 'MAX_ITERATIONS',
-  pageLimit: 'PAGE_LIMIT',
-  delaySeconds: 'DELAY_SECONDS',
-  lookbackHours: 'LOOKBACK_HOURS',
-  windowMaxHours: 'WINDOW_MAX_HOURS',
-  requestsPerMinute: 'REQUESTS_PER_MINUTE',
-  runBudgetSeconds: 'RUN_BUDGET_SECONDS',
-  enrich: 'ENRICH',
-  logLevel: 'LOG_LEVEL',
-  logPhone: 'LOG_PHONE',
-  gcsApiEndpoint: 'GCS_API_ENDPOINT',
-  signatureVersion: 'DUO_SIGNATURE_VERSION',
-};
+const decimal = (opts: { min: number; exclusive?: boolean; max?: number; maxWhy?: string }) =>
+  z
+    .union([z.string(), z.number()])
+    .transform((v, ctx) => {
+      const s = String(v).trim();
+      const bound = `${opts.exclusive ? 'greater than' : 'at least'} ${opts.min}`;
+      if (!/^\d+(\.\d+)?$/.test(s)) {
+        ctx.addIssue({ code: 'custom', message: `must be a decimal number ${bound} (like 90 or 1.5)` });
+        return z.NEVER;
+      }
+      const n = Number(s);
+      if (opts.exclusive ? !(n > opts.min) : !(n >= opts.min)) {
+        ctx.addIssue({ code: 'custom', message: `must be ${bound}` });
+        return z.NEVER;
+      }
+      if (opts.max !== undefined && n > opts.max) {
+        ctx.addIssue({ code: 'custom', message: `must be at most ${opts.max}${opts.maxWhy ? ` (${opts.maxWhy})` : ''}` });
+        return z.NEVER;
+      }
+      return n;
+    });
 
-/** The flag that sets each key, for messages. `skey` has none on purpose: it would show in `ps`. */
-const FLAG_OF: Record<string, string | undefined> = {
-  ikey: '--ikey',
-  skeySecret: '--skey-secret',
-  apiHost: '--api-host',
-  apiUrl: '--api-url',
-  bucket: '--bucket',
-  prefix: '--prefix',
-  stateKey: '--state-key',
-  outputDir: '--out',
-  maxPages: '--max-pages',
-  pageLimit: '--page-limit',
-  delaySeconds: '--delay-seconds',
-  lookbackHours: '--lookback-hours',
-  windowMaxHours: '--window-max-hours',
-  requestsPerMinute: '--rpm',
-  runBudgetSeconds: '--budget-seconds',
-  enrich: '--no-enrich',
-  logLevel: '--log-level',
-  gcsApiEndpoint: '--gcs-endpoint',
-};
-
-const intIn = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce
-    .number({ error: 'must be a number' })
-    .refine((n) => Number.isInteger(n), 'must be a whole number')
-    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max === Number.MAX_SAFE_INTEGER ? 'any' : max}`);
-const numAtLeast = (min: number, exclusive = false) =>
-  z.coerce
-    .number({ error: 'must be a number' })
-    .refine((n) => Number.isFinite(n) && (exclusive ? n > min : n >= min), `must be ${exclusive ? 'greater than' : 'at least'} ${min}`);
 const bool = z.preprocess((v) => {
-  if (typeof v === 'boolean') return v;
   if (typeof v !== 'string') return v;
   const s = v.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(s)) return true;
   if (['0', 'false', 'no', 'off'].includes(s)) return false;
   return v;
 }, z.boolean({ error: 'must be true or false' }));
+
 const hostname = z
   .string()
   .trim()
   .min(1, 'must not be empty')
   .refine((h) => !/^[a-z]+:\/\//i.test(h), 'must be a host name like api-xxxxxxxx.duosecurity.com, not a URL (use DUO_API_URL for a URL)')
   .refine((h) => /^[A-Za-z0-9.-]+(:\d+)?$/.test(h), 'must be a host name like api-xxxxxxxx.duosecurity.com');
+
 const httpUrl = z
   .string()
   .trim()
@@ -128,60 +124,178 @@ const httpUrl = z
     } catch {
       return false;
     }
-  }, 'must be an http(s) URL');
+  }, 'must be an http(s) URL')
+  .transform((u) => u.replace(/\/+$/, ''));
 
-const schema = z.object({
-  ikey: z.string().trim().min(1, 'must not be empty').optional(),
-  skey: z.string().min(1, 'must not be empty').optional(),
-  skeySecret: z
-    .string()
-    .trim()
-    .regex(/^projects\/[^/]+\/secrets\/[^/]+(\/versions\/[^/]+)?$/, 'must look like projects/P/secrets/S/versions/latest')
-    .optional(),
-  apiHost: hostname.optional(),
-  apiUrl: httpUrl.optional(),
-  bucket: z
-    .string()
-    .trim()
-    .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a bucket name (lower case letters, digits, - _ .), without gs://')
-    .optional(),
-  prefix: z
-    .string()
-    .trim()
-    .transform((p) => p.replace(/^\/+|\/+$/g, ''))
-    .refine((p) => !p.split('/').some((s) => s === '..' || s === '.'), 'must not contain . or .. segments')
-    .default('duo-telephony'),
-  stateKey: z
-    .string()
-    .trim()
-    .min(1)
-    .refine((k) => !k.startsWith('/') && !k.split('/').some((s) => s === '..'), 'must be a relative key without ..')
-    .optional(),
-  outputDir: z.string().trim().min(1).default('./duo-secops-data'),
-  stdout: bool.default(false),
-  maxPages: intIn(0).default(0),
-  pageLimit: intIn(1, 1000).default(1000),
-  delaySeconds: numAtLeast(0).default(120),
-  lookbackHours: numAtLeast(0, true)
-    .refine((h) => h <= MAX_LOOKBACK_HOURS, `must be at most ${MAX_LOOKBACK_HOURS} (179 days: Duo keeps 180)`)
-    .default(24),
-  windowMaxHours: numAtLeast(0, true).default(24),
-  requestsPerMinute: numAtLeast(0, true).default(30),
-  runBudgetSeconds: numAtLeast(0, true).default(540),
-  enrich: bool.default(true),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  logPhone: z.enum(['masked', 'full']).default('masked'),
-  gcsApiEndpoint: httpUrl.optional(),
-  signatureVersion: z.coerce
-    .number()
-    .refine((n) => n === 2 || n === 5, 'must be 2 or 5')
-    .default(5),
-});
+const relativeKey = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .refine((k) => !k.startsWith('/') && !k.split('/').some((s) => s === '..'), 'must be a relative key without ..');
 
-function nameOf(key: string): string {
-  const env = ENV_OF[key];
-  const flag = FLAG_OF[key];
-  return [env, flag].filter(Boolean).join(' / ') || key;
+/** Keeps each row's own type (its schema's output, whether it has a default) for `Config`. */
+const row = <T extends SettingRow>(r: T): T => r;
+
+const DUO: readonly SettingCommand[] = ['collect', 'daemon', 'check'];
+const STORE: readonly SettingCommand[] = ['collect', 'daemon', 'state'];
+const RUN: readonly SettingCommand[] = ['collect', 'daemon'];
+
+// --- the table ---------------------------------------------------------------------------------------
+
+export const SETTINGS = {
+  ikey: row({ env: 'DUO_IKEY', flag: '--ikey <ikey>', commands: DUO, schema: text(), help: "integration key of the Admin API application (required to reach Duo)" }),
+  skey: row({
+    env: 'DUO_SKEY',
+    commands: DUO,
+    schema: text(),
+    defaultText: 'required unless `DUO_SKEY_SECRET`',
+    help: 'secret key; never a flag (it would show in `ps`), never logged; surrounding white space is ignored',
+  }),
+  skeySecret: row({
+    env: 'DUO_SKEY_SECRET',
+    flag: '--skey-secret <name>',
+    commands: DUO,
+    schema: text().regex(/^projects\/[^/]+\/secrets\/[^/]+(\/versions\/[^/]+)?$/, 'must look like projects/P/secrets/S/versions/latest'),
+    help: 'Secret Manager version holding the secret key, `projects/P/secrets/S/versions/latest`',
+  }),
+  apiHost: row({ env: 'DUO_API_HOST', flag: '--api-host <host>', commands: DUO, schema: hostname, help: 'API hostname of the Duo account, `api-xxxxxxxx.duosecurity.com` (required to reach Duo; it is signed into every request)' }),
+  apiUrl: row({ env: 'DUO_API_URL', flag: '--api-url <url>', commands: DUO, schema: httpUrl, defaultText: '`https://$DUO_API_HOST`', help: 'base URL override: the simulator, a proxy' }),
+  signatureVersion: row({
+    env: 'DUO_SIGNATURE_VERSION',
+    commands: [],
+    schema: z.union([z.string(), z.number()]).transform((v, ctx) => {
+      const s = String(v).trim();
+      if (s === '2' || s === '5') return Number(s) as 2 | 5;
+      ctx.addIssue({ code: 'custom', message: 'must be 2 or 5' });
+      return z.NEVER;
+    }),
+    default: 5 as 2 | 5,
+    help: 'request signature version sent to Duo (2 or 5)',
+  }),
+  requestsPerMinute: row({ env: 'REQUESTS_PER_MINUTE', flag: '--rpm <n>', commands: DUO, schema: decimal({ min: 0, exclusive: true }), default: 30, help: 'request pacing toward Duo' }),
+  bucket: row({
+    env: 'GCS_BUCKET',
+    flag: '--bucket <name>',
+    commands: STORE,
+    schema: z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a bucket name (lower case letters, digits, - _ .), without gs://'),
+    defaultText: 'none: the local folder',
+    help: 'write to this Cloud Storage bucket; without it, to the local folder `OUTPUT_DIR`',
+  }),
+  prefix: row({
+    env: 'GCS_PREFIX',
+    flag: '--prefix <prefix>',
+    commands: STORE,
+    schema: z
+      .string()
+      .trim()
+      .transform((p) => p.replace(/^\/+|\/+$/g, ''))
+      .refine((p) => !p.split('/').some((s) => s === '..' || s === '.'), 'must not contain . or .. segments'),
+    default: 'duo-telephony',
+    help: "object prefix: the SecOps feed's URI is `gs://BUCKET/PREFIX/`",
+  }),
+  stateKey: row({
+    env: 'STATE_KEY',
+    flag: '--state-key <key>',
+    commands: STORE,
+    schema: relativeKey,
+    defaultText: '`_state/<prefix>.json`',
+    help: "checkpoint object, kept outside the prefix (the feed would ingest it); the guide's `<prefix>/state.json` is carried on from",
+  }),
+  outputDir: row({ env: 'OUTPUT_DIR', flag: '--out <dir>', commands: STORE, schema: text(), default: './duo-secops-data', help: 'local folder (data and checkpoint) when no bucket is set' }),
+  gcsApiEndpoint: row({
+    env: 'GCS_API_ENDPOINT',
+    envAliases: ['STORAGE_EMULATOR_HOST'],
+    flag: '--gcs-endpoint <url>',
+    commands: STORE,
+    schema: httpUrl,
+    defaultText: "Google's",
+    help: 'Cloud Storage JSON API endpoint: a local test server, Private Service Connect (`STORAGE_EMULATOR_HOST` also works)',
+  }),
+  stdout: row({ flag: '--stdout', commands: ['collect'], schema: bool, default: false, help: 'write NDJSON to stdout instead (checkpoint in the local folder; at-least-once)' }),
+  maxPages: row({ env: 'MAX_ITERATIONS', flag: '--max-pages <n>', commands: RUN, schema: wholeNumber(0), default: 0, zeroMeans: 'no limit', help: 'pages per run' }),
+  pageLimit: row({ env: 'PAGE_LIMIT', flag: '--page-limit <n>', commands: RUN, schema: wholeNumber(1, 1000), default: 1000, help: 'items per request (1-1000)' }),
+  delaySeconds: row({
+    env: 'DELAY_SECONDS',
+    flag: '--delay-seconds <s>',
+    commands: RUN,
+    schema: decimal({ min: 0 }),
+    default: 120,
+    help: 'how far behind now a window ends (Duo publishes logs up to two minutes late)',
+  }),
+  lookbackHours: row({
+    env: 'LOOKBACK_HOURS',
+    flag: '--lookback-hours <h>',
+    commands: RUN,
+    schema: decimal({ min: 0, exclusive: true, max: MAX_LOOKBACK_HOURS, maxWhy: '179 days: Duo keeps 180' }),
+    default: 24,
+    help: 'where the very first run starts; ignored once a checkpoint exists (use `state reset` then)',
+  }),
+  windowMaxHours: row({ env: 'WINDOW_MAX_HOURS', flag: '--window-max-hours <h>', commands: RUN, schema: decimal({ min: 0, exclusive: true }), default: 24, help: 'largest window opened at once' }),
+  runBudgetSeconds: row({
+    env: 'RUN_BUDGET_SECONDS',
+    flag: '--budget-seconds <s>',
+    commands: RUN,
+    schema: decimal({ min: 0 }),
+    default: { cli: 0, daemon: 0, function: 540 },
+    zeroMeans: 'no limit',
+    help: "stop opening new pages after this many seconds (the function's timeout is 600 s)",
+  }),
+  enrich: row({ env: 'ENRICH', flag: '--no-enrich', commands: RUN, schema: bool, default: true, flagHelp: 'do not add `eventtype` and `host` to each line', help: "add `eventtype` and `host` to each line, as Duo's own client does (SecOps' parser reads both)" }),
+  logLevel: row({
+    env: 'LOG_LEVEL',
+    flag: '--log-level <level>',
+    commands: ['collect', 'daemon', 'check'],
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: 'must be one of trace, debug, info, warn, error, fatal, silent' }),
+    default: 'info' as 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent',
+    defaultText: '`info`; `warn` for the CLI on a terminal',
+    help: 'log level of the JSON log lines on stderr',
+  }),
+  schedule: row({ env: 'SCHEDULE', flag: '--schedule <cron>', commands: ['daemon'], schema: text(), default: '*/5 * * * *', help: 'daemon: cron schedule, 5 fields, or 6 with seconds first' }),
+  runAtStart: row({ env: 'RUN_AT_START', flag: '--no-run-at-start', commands: ['daemon'], schema: bool, default: true, flagHelp: 'wait for the first scheduled time instead of running at once', help: 'daemon: also run once at start, not only on the schedule' }),
+  failpoint: row({ env: 'DUO_SECOPS_FAILPOINT', commands: [], schema: text(), internal: true, help: 'test hook: `<point>:<n>` kills the process at the n-th time it reaches that step' }),
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+
+/** Every setting's parsed value; unset optional settings are `undefined`. */
+type Parsed = { [K in SettingKey]: z.output<(typeof SETTINGS)[K]['schema']> | (HasDefault<K> extends true ? never : undefined) };
+type HasDefault<K extends SettingKey> = (typeof SETTINGS)[K] extends { default: unknown } ? true : false;
+
+export interface Config extends Parsed {
+  /** Empty when not set (commands that do not reach Duo). */
+  ikey: string;
+  apiHost: string;
+  /** `apiUrl` resolved: `https://<apiHost>` unless DUO_API_URL was given. */
+  apiUrl: string;
+  /** `stateKey` resolved: `_state/<prefix>.json` unless STATE_KEY was given. */
+  stateKey: string;
+  /** True when STATE_KEY / --state-key was given (no carrying on from the guide's state.json then). */
+  stateKeyExplicit: boolean;
+  /** The settings given explicitly (environment or flag), for messages such as "LOOKBACK_HOURS is ignored". */
+  explicit: ReadonlySet<SettingKey>;
+  entry: Entry;
+}
+
+/** Flags as commander hands them over, keyed by setting. */
+export type ConfigFlags = Partial<Record<string, string | boolean | number | undefined>>;
+
+export interface LoadConfigOptions {
+  /** Which entry point's defaults apply (default `cli`). */
+  entry?: Entry;
+  /** Require Duo credentials (collect, check, daemon, function). `state` doesn't. */
+  needDuo?: boolean;
+  /** The CLI on a terminal: the log level defaults to `warn`, as the progress display and summary say the rest. */
+  terminal?: boolean;
+}
+
+/** `DUO_IKEY / --ikey`: how messages name a setting. */
+export function nameOf(key: SettingKey): string {
+  const r: SettingRow = SETTINGS[key];
+  const flag = r.flag?.split(' ')[0];
+  return [r.env, flag].filter(Boolean).join(' / ') || key;
 }
 
 /** Treat empty strings in the environment as unset (Cloud Run consoles leave them behind). */
@@ -191,68 +305,64 @@ function envValue(env: NodeJS.ProcessEnv, name: string | undefined): string | un
   return v === undefined || v.trim() === '' ? undefined : v;
 }
 
+export function defaultFor(key: SettingKey, entry: Entry): unknown {
+  const d: unknown = (SETTINGS[key] as SettingRow).default;
+  if (typeof d === 'object' && d !== null && 'cli' in d && 'daemon' in d && 'function' in d) return (d as EntryDefaults<unknown>)[entry];
+  return d;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}, opts: LoadConfigOptions = {}): Config {
-  const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(schema.shape)) {
-    const fromFlag = flags[key];
-    raw[key] = fromFlag !== undefined ? fromFlag : envValue(env, ENV_OF[key]);
-  }
-  // STORAGE_EMULATOR_HOST is what Google's clients honour; accept it as the endpoint too.
-  if (raw.gcsApiEndpoint === undefined && envValue(env, 'STORAGE_EMULATOR_HOST')) {
-    raw.gcsApiEndpoint = envValue(env, 'STORAGE_EMULATOR_HOST');
-  }
-  if ('skey' in flags && flags.skey !== undefined) {
+  const entry = opts.entry ?? 'cli';
+  if (flags['skey'] !== undefined) {
     // Never accepted as a flag: the value would be visible to every user in `ps`.
     throw new ConfigError(['the secret key cannot be given as a flag (it would show in `ps`): set DUO_SKEY or DUO_SKEY_SECRET']);
   }
-
-  const parsed = schema.safeParse(raw);
   const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const key = String(issue.path[0] ?? '');
-      // Never echo a secret's value back.
-      problems.push(`${nameOf(key)}: ${issue.message}`);
+  const values: Record<string, unknown> = {};
+  const explicit = new Set<SettingKey>();
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
+    const r: SettingRow = SETTINGS[key];
+    let raw: unknown = flags[key];
+    if (raw === undefined) raw = [r.env, ...(r.envAliases ?? [])].map((name) => envValue(env, name)).find((v) => v !== undefined);
+    if (raw === undefined) {
+      values[key] = key === 'logLevel' && opts.terminal && entry === 'cli' ? 'warn' : defaultFor(key, entry);
+      continue;
     }
+    explicit.add(key);
+    const parsed = r.schema.safeParse(raw);
+    if (parsed.success) values[key] = parsed.data;
+    else for (const issue of parsed.error.issues) problems.push(`${nameOf(key)}: ${issue.message}`);
   }
-  const c = parsed.success ? parsed.data : undefined;
+  const c = values as Parsed;
 
   if (opts.needDuo) {
-    if (raw.ikey === undefined) problems.push(`${nameOf('ikey')}: required (the Admin API application's integration key)`);
-    if (raw.apiHost === undefined) problems.push(`${nameOf('apiHost')}: required (the API hostname, e.g. api-xxxxxxxx.duosecurity.com)`);
-    if (raw.skey === undefined && raw.skeySecret === undefined) {
-      problems.push('DUO_SKEY: required unless DUO_SKEY_SECRET names a Secret Manager version holding it');
+    if (c.ikey === undefined && !problems.some((p) => p.startsWith(nameOf('ikey')))) problems.push(`${nameOf('ikey')}: required (the Admin API application's integration key)`);
+    if (c.apiHost === undefined && !problems.some((p) => p.startsWith(nameOf('apiHost')))) {
+      problems.push(`${nameOf('apiHost')}: required (the API hostname, e.g. api-xxxxxxxx.duosecurity.com)`);
     }
+    if (!explicit.has('skey') && !explicit.has('skeySecret')) problems.push('DUO_SKEY: required unless DUO_SKEY_SECRET names a Secret Manager version holding it');
   }
-  if (c && c.bucket && c.stdout) problems.push('--stdout and GCS_BUCKET / --bucket exclude each other: choose one sink');
-  if (problems.length > 0 || !c) throw new ConfigError(problems);
+  if (c.bucket !== undefined && c.stdout) problems.push('--stdout and GCS_BUCKET / --bucket exclude each other: choose one sink');
+  // Google's storage client reads STORAGE_EMULATOR_HOST itself and sends JSON calls there while uploads
+  // go to the configured endpoint: two different stores behind one client. Refuse rather than split.
+  const emulator = envValue(env, 'STORAGE_EMULATOR_HOST')?.trim().replace(/\/+$/, '');
+  if (emulator !== undefined && c.gcsApiEndpoint !== undefined && emulator !== c.gcsApiEndpoint) {
+    problems.push(
+      `${nameOf('gcsApiEndpoint')}: ${c.gcsApiEndpoint} differs from STORAGE_EMULATOR_HOST=${emulator}; Google's client would upload to the first and read from the second: unset one of them`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 
   const apiHost = c.apiHost ?? '';
-  const stateKeyExplicit = c.stateKey !== undefined;
   return {
-    ikey: c.ikey ?? '',
-    skey: c.skey,
-    skeySecret: c.skeySecret,
+    ...c,
     apiHost,
-    apiUrl: (c.apiUrl ?? (apiHost ? `https://${apiHost}` : '')).replace(/\/+$/, ''),
-    bucket: c.bucket,
-    prefix: c.prefix,
+    ikey: c.ikey ?? '',
+    apiUrl: c.apiUrl ?? (apiHost ? `https://${apiHost}` : ''),
     stateKey: c.stateKey ?? defaultStateKey(c.prefix),
-    stateKeyExplicit,
-    outputDir: c.outputDir,
-    stdout: c.stdout,
-    maxPages: c.maxPages,
-    pageLimit: c.pageLimit,
-    delaySeconds: c.delaySeconds,
-    lookbackHours: c.lookbackHours,
-    windowMaxHours: c.windowMaxHours,
-    requestsPerMinute: c.requestsPerMinute,
-    runBudgetSeconds: c.runBudgetSeconds,
-    enrich: c.enrich,
-    logLevel: c.logLevel,
-    logPhone: c.logPhone,
-    gcsApiEndpoint: c.gcsApiEndpoint,
-    signatureVersion: c.signatureVersion as 2 | 5,
+    stateKeyExplicit: c.stateKey !== undefined,
+    explicit,
+    entry,
   };
 }
 
@@ -261,7 +371,7 @@ export function defaultStateKey(prefix: string): string {
   return `_state/${prefix ? prefix.replace(/\//g, '_') : 'root'}.json`;
 }
 
-/** The guide's checkpoint location, migrated once when STATE_KEY is unset. */
+/** The guide's checkpoint location, carried on from when STATE_KEY is unset. */
 export function legacyStateKey(prefix: string): string {
   return prefix ? `${prefix}/state.json` : 'state.json';
 }
@@ -281,4 +391,47 @@ export function configWarnings(c: Config): string[] {
     w.push(`STATE_KEY=${c.stateKey} is under the data prefix ${c.prefix}/: a SecOps GCS V2 feed ingests it as a bogus log each time it changes; prefer _state/${c.prefix}.json`);
   }
   return w;
+}
+
+// --- documentation derived from the table --------------------------------------------------------------
+
+function valueDoc(r: SettingRow, v: unknown, code: (s: string) => string): string {
+  if (typeof v === 'boolean') return v ? 'on' : 'off';
+  const shown = code(String(v));
+  return v === 0 && r.zeroMeans ? `${shown} (${r.zeroMeans})` : shown;
+}
+
+/**
+ * A setting's default as documentation shows it: for one entry point (`--help`), or for all of them
+ * (the README), in Markdown when `markdown`.
+ */
+export function describeDefault(key: SettingKey, entry?: Entry, markdown = false): string | undefined {
+  const r: SettingRow = SETTINGS[key];
+  const code = (s: string): string => (markdown ? `\`${s}\`` : s);
+  const d: unknown = r.default;
+  if (typeof d === 'object' && d !== null) {
+    if (entry !== undefined) return valueDoc(r, defaultFor(key, entry), code);
+    // Entry points that share a value are named together: "CLI and daemon `0` (no limit); function `540`".
+    const byValue = new Map<unknown, string[]>();
+    for (const [e, label] of [['cli', 'CLI'], ['daemon', 'daemon'], ['function', 'function']] as const) {
+      const v = defaultFor(key, e);
+      byValue.set(v, [...(byValue.get(v) ?? []), label]);
+    }
+    return [...byValue].map(([v, labels]) => `${labels.join(' and ')} ${valueDoc(r, v, code)}`).join('; ');
+  }
+  if (r.defaultText !== undefined) return markdown ? r.defaultText : r.defaultText.replace(/`/g, '');
+  return d === undefined ? undefined : valueDoc(r, d, code);
+}
+
+/** The README's configuration table, generated from SETTINGS (internal rows left out). */
+export function settingsTable(): string {
+  const lines = ['| env | flag | default | meaning |', '|---|---|---|---|'];
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
+    const r: SettingRow = SETTINGS[key];
+    if (r.internal) continue;
+    const env = [r.env, ...(r.envAliases ?? [])].filter(Boolean).map((e) => `\`${e}\``).join(' / ') || '—';
+    const flag = r.flag ? `\`${r.flag.split(' ')[0]}\`` : '—';
+    lines.push(`| ${env} | ${flag} | ${describeDefault(key, undefined, true) ?? '—'} | ${r.help} |`);
+  }
+  return lines.join('\n');
 }

@@ -102,6 +102,13 @@ export class StorageError extends CollectorError {
   }
 }
 
+/** The reader of `--stdout` went away: the page it refused is not committed. */
+export class OutputClosedError extends CollectorError {
+  constructor(message: string, opts: CollectorErrorOptions = {}) {
+    super('OUTPUT_CLOSED', message, opts);
+  }
+}
+
 /** An object with this page's name exists with different content: never skipped silently. */
 export class ObjectConflictError extends CollectorError {
   constructor(message: string, opts: CollectorErrorOptions = {}) {

@@ -32,6 +32,21 @@ export const EXIT_STATUS = {
 } as const;
 
 export type ExitStatus = (typeof EXIT_STATUS)[keyof typeof EXIT_STATUS];
+export type ExitStatusName = keyof typeof EXIT_STATUS;
+
+/** What each exit status tells the caller, as `--help` and the docs print it. */
+export const EXIT_STATUS_MEANING: Readonly<Record<ExitStatusName, string>> = {
+  ok: 'done: caught up, stopped at a limit or on SIGTERM, or another run owns the window',
+  failed: 'an unexpected error (a bug), or udm rejected a line',
+  config: 'configuration, an unusable checkpoint, or storage that refuses',
+  duoAccess: 'Duo refused the credentials, the permission or the clock',
+  unavailable: 'Duo, storage or the output unavailable after retries; the next run carries on',
+  objectConflict: 'an object with the same name holds different content; look at it first',
+  deployAccess: 'gcloud missing, not logged in, or not allowed',
+  deployFailed: 'a gcloud command failed; deploy again once fixed',
+  deployGuideActive: "Google's guide collector is still scheduled in the project",
+  interrupted: 'stopped by Ctrl-C (SIGINT), after the same clean stop as SIGTERM',
+};
 
 export interface ErrorCodeRow {
   exit: ExitStatus;

@@ -2,9 +2,10 @@
  * The library API (`duo-secops/lib`): the run protocol, its stores and sinks, the Duo client and
  * signer, the UDM mapping and the simulator. Re-exports only; nothing runs at import.
  */
-export { loadConfig, defaultStateKey, legacyStateKey, type Config, type ConfigFlags } from './config.js';
+export { loadConfig, defaultStateKey, legacyStateKey, SETTINGS, type Config, type ConfigFlags, type Entry } from './config.js';
+export { ERROR_CODES, EXIT_STATUS, exitStatusOf } from './exit-codes.js';
 export * from './errors.js';
-export { createLogger, maskPhone, type Logger, type LogLevel } from './log.js';
+export { createLogger, type Logger, type LogLevel } from './log.js';
 export { runOnce, type RunDeps, type RunSettings, type RunSummary, type RunOutcome, type PageSource } from './collect/run.js';
 export { createCollector, createStores, runSettings, type Collector } from './collect/deps.js';
 export { computeWindow } from './collect/window.js';

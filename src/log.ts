@@ -62,10 +62,3 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
-
-/** Mask a phone number to its last 4 digits unless full logging was asked for (`LOG_PHONE=full`). */
-export function maskPhone(phone: string | undefined, full = false): string | undefined {
-  if (phone === undefined || full) return phone;
-  const digits = phone.replace(/\D/g, '');
-  return digits.length <= 4 ? '****' : `***${digits.slice(-4)}`;
-}

@@ -17,7 +17,19 @@ import { createDuoClient, type DuoClientOptions } from '../duo/client.js';
 export interface Stores {
   sink: Sink;
   checkpoints: CheckpointStore;
+  /** Closes the sink and the checkpoint store (the stdout sink lets go of the stream). */
   close(): Promise<void>;
+}
+
+function storesOf(sink: Sink, checkpoints: CheckpointStore): Stores {
+  return {
+    sink,
+    checkpoints,
+    close: async () => {
+      await sink.close?.();
+      await checkpoints.close?.();
+    },
+  };
 }
 
 export interface StoreOptions {
@@ -36,11 +48,10 @@ export async function createStores(c: Config, opts: StoreOptions = {}): Promise<
       import('../checkpoint/gcs.js'),
     ]);
     const storage = await createStorage(c.gcsApiEndpoint ? { apiEndpoint: c.gcsApiEndpoint } : {});
-    return {
-      sink: createGcsSink({ storage, bucket: c.bucket, prefix: c.prefix }),
-      checkpoints: createGcsCheckpointStore({ storage, bucket: c.bucket, key: c.stateKey, ...(legacyKey ? { legacyKey } : {}) }),
-      close: async () => {},
-    };
+    return storesOf(
+      createGcsSink({ storage, bucket: c.bucket, prefix: c.prefix }),
+      createGcsCheckpointStore({ storage, bucket: c.bucket, key: c.stateKey, ...(legacyKey ? { legacyKey } : {}) }),
+    );
   }
   const { createLocalCheckpointStore } = await import('../checkpoint/local.js');
   const checkpoints = createLocalCheckpointStore({
@@ -49,10 +60,10 @@ export async function createStores(c: Config, opts: StoreOptions = {}): Promise<
   });
   if (c.stdout) {
     const { createStdoutSink } = await import('../sinks/stdout.js');
-    return { sink: createStdoutSink({ stream: opts.stdout ?? process.stdout }), checkpoints, close: async () => {} };
+    return storesOf(createStdoutSink({ stream: opts.stdout ?? process.stdout }), checkpoints);
   }
   const { createLocalSink } = await import('../sinks/local.js');
-  return { sink: createLocalSink({ root: c.outputDir }), checkpoints, close: async () => {} };
+  return storesOf(createLocalSink({ root: c.outputDir }), checkpoints);
 }
 
 /** The secret key from DUO_SKEY, or from Secret Manager when DUO_SKEY_SECRET names a version. */
@@ -72,8 +83,9 @@ export function runSettings(c: Config): RunSettings {
     maxPages: c.maxPages,
     delayMs: c.delaySeconds * 1000,
     lookbackMs: c.lookbackHours * 3_600_000,
+    lookbackExplicit: c.explicit.has('lookbackHours'),
     windowMaxMs: c.windowMaxHours * 3_600_000,
-    budgetMs: c.runBudgetSeconds * 1000,
+    budgetMs: c.runBudgetSeconds === 0 ? Number.POSITIVE_INFINITY : c.runBudgetSeconds * 1000,
   };
 }
 

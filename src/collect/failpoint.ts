@@ -15,8 +15,8 @@ export type Failpoint = (name: FailpointName) => void;
 
 export const noFailpoint: Failpoint = () => {};
 
-export function failpointFromEnv(env: NodeJS.ProcessEnv = process.env): Failpoint {
-  const spec = env.DUO_SECOPS_FAILPOINT;
+/** The failpoint the `failpoint` setting (DUO_SECOPS_FAILPOINT) names, or none. */
+export function failpointFromSetting(spec: string | undefined): Failpoint {
   if (!spec) return noFailpoint;
   const m = /^([a-z.*]+):(\d+)$/.exec(spec.trim());
   if (!m) throw new Error(`DUO_SECOPS_FAILPOINT must look like <point>:<n>, got ${spec}`);

@@ -24,34 +24,44 @@ export function formatSummary(s: RunSummary): string {
   };
   const position = s.checkpoint.open ? s.checkpoint.open.mintimeMs : s.checkpoint.nextMintimeMs;
   return (
-    `${outcome[s.outcome]}: ${n(s.events)} events in ${n(s.objectsCreated)} new objects` +
+    `${outcome[s.outcome]}: ${plural(s.events, 'event')} in ${plural(s.objectsCreated, 'new object')}` +
     (s.objectsExisting ? ` (+${n(s.objectsExisting)} already written by an earlier attempt)` : '') +
-    `, ${n(s.windowsClosed)} windows, ${n(s.pages)} pages, ${n(s.requests)} requests, ${n(s.retries)} retries, ${n(s.rateLimited)} × 429; ` +
+    `, ${plural(s.windowsClosed, 'window')}, ${plural(s.pages, 'page')}, ${plural(s.requests, 'request')}, ${plural(s.retries, 'retry', 'retries')}, ${n(s.rateLimited)} × 429; ` +
     `checkpoint at ${new Date(position).toISOString()} (lag ${formatDuration(s.lagMs)}), in ${formatDuration(s.durationMs)} → ${s.sink}`
   );
 }
 
-/** A machine-readable summary (`--json`): no checkpoint internals beyond the position. */
-export function summaryJson(s: RunSummary): Record<string, unknown> {
-  const { checkpoint, ...rest } = s;
-  return {
-    ...rest,
-    nextMintime: new Date(checkpoint.nextMintimeMs).toISOString(),
-    openWindow: checkpoint.open
-      ? { mintime: new Date(checkpoint.open.mintimeMs).toISOString(), maxtime: new Date(checkpoint.open.maxtimeMs).toISOString(), page: checkpoint.open.page }
-      : null,
-  };
+/**
+ * One terminal status line: how far the run has come through its whole backlog (from where the
+ * checkpoint stood to the run's start minus the delay), fitted to `width` columns. Less important
+ * parts are left out first, then the bar shrinks, so the line never wraps.
+ */
+export function formatProgress(p: RunProgress, startedMs: number, width = 80): string {
+  const total = Math.max(1, p.toMs - p.fromMs);
+  const done = Math.min(1, Math.max(0, (p.positionMs - p.fromMs) / total));
+  const elapsedS = Math.max(0.001, (p.nowMs - startedMs) / 1000);
+  const at = new Date(p.positionMs).toISOString();
+  const parts = [
+    `${Math.floor(done * 100)}%`,
+    `${at.slice(0, 10)} ${at.slice(11, 16)}Z`,
+    `${formatDuration(Math.max(0, p.toMs - p.positionMs))} to go`,
+    `${n(p.events)} events`,
+    `${plural(p.pages, 'page')}`,
+    `${n(Math.round(p.events / elapsedS))}/s`,
+  ];
+  // One column is left free: writing the last one makes some terminals wrap.
+  const room = Math.max(1, width - 1);
+  for (const barWidth of [20, 10, 0]) {
+    for (let keep = parts.length; keep >= 1; keep--) {
+      const bar = barWidth > 0 ? `[${'#'.repeat(Math.round(done * barWidth))}${'-'.repeat(barWidth - Math.round(done * barWidth))}] ` : '';
+      const line = bar + parts.slice(0, keep).join(' · ');
+      if (line.length <= room) return line;
+    }
+  }
+  return parts[0]!.slice(0, room);
 }
 
-/** One terminal status line: how far the backfill has come toward now. */
-export function formatProgress(p: RunProgress, startedMs: number): string {
-  const total = Math.max(1, p.nowMs - p.windowMintimeMs);
-  const done = Math.min(1, Math.max(0, (p.positionMs - p.windowMintimeMs) / total));
-  const width = 24;
-  const filled = Math.round(done * width);
-  const elapsedS = Math.max(0.001, (p.nowMs - startedMs) / 1000);
-  return (
-    `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${new Date(p.positionMs).toISOString().slice(0, 19)}Z ` +
-    `(${formatDuration(p.nowMs - p.positionMs)} behind) ${n(p.pages)} pages ${n(p.events)} events ${n(Math.round(p.events / elapsedS))}/s`
-  );
+/** `1 window`, `3 windows`, with thousands separators. */
+export function plural(count: number, noun: string, nouns = `${noun}s`): string {
+  return `${n(count)} ${count === 1 ? noun : nouns}`;
 }

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { PageRequest, TelephonyItem, TelephonyPage } from '../duo/types.js';
 import { tsMillis } from '../duo/ts.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
-import { initialCheckpoint, parseCheckpoint, serializeCheckpoint, type Checkpoint } from '../checkpoint/codec.js';
+import { initialCheckpoint, parseStoredCheckpoint, serializeCheckpoint, type Checkpoint } from '../checkpoint/codec.js';
 import type { PageObject, Sink } from '../sinks/types.js';
 import { objectKey } from '../sinks/object-key.js';
 import { CheckpointConflictError, CheckpointError, CollectorError } from '../errors.js';
@@ -30,13 +30,18 @@ export interface RunSettings {
   maxPages: number;
   delayMs: number;
   lookbackMs: number;
+  /** LOOKBACK_HOURS was set explicitly: say so when a checkpoint makes it moot. */
+  lookbackExplicit?: boolean;
   windowMaxMs: number;
+  /** Stop opening pages after this long; `Infinity` for no limit. */
   budgetMs: number;
 }
 
 export interface RunProgress {
-  windowMintimeMs: number;
-  windowMaxtimeMs: number;
+  /** The whole backlog of this run: from where the checkpoint stood at its start… */
+  fromMs: number;
+  /** …to where it counts as caught up (its start time minus the delay). */
+  toMs: number;
   /** Where paging stands: the `ts` of the last item written, else the window start. */
   positionMs: number;
   nowMs: number;
@@ -101,7 +106,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
   let version: string | null = stored?.version ?? null;
   let cp: Checkpoint;
   if (stored) {
-    cp = parseCheckpoint(stored.data, stored.location, new Date(startMs).toISOString());
+    cp = parseStoredCheckpoint(stored, new Date(startMs).toISOString());
     if (stored.version === null) {
       logger.info({ event: 'checkpoint.migrating', from: stored.location, to: checkpoints.location }, `carrying on from ${stored.location}; the new checkpoint goes to ${checkpoints.location}`);
     }
@@ -109,6 +114,20 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
     cp = initialCheckpoint(startMs - s.lookbackMs, new Date(startMs).toISOString());
     logger.info({ event: 'checkpoint.missing', location: checkpoints.location, startMs: cp.nextMintimeMs }, `no checkpoint yet: starting ${s.lookbackMs / 3_600_000} h back`);
   }
+  if (stored && s.lookbackExplicit) {
+    logger.warn(
+      { event: 'lookback.ignored', location: stored.location },
+      `LOOKBACK_HOURS only places the very first run: the checkpoint ${stored.location} says where this one starts; use \`duo-secops state reset --to <time> --yes\` to move it`,
+    );
+  }
+  /**
+   * With no checkpoint at all, the first window is committed only once Duo has answered its first
+   * request: a run that never reaches Duo (a wrong key, no network) leaves nothing behind that would
+   * pin the start, so a corrected LOOKBACK_HOURS still applies. Exactly-once holds the same: the window
+   * is still committed before anything is written.
+   */
+  let deferredOpen: Checkpoint | null = null;
+  const fromMs = cp.open ? cp.open.mintimeMs : cp.nextMintimeMs;
 
   const finish = (outcome: RunOutcome): RunSummary => {
     const end = now();
@@ -232,9 +251,15 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
           nextMintimeMs: w.mintimeMs,
           open: { mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs, nextOffset: null, page: 1, limit: s.pageLimit, boundaryIds: [] },
         };
-        // Committed before the first request so a restarted or concurrent run pages this very window.
-        if (!(await commit(opened))) return finish('conflict');
-        failpoint('window.opened');
+        // Committed before the first request so a restarted or concurrent run pages this very window
+        // (on a first run, before the first write: see deferredOpen).
+        if (stored === null && version === null) {
+          deferredOpen = opened;
+          cp = opened;
+        } else {
+          if (!(await commit(opened))) return finish('conflict');
+          failpoint('window.opened');
+        }
         logger.info({ event: 'window.opened', mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs }, 'window opened');
       }
 
@@ -252,6 +277,12 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       // Built for a state that no longer holds (it cannot, while this run owns the window): ask again.
       if (page && !(page.key === objectKey(s.prefix, open.mintimeMs, open.maxtimeMs, open.page) && sameIds(page.boundary, boundaryFor(open.mintimeMs)))) page = undefined;
       page ??= prepare(await deps.client.getTelephonyPage(request, deps.hardSignal), request, open.page);
+      if (deferredOpen) {
+        const first = deferredOpen;
+        deferredOpen = null;
+        if (!(await commit(first))) return finish('conflict');
+        failpoint('window.opened');
+      }
       counters.pages += 1;
       failpoint('page.fetched');
       logger.debug({ event: 'page.fetched', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page, items: page.itemCount, more: page.nextOffset !== null }, 'page fetched');
@@ -279,8 +310,8 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
 
       const boundaryIds = open.boundaryIds.concat(page.tailIds);
       deps.onProgress?.({
-        windowMintimeMs: open.mintimeMs,
-        windowMaxtimeMs: open.maxtimeMs,
+        fromMs,
+        toMs: startMs - s.delayMs,
         positionMs: tsMillis(page.lastTs) ?? open.mintimeMs,
         nowMs: now(),
         pages: counters.pages,

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Collector } from '../collect/deps.js';
 import type { RunSummary } from '../collect/run.js';
 import { ConfigError, describeError } from '../errors.js';
+import { codeOf, ERROR_CODES } from '../exit-codes.js';
 
 export interface DaemonOptions {
   collector: Pick<Collector, 'run'>;
@@ -20,6 +21,12 @@ export interface DaemonOptions {
 export interface Daemon {
   /** Stop scheduling; the run in flight finishes its page and commits. Resolves when it has. */
   stop(): Promise<void>;
+  /**
+   * Rejects with the error of a run that failed on a problem another tick cannot cure (a row of the
+   * exit-code table with `stopsDaemon`: bad configuration, refused credentials, an object conflict):
+   * the daemon has stopped scheduling then. Never resolves otherwise.
+   */
+  readonly failed: Promise<never>;
   /** Next scheduled start, if any. */
   nextRun(): Date | null;
   /** Runs so far, and how many were skipped because the previous one was still going. */
@@ -30,6 +37,10 @@ export function startDaemon(opts: DaemonOptions): Daemon {
   const stopping = new AbortController();
   const stats = { runs: 0, skipped: 0, failures: 0 };
   let inFlight: Promise<void> | null = null;
+  let fail!: (err: Error) => void;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  // Only a caller that waits on it sees it; an unobserved rejection must not crash the process.
+  failed.catch(() => {});
 
   const tick = () => {
     if (stopping.signal.aborted) return;
@@ -46,10 +57,22 @@ export function startDaemon(opts: DaemonOptions): Daemon {
         opts.onRun?.(s);
       })
       .catch((err: unknown) => {
-        // A failed run is logged and retried at the next tick; the checkpoint was not advanced.
+        // A failed run is logged and, unless another tick cannot cure it, tried again at the next tick;
+        // the checkpoint was not advanced past what was written.
         stats.failures += 1;
-        opts.logger.error({ event: 'daemon.run-failed', error_code: (err as { code?: string }).code ?? 'UNEXPECTED' }, describeError(err));
-        opts.onRun?.(err instanceof Error ? err : new Error(String(err)));
+        const code = codeOf(err) ?? 'UNEXPECTED';
+        const permanent = ERROR_CODES[code].stopsDaemon;
+        opts.logger.error(
+          { event: 'daemon.run-failed', error_code: code, stopping: permanent },
+          `${describeError(err)}${permanent ? ' (another tick cannot cure this: the daemon stops)' : ' (trying again at the next tick)'}`,
+        );
+        const error = err instanceof Error ? err : new Error(String(err));
+        opts.onRun?.(error);
+        if (permanent) {
+          job.stop();
+          stopping.abort();
+          fail(error);
+        }
       })
       .finally(() => {
         inFlight = null;
@@ -67,6 +90,7 @@ export function startDaemon(opts: DaemonOptions): Daemon {
 
   return {
     stats,
+    failed,
     nextRun: () => job.nextRun(),
     async stop() {
       job.stop();

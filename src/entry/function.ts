@@ -5,6 +5,8 @@
  */
 import { cloudEvent, type CloudEvent } from '@google-cloud/functions-framework';
 import type { Collector } from '../collect/deps.js';
+import type { RunSummary } from '../collect/run.js';
+import type { RunSummaryJson } from '../collect/summary.js';
 import type { Logger } from '../log.js';
 // A few classes with no dependencies: cheap enough to load before the first event.
 import { isCollectorError } from '../errors.js';
@@ -12,20 +14,22 @@ import { isCollectorError } from '../errors.js';
 interface Warm {
   collector: Collector;
   logger: Logger;
+  summaryJson: (s: RunSummary) => RunSummaryJson;
 }
 
 let warm: Promise<Warm> | undefined;
 
 async function build(env: NodeJS.ProcessEnv): Promise<Warm> {
-  const [{ loadConfig }, { createLogger }, { createCollector }] = await Promise.all([
+  const [{ loadConfig }, { createLogger }, { createCollector }, { summaryJson }] = await Promise.all([
     import('../config.js'),
     import('../log.js'),
     import('../collect/deps.js'),
+    import('../collect/summary.js'),
   ]);
-  const config = loadConfig(env, {}, { needDuo: true });
+  const config = loadConfig(env, {}, { needDuo: true, entry: 'function' });
   // Cloud Logging reads JSON lines from stdout: `severity` and `message` are understood as such.
   const logger = createLogger({ level: config.logLevel, destination: process.stdout });
-  return { collector: await createCollector(config, { logger }), logger };
+  return { collector: await createCollector(config, { logger }), logger, summaryJson };
 }
 
 /**
@@ -72,10 +76,7 @@ export async function handleEvent(event: CloudEvent<unknown>, env: NodeJS.Proces
   try {
     const summary = await w.collector.run();
     // "Caught up" and "another run owns the window" are successes: nothing to redeliver.
-    w.logger.info(
-      { event: 'function.finished', eventId: event.id, outcome: summary.outcome, events: summary.events, pages: summary.pages },
-      `collected ${summary.events} events (${summary.outcome})`,
-    );
+    w.logger.info({ event: 'function.finished', eventId: event.id, ...w.summaryJson(summary) }, `collected ${summary.events} events (${summary.outcome})`);
   } catch (err) {
     throw new InvocationError(err, event.id);
   }

@@ -4,8 +4,10 @@ export interface CliIo {
   stderr: NodeJS.WritableStream;
   stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
-  /** Whether stdout/stderr is a terminal (progress bars, colours). */
+  /** Whether stderr is a terminal (the progress line). */
   isTTY: boolean;
+  /** The terminal's width in columns (80 when unknown). */
+  columns?(): number;
   setExitCode(code: number): void;
 }
 
@@ -16,6 +18,7 @@ export function processIo(): CliIo {
     stdin: process.stdin,
     env: process.env,
     isTTY: Boolean(process.stderr.isTTY),
+    columns: () => process.stderr.columns || 80,
     setExitCode(code) {
       process.exitCode = code;
     },

@@ -9,7 +9,7 @@
  * the raw JSON body. The helpers here read all of them.
  */
 import type { Storage } from '@google-cloud/storage';
-import { ConfigError, StorageError } from '../errors.js';
+import { StorageError } from '../errors.js';
 
 export type { Storage } from '@google-cloud/storage';
 
@@ -20,15 +20,8 @@ export interface CreateStorageOptions {
 }
 
 export async function createStorage(opts: CreateStorageOptions = {}): Promise<Storage> {
-  // With both set, the 7.x client sends JSON calls (reads, metadata, lists) to STORAGE_EMULATOR_HOST but
-  // uploads to apiEndpoint: two different stores behind one client. Refuse rather than split.
-  const emulatorHost = process.env['STORAGE_EMULATOR_HOST'];
-  if (opts.apiEndpoint && emulatorHost && emulatorHost.replace(/\/+$/, '') !== opts.apiEndpoint.replace(/\/+$/, '')) {
-    throw new ConfigError([
-      `the GCS API endpoint ${opts.apiEndpoint} and STORAGE_EMULATOR_HOST=${emulatorHost} are both set: the client would upload to the first ` +
-        'and read from the second. Unset one of them.',
-    ]);
-  }
+  // STORAGE_EMULATOR_HOST, which the client also reads itself, is checked against the endpoint where the
+  // settings are read (config.ts): both set and different would split reads from uploads.
   const { Storage: StorageClient } = await import('@google-cloud/storage');
   return new StorageClient({
     ...(opts.apiEndpoint

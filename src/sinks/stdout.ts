@@ -6,7 +6,7 @@
  * writing a page and committing the checkpoint repeats that page on the next run. Every write is
  * therefore `created`. Consumers that need exactly-once deduplicate on `telephony_id`.
  */
-import { AbortedError, StorageError } from '../errors.js';
+import { AbortedError, OutputClosedError, StorageError } from '../errors.js';
 import { errnoCode } from '../fs/errors.js';
 import type { PageObject, Sink, WriteOutcome } from './types.js';
 
@@ -87,7 +87,7 @@ function writeRespectingBackpressure(stream: NodeJS.WritableStream, chunk: Buffe
         drained = true;
         settle();
       } else {
-        settle(new Error('the stream closed before the page was written'));
+        settle(Object.assign(new Error('the stream closed before the page was written'), { code: 'ERR_STREAM_DESTROYED' }));
       }
     };
     const onFail = (err: unknown): void => settle(err ?? new Error('stream error'));
@@ -104,11 +104,10 @@ function writeRespectingBackpressure(stream: NodeJS.WritableStream, chunk: Buffe
   });
 }
 
-function stdoutError(err: unknown): StorageError {
+function stdoutError(err: unknown): StorageError | OutputClosedError {
   const code = errnoCode(err);
   if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_WRITE_AFTER_END') {
-    return new StorageError(
-      'STORAGE_UNAVAILABLE',
+    return new OutputClosedError(
       `cannot write to stdout: the reading side of the pipe went away (${code}); the checkpoint stays at the last committed page and the next run repeats from there`,
       { cause: err },
     );

@@ -213,7 +213,7 @@ describe('cold start', () => {
       .map((l) => l.slice('resolved file://'.length).replace(REPO_ROOT, ''))
       .filter((p) => !p.startsWith('node_modules/@google-cloud/functions-framework/'))
       .sort();
-    expect(esm).toEqual(['dist/src/entry/function.js', 'dist/src/errors.js']);
+    expect(esm).toEqual(['dist/src/entry/function.js', 'dist/src/errors.js', 'dist/src/exit-codes.js']);
     expect(r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('resolved '))).toEqual([]);
   });
 });

@@ -1,8 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, configWarnings, defaultStateKey } from '../../src/config.js';
+import { Command } from 'commander';
+import { loadConfig, configWarnings, defaultStateKey, SETTINGS, settingsTable, type ConfigFlags, type SettingKey, type SettingRow } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { addSettingOptions, explicitFlags } from '../../src/entry/options.js';
 
 const duo = { DUO_IKEY: 'DIXXXXXXXXXXXXXXXXXX', DUO_SKEY: 'not-a-real-secret-key-0123456789abcdef', DUO_API_HOST: 'api-12345678.duosecurity.com' };
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+/** Parse a command line through the generated options, as the CLI does. */
+function flagsOf(command: 'collect' | 'daemon' | 'check' | 'state', argv: string[]): ConfigFlags {
+  const cmd = new Command(command).exitOverride();
+  addSettingOptions(cmd, command);
+  cmd.action(() => {});
+  cmd.parse(argv, { from: 'user' });
+  return explicitFlags(cmd);
+}
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -18,12 +39,31 @@ describe('loadConfig', () => {
       lookbackHours: 24,
       windowMaxHours: 24,
       requestsPerMinute: 30,
-      runBudgetSeconds: 540,
+      runBudgetSeconds: 0,
       enrich: true,
       logLevel: 'info',
+      schedule: '*/5 * * * *',
+      runAtStart: true,
+      signatureVersion: 5,
       apiUrl: 'https://api-12345678.duosecurity.com',
       bucket: undefined,
+      gcsApiEndpoint: undefined,
+      entry: 'cli',
     });
+  });
+
+  it.each([
+    { entry: 'cli' as const, budget: 0 },
+    { entry: 'daemon' as const, budget: 0 },
+    { entry: 'function' as const, budget: 540 },
+  ])('gives the $entry a run budget of $budget s by default', ({ entry, budget }) => {
+    expect(loadConfig(duo, {}, { entry }).runBudgetSeconds).toBe(budget);
+  });
+
+  it('logs at warn by default on a terminal (the CLI only), at the level asked for otherwise', () => {
+    expect(loadConfig(duo, {}, { terminal: true }).logLevel).toBe('warn');
+    expect(loadConfig(duo, {}, { terminal: true, entry: 'daemon' }).logLevel).toBe('info');
+    expect(loadConfig({ ...duo, LOG_LEVEL: 'debug' }, {}, { terminal: true }).logLevel).toBe('debug');
   });
 
   it('lets flags win over the environment', () => {
@@ -31,6 +71,13 @@ describe('loadConfig', () => {
     expect(c.prefix).toBe('flag');
     expect(c.pageLimit).toBe(20);
     expect(c.stateKey).toBe(defaultStateKey('flag'));
+  });
+
+  it('records which settings were given, for messages about them', () => {
+    const c = loadConfig({ ...duo, LOOKBACK_HOURS: '48' }, { pageLimit: '20' });
+    expect(c.explicit.has('lookbackHours')).toBe(true);
+    expect(c.explicit.has('pageLimit')).toBe(true);
+    expect(c.explicit.has('windowMaxHours')).toBe(false);
   });
 
   it('keeps the guide variable names and their meaning', () => {
@@ -55,8 +102,35 @@ describe('loadConfig', () => {
     expect((err as ConfigError).exitCode).toBe(2);
   });
 
+  it.each([
+    ['PAGE_LIMIT', '0x10', 'whole number from 1 to 1000'],
+    ['PAGE_LIMIT', '1e3', 'whole number from 1 to 1000'],
+    ['PAGE_LIMIT', '2.5', 'whole number from 1 to 1000'],
+    ['MAX_ITERATIONS', '-1', 'whole number, at least 0'],
+    ['WINDOW_MAX_HOURS', '1e-9', 'decimal number greater than 0'],
+    ['DELAY_SECONDS', 'Infinity', 'decimal number at least 0'],
+    ['REQUESTS_PER_MINUTE', '0', 'greater than 0'],
+    ['LOOKBACK_HOURS', '5000', 'at most 4296 (179 days: Duo keeps 180)'],
+    ['DUO_SIGNATURE_VERSION', '3', 'must be 2 or 5'],
+    ['LOG_LEVEL', 'loud', 'must be one of trace'],
+  ])('refuses %s=%s: %s', (name, value, message) => {
+    const problems = problemsOf(() => loadConfig({ ...duo, [name]: value }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(name);
+    expect(problems[0]).toContain(message);
+  });
+
+  it('accepts plain decimal numbers with surrounding white space', () => {
+    const c = loadConfig({ ...duo, WINDOW_MAX_HOURS: ' 1.5 ', PAGE_LIMIT: ' 500', RUN_BUDGET_SECONDS: '0' });
+    expect(c).toMatchObject({ windowMaxHours: 1.5, pageLimit: 500, runBudgetSeconds: 0 });
+  });
+
   it('refuses the secret key as a flag', () => {
     expect(() => loadConfig(duo, { skey: 'x' })).toThrow(/cannot be given as a flag/);
+  });
+
+  it('trims the secret key (a pasted key often ends in a newline)', () => {
+    expect(loadConfig({ ...duo, DUO_SKEY: '  abc123\n' }).skey).toBe('abc123');
   });
 
   it('accepts a Secret Manager name instead of DUO_SKEY', () => {
@@ -78,5 +152,87 @@ describe('loadConfig', () => {
 
   it('rejects a URL as DUO_API_HOST with the fix', () => {
     expect(() => loadConfig({ ...duo, DUO_API_HOST: 'https://api-1.duosecurity.com' })).toThrow(/not a URL/);
+  });
+
+  it('reads the GCS endpoint from the flag, GCS_API_ENDPOINT or STORAGE_EMULATOR_HOST', () => {
+    expect(loadConfig(duo, { gcsApiEndpoint: 'http://127.0.0.1:9/' }).gcsApiEndpoint).toBe('http://127.0.0.1:9');
+    expect(loadConfig({ ...duo, GCS_API_ENDPOINT: 'http://127.0.0.1:8' }).gcsApiEndpoint).toBe('http://127.0.0.1:8');
+    expect(loadConfig({ ...duo, STORAGE_EMULATOR_HOST: 'http://127.0.0.1:7' }).gcsApiEndpoint).toBe('http://127.0.0.1:7');
+  });
+
+  it('refuses a GCS endpoint that differs from STORAGE_EMULATOR_HOST (the client would split reads from uploads)', () => {
+    const problems = problemsOf(() => loadConfig({ ...duo, STORAGE_EMULATOR_HOST: 'http://127.0.0.1:7' }, { gcsApiEndpoint: 'http://127.0.0.1:9' }));
+    expect(problems.join('\n')).toMatch(/differs from STORAGE_EMULATOR_HOST/);
+    expect(loadConfig({ ...duo, STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9/' }, { gcsApiEndpoint: 'http://127.0.0.1:9' }).gcsApiEndpoint).toBe('http://127.0.0.1:9');
+  });
+});
+
+describe('the settings table', () => {
+  const rows = Object.entries(SETTINGS) as Array<[SettingKey, SettingRow]>;
+
+  it('gives every setting an environment variable or a flag, and every environment variable one row', () => {
+    const names = rows.flatMap(([, r]) => [r.env, ...(r.envAliases ?? [])]).filter(Boolean);
+    expect(new Set(names).size).toBe(names.length);
+    for (const [key, r] of rows) expect(r.env ?? r.flag, key).toBeDefined();
+  });
+
+  it('parses each default that is a plain value with its own parser', () => {
+    for (const [key, r] of rows) {
+      const d = r.default;
+      if (d === undefined || typeof d === 'object') continue;
+      const parsed = r.schema.safeParse(typeof d === 'boolean' ? d : String(d));
+      expect(parsed.success, key).toBe(true);
+      expect(parsed.data, key).toEqual(d);
+    }
+  });
+
+  it.each(['collect', 'daemon', 'check', 'state'] as const)('maps every flag %s shows back to its setting', (command) => {
+    for (const [key, r] of rows) {
+      if (!r.flag || r.internal || !r.commands.includes(command)) continue;
+      const takesValue = r.flag.includes('<');
+      const value = key === 'gcsApiEndpoint' ? 'http://127.0.0.1:1' : key === 'logLevel' ? 'debug' : '7';
+      const flags = flagsOf(command, takesValue ? [r.flag.split(' ')[0]!, value] : [r.flag]);
+      expect(Object.keys(flags), `${command} ${r.flag}`).toEqual([key]);
+    }
+  });
+
+  it('honours --gcs-endpoint on every command that reaches storage', () => {
+    for (const command of ['collect', 'daemon', 'state'] as const) {
+      const c = loadConfig(duo, flagsOf(command, ['--gcs-endpoint', 'http://127.0.0.1:4443']));
+      expect(c.gcsApiEndpoint, command).toBe('http://127.0.0.1:4443');
+    }
+  });
+
+  it('lets the environment stand when a boolean flag is absent (commander invents its default)', () => {
+    expect(loadConfig({ ...duo, ENRICH: 'false' }, flagsOf('collect', [])).enrich).toBe(false);
+    expect(loadConfig(duo, flagsOf('collect', ['--no-enrich'])).enrich).toBe(false);
+  });
+
+  it('shows each flag with its environment variable and default in --help', () => {
+    const cmd = new Command('collect');
+    addSettingOptions(cmd, 'collect');
+    const help = cmd.helpInformation().replace(/\s+/g, ' ');
+    expect(help).toContain('--budget-seconds <s> stop opening new pages after this many seconds');
+    expect(help).toContain('(env RUN_BUDGET_SECONDS, default 0 (no limit))');
+    expect(help).toContain('(env PAGE_LIMIT, default 1000)');
+    expect(help).toContain('--no-enrich do not add eventtype and host to each line (env ENRICH)');
+    expect(help).toMatch(/--gcs-endpoint <url> .* \(env GCS_API_ENDPOINT, default Google's\)/);
+    expect(help).not.toContain('DUO_SECOPS_FAILPOINT');
+    const daemon = new Command('daemon');
+    addSettingOptions(daemon, 'daemon', 'daemon');
+    expect(daemon.helpInformation().replace(/\s+/g, ' ')).toContain('(env SCHEDULE, default */5 * * * *)');
+    const fn = new Command('collect');
+    addSettingOptions(fn, 'collect', 'function');
+    expect(fn.helpInformation().replace(/\s+/g, ' ')).toContain('(env RUN_BUDGET_SECONDS, default 540)');
+  });
+
+  it('makes one README row per documented setting', () => {
+    const table = settingsTable();
+    const documented = rows.filter(([, r]) => !r.internal);
+    expect(table.split('\n')).toHaveLength(documented.length + 2);
+    expect(table).toContain('| `DUO_SKEY` | — | required unless `DUO_SKEY_SECRET` |');
+    expect(table).toContain('| `GCS_API_ENDPOINT` / `STORAGE_EMULATOR_HOST` | `--gcs-endpoint` |');
+    expect(table).not.toContain('FAILPOINT');
+    expect(table).toContain('| `RUN_BUDGET_SECONDS` | `--budget-seconds` | CLI and daemon `0` (no limit); function `540` |');
   });
 });

@@ -6,18 +6,19 @@ import { createLogger } from '../../log.js';
 import { resolveSecretKey } from '../../collect/deps.js';
 import { createDuoClient } from '../../duo/client.js';
 import { checkDuo, formatCheckReport } from '../../duo/check.js';
-import { addDuoOptions, explicitFlags } from '../options.js';
+import { addSettingOptions, explicitFlags } from '../options.js';
+import { exitStatusHelp } from '../help.js';
 import { ERROR_CODES, EXIT_STATUS } from '../../exit-codes.js';
 
 export function register(program: Command, io: CliIo): void {
   const cmd = program
     .command('check')
     .description('check the integration key, secret key, telephony permission and clock against Duo with one request')
-    .option('--json', 'print the report as JSON')
-    .option('--log-level <level>', 'trace|debug|info|warn|error|silent (env LOG_LEVEL, default warn here)');
-  addDuoOptions(cmd);
+    .option('--json', 'print the report as JSON');
+  addSettingOptions(cmd, 'check');
+  cmd.addHelpText('after', `\n${exitStatusHelp(['ok', 'config', 'duoAccess', 'unavailable'])}\n`);
   cmd.action(async (opts: { json?: boolean }) => {
-    const config = loadConfig({ LOG_LEVEL: 'warn', ...io.env }, explicitFlags(cmd), { needDuo: true });
+    const config = loadConfig(io.env, explicitFlags(cmd), { needDuo: true, terminal: io.isTTY });
     const logger = createLogger({ level: config.logLevel, destination: io.stderr });
     const client = createDuoClient({
       ikey: config.ikey,

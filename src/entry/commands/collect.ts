@@ -4,57 +4,62 @@ import type { CliIo } from '../io.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../log.js';
 import { createCollector } from '../../collect/deps.js';
-import { failpointFromEnv } from '../../collect/failpoint.js';
-import { formatProgress, formatSummary, summaryJson } from '../../collect/report.js';
-import { addCollectOptions, addDuoOptions, addStoreOptions, explicitFlags } from '../options.js';
+import { failpointFromSetting } from '../../collect/failpoint.js';
+import { formatProgress, formatSummary } from '../../collect/report.js';
+import { summaryJson } from '../../collect/summary.js';
+import { addSettingOptions, explicitFlags } from '../options.js';
+import { exitStatusHelp } from '../help.js';
+import { onStopSignals } from '../signals.js';
+import { createStatusLine } from '../terminal.js';
+
+/** How often the progress line is redrawn at most. */
+const DRAW_EVERY_MS = 250;
 
 export function register(program: Command, io: CliIo): void {
   const cmd = program
     .command('collect')
-    .description('pull telephony logs from Duo into the bucket or folder until caught up; exactly once')
-    .option('--json', 'print the summary as one JSON object on stdout');
-  addDuoOptions(cmd);
-  addStoreOptions(cmd);
-  addCollectOptions(cmd);
+    .description('pull logs from Duo into the bucket or folder until caught up; exactly once')
+    .option('--json', 'print the run summary as one JSON object (its schema: docs/operations.md)');
+  addSettingOptions(cmd, 'collect');
   cmd.addHelpText(
     'after',
-    '\nExit status: 0 ok (also caught up, or another run owns the window), 2 configuration or checkpoint,\n' +
-      '3 Duo credentials or permission, 4 Duo or storage unavailable after retries, 5 stored object differs.\n',
+    `\n${exitStatusHelp(['ok', 'config', 'duoAccess', 'unavailable', 'objectConflict', 'interrupted'])}\n` +
+      'SIGTERM or Ctrl-C finishes and commits the page in flight, then exits (0, or 130 for Ctrl-C).\n',
   );
   cmd.action(async (opts: { json?: boolean }) => {
-    const config = loadConfig(io.env, explicitFlags(cmd), { needDuo: true });
-    const logger = createLogger({ level: config.logLevel, destination: io.stderr });
+    const config = loadConfig(io.env, explicitFlags(cmd), { needDuo: true, terminal: io.isTTY });
+    // On a terminal, a status line shows the progress and log lines are printed above it.
+    const status = io.isTTY && config.logLevel !== 'silent' ? createStatusLine(io.stderr) : undefined;
+    const logger = createLogger({ level: config.logLevel, destination: status?.logDestination ?? io.stderr });
     const startedMs = Date.now();
     let lastDraw = 0;
-    const progress = io.isTTY && config.logLevel !== 'silent';
     const collector = await createCollector(config, {
       logger,
       stdout: io.stdout,
-      failpoint: failpointFromEnv(io.env),
-      ...(progress
+      failpoint: failpointFromSetting(config.failpoint),
+      ...(status
         ? {
             onProgress: (p) => {
-              if (p.nowMs - lastDraw < 250) return;
+              if (p.nowMs - lastDraw < DRAW_EVERY_MS) return;
               lastDraw = p.nowMs;
-              io.stderr.write(`\r${formatProgress(p, startedMs)}\x1b[K`);
+              status.draw(formatProgress(p, startedMs, io.columns?.() ?? 80));
             },
           }
         : {}),
     });
     // First SIGINT/SIGTERM: finish and commit the page in flight, then stop cleanly.
     const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const signals = onStopSignals(() => stop.abort());
     try {
       const summary = await collector.run(stop.signal);
-      if (progress) io.stderr.write('\r\x1b[K');
+      status?.clear();
       // With --stdout the data owns stdout: the summary goes to stderr so a pipe gets only NDJSON.
       const out = config.stdout ? io.stderr : io.stdout;
       out.write(opts.json ? `${JSON.stringify(summaryJson(summary))}\n` : `${formatSummary(summary)}\n`);
+      if (signals.received) io.setExitCode(signals.exitStatus);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      status?.clear();
+      signals.dispose();
       await collector.close();
     }
   });

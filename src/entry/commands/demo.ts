@@ -16,6 +16,7 @@ import { formatProgress, formatSummary } from '../../collect/report.js';
 import { startSimulator } from '../../simulator/index.js';
 import { convertNdjsonStream, walkInputFiles, emptyStats, addStats } from '../../udm/index.js';
 import { ConfigError } from '../../errors.js';
+import { createStatusLine } from '../terminal.js';
 
 const MARKER = '.duo-secops-demo';
 const H = 3_600_000;
@@ -75,17 +76,18 @@ export function register(program: Command, io: CliIo): void {
         { needDuo: true },
       );
       // The demo runs with a 1 s delay on purpose: only errors are worth a line here.
-      const logger = createLogger({ level: 'error', destination: io.stderr });
+      const status = io.isTTY ? createStatusLine(io.stderr) : undefined;
+      const logger = createLogger({ level: 'error', destination: status?.logDestination ?? io.stderr });
       const started = Date.now();
       const collector = await createCollector(config, {
         logger,
-        ...(io.isTTY ? { onProgress: (p) => io.stderr.write(`\r${formatProgress(p, started)}\x1b[K`) } : {}),
+        ...(status ? { onProgress: (p) => status.draw(formatProgress(p, started, io.columns?.() ?? 80)) } : {}),
       });
       let summary;
       try {
         summary = await collector.run();
       } finally {
-        if (io.isTTY) io.stderr.write('\r\x1b[K');
+        status?.clear();
         await collector.close();
         await sim.close();
       }

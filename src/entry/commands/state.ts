@@ -3,11 +3,11 @@ import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { loadConfig } from '../../config.js';
 import { createStores } from '../../collect/deps.js';
-import { initialCheckpoint, parseCheckpoint, serializeCheckpoint, type Checkpoint } from '../../checkpoint/codec.js';
+import { initialCheckpoint, parseStoredCheckpoint, serializeCheckpoint, type Checkpoint } from '../../checkpoint/codec.js';
 import { formatDuration } from '../../collect/report.js';
 import { MAX_AGE_MS } from '../../collect/window.js';
 import { CheckpointConflictError, CheckpointError, ConfigError } from '../../errors.js';
-import { addStoreOptions, explicitFlags } from '../options.js';
+import { addSettingOptions, explicitFlags } from '../options.js';
 
 function describe(cp: Checkpoint, location: string, nowMs: number): string {
   const lines = [`checkpoint: ${location}`];
@@ -28,7 +28,7 @@ export function register(program: Command, io: CliIo): void {
   const state = program.command('state').description('show or reset the checkpoint');
 
   const show = state.command('show').description('print where the next run starts').option('--json', 'print the checkpoint document as JSON');
-  addStoreOptions(show);
+  addSettingOptions(show, 'state');
   show.action(async (opts: { json?: boolean }) => {
     const config = loadConfig(io.env, explicitFlags(show));
     const stores = await createStores(config);
@@ -38,7 +38,7 @@ export function register(program: Command, io: CliIo): void {
         io.stdout.write(opts.json ? 'null\n' : `no checkpoint at ${stores.checkpoints.location}: the first run starts ${config.lookbackHours} h back\n`);
         return;
       }
-      const cp = parseCheckpoint(stored.data, stored.location);
+      const cp = parseStoredCheckpoint(stored);
       io.stdout.write(opts.json ? `${JSON.stringify(cp)}\n` : describe(cp, stored.location, Date.now()));
     } finally {
       await stores.close();
@@ -50,7 +50,7 @@ export function register(program: Command, io: CliIo): void {
     .description('set where the next run starts (closes any open window); objects already written are kept')
     .requiredOption('--to <time>', 'ISO 8601 time the next window starts at, e.g. 2026-11-01T00:00:00Z')
     .option('--yes', 'confirm: events before --to that were not collected will not be, events after it may be collected again');
-  addStoreOptions(reset);
+  addSettingOptions(reset, 'state');
   reset.action(async (opts: { to: string; yes?: boolean }) => {
     const config = loadConfig(io.env, explicitFlags(reset));
     const toMs = Date.parse(opts.to);

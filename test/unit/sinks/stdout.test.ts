@@ -1,6 +1,6 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { StorageError } from '../../../src/errors.js';
+import { OutputClosedError } from '../../../src/errors.js';
 import { createStdoutSink } from '../../../src/sinks/stdout.js';
 import { contractKey, contractPage } from '../../contract/sink.contract.js';
 
@@ -56,7 +56,7 @@ describe('stdout sink', () => {
     expect(delivered).toEqual(['{"big":"more than four bytes"}\n']);
   });
 
-  it('turns a vanished reader (EPIPE) into a StorageError, now and for later writes, without crashing', async () => {
+  it('turns a vanished reader (EPIPE) into an OutputClosedError, now and for later writes, without crashing', async () => {
     const broken = new Writable({
       write(_chunk, _enc, cb) {
         cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
@@ -64,19 +64,20 @@ describe('stdout sink', () => {
     });
     const sink = createStdoutSink({ stream: broken });
     const err = await sink.writePage(page('{"a":1}\n')).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StorageError);
-    expect((err as StorageError).code).toBe('STORAGE_UNAVAILABLE');
+    expect(err).toBeInstanceOf(OutputClosedError);
+    expect((err as OutputClosedError).code).toBe('OUTPUT_CLOSED');
+    expect((err as OutputClosedError).exitCode).toBe(4);
     expect((err as Error).message).toMatch(/reading side of the pipe went away \(EPIPE\)/);
     // The 'error' event fires after the write callback; give it the chance to (not) crash us.
     await new Promise((r) => setImmediate(r));
-    await expect(sink.writePage(page('{"a":2}\n'))).rejects.toBeInstanceOf(StorageError);
+    await expect(sink.writePage(page('{"a":2}\n'))).rejects.toBeInstanceOf(OutputClosedError);
   });
 
   it('rejects writes to a stream that was already closed', async () => {
     const stream = new PassThrough();
     stream.destroy();
     const sink = createStdoutSink({ stream });
-    await expect(sink.writePage(page('{"a":1}\n'))).rejects.toBeInstanceOf(StorageError);
+    await expect(sink.writePage(page('{"a":1}\n'))).rejects.toBeInstanceOf(OutputClosedError);
   });
 
   it('does not write when the signal is already aborted', async () => {
