@@ -55,13 +55,6 @@ export interface DuoClientStats {
 
 export interface DuoClient {
   getTelephonyPage(req: PageRequest, signal?: AbortSignal): Promise<TelephonyPage>;
-  /**
-   * Iterate the pages of one window, following next_offset and always re-sending the same
-   * mintime/maxtime/limit/sort. Stops after a page with no items or no cursor; that last page is yielded
-   * too, so the caller sees where the window ended. Yields the request that produced each page (so
-   * callers can persist the cursor).
-   */
-  pages(start: PageRequest, signal?: AbortSignal): AsyncGenerator<{ request: PageRequest; page: TelephonyPage }>;
   readonly stats: Readonly<DuoClientStats>;
   close(): Promise<void>;
 }
@@ -321,26 +314,8 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     }
   }
 
-  async function* pages(start: PageRequest, signal?: AbortSignal): AsyncGenerator<{ request: PageRequest; page: TelephonyPage }> {
-    let req: PageRequest = { ...start, sort: start.sort ?? 'ts:asc' };
-    for (;;) {
-      const page = await getTelephonyPage(req, signal);
-      yield { request: req, page };
-      if (page.items.length === 0 || page.nextOffset === null) return;
-      if (page.nextOffset === req.nextOffset) {
-        // Following it would loop forever over the same page.
-        throw new DuoApiError('DUO_BAD_RESPONSE', { httpStatus: 200, path: TELEPHONY_PATH }, {
-          retryable: true,
-          summary: `Duo returned the cursor it was sent (${page.nextOffset}) for ${TELEPHONY_PATH}`,
-        });
-      }
-      req = { ...req, nextOffset: page.nextOffset };
-    }
-  }
-
   return {
     getTelephonyPage,
-    pages,
     get stats(): Readonly<DuoClientStats> {
       return stats;
     },
