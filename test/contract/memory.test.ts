@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore } from '../../src/checkpoint/memory.js';
+import { createMemoryStore } from '../../src/testing/index.js';
 import { StorageError } from '../../src/errors.js';
 import { checkpointContract, contractCheckpoint } from './checkpoint.contract.js';
 import { contractKey, contractPage, sinkContract } from './sink.contract.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runOnce, type RunDeps, type RunSettings } from '../../../src/collect/run.js';
-import { createMemoryStore, type MemoryStore } from '../../../src/checkpoint/memory.js';
+import { createMemoryStore, type MemoryStore } from '../../../src/testing/memory-checkpoint.js';
 import { initialCheckpoint, parseCheckpoint, serializeCheckpoint } from '../../../src/checkpoint/codec.js';
 import { generateDataset } from '../../../src/simulator/index.js';
 import { silentLogger } from '../../../src/log.js';

@@ -3,10 +3,9 @@
  * number of checkpoint stores, so tests can run two "instances" of the collector against one store.
  */
 import { AbortedError, CheckpointConflictError } from '../errors.js';
-import { createMemorySink, MemoryFaults } from '../sinks/memory.js';
-import type { FaultOptions, MemoryOp } from '../sinks/memory.js';
+import type { CheckpointStore, StoredCheckpoint } from '../checkpoint/types.js';
 import type { Sink } from '../sinks/types.js';
-import type { CheckpointStore, StoredCheckpoint } from './types.js';
+import { createMemorySink, MemoryFaults, type MemoryFaultOptions, type MemoryOp } from './memory-sink.js';
 
 export interface MemoryDocument {
   data: Buffer;
@@ -78,8 +77,8 @@ export interface MemoryStore {
   sink(): Sink;
   /** A new checkpoint store instance on the shared documents. */
   checkpoint(key?: string, opts?: { legacyKey?: string }): CheckpointStore;
-  /** Make the next `op` (optionally only for one key) fail with `error`; see FaultOptions. */
-  failNext(op: MemoryOp, error: Error, opts?: FaultOptions): void;
+  /** Make the next `op` (optionally only for one key) fail with `error`; see MemoryFaultOptions. */
+  failNext(op: MemoryOp, error: Error, opts?: MemoryFaultOptions): void;
 }
 
 export function createMemoryStore(): MemoryStore {

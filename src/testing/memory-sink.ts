@@ -1,17 +1,17 @@
 /**
- * In-process sink for tests and the demo: objects live in a Map that several sink instances can share,
- * so "another function instance" is simply another sink on the same Map.
+ * In-process sink for tests: objects live in a Map that several sink instances can share, so
+ * "another function instance" is simply another sink on the same Map.
  *
  * `MemoryFaults` lets unit tests of the collector make the next operation fail, either before it takes
  * effect or after (the write landed but the caller saw an error, like a GCS timeout after the upload).
  */
 import { createHash } from 'node:crypto';
 import { AbortedError, ObjectConflictError } from '../errors.js';
-import type { PageObject, Sink, WriteOutcome } from './types.js';
+import type { PageObject, Sink, WriteOutcome } from '../sinks/types.js';
 
 export type MemoryOp = 'writePage' | 'load' | 'save';
 
-export interface FaultOptions {
+export interface MemoryFaultOptions {
   /** `before` (default): the operation fails without effect. `after`: it takes effect, then fails. */
   when?: 'before' | 'after';
   /** How many consecutive calls fail (default 1). */
@@ -31,7 +31,7 @@ interface Fault {
 export class MemoryFaults {
   private readonly queue = new Map<MemoryOp, Fault[]>();
 
-  failNext(op: MemoryOp, error: Error, opts: FaultOptions = {}): void {
+  failNext(op: MemoryOp, error: Error, opts: MemoryFaultOptions = {}): void {
     const list = this.queue.get(op) ?? [];
     list.push({ error, when: opts.when ?? 'before', remaining: opts.times ?? 1, key: opts.key });
     this.queue.set(op, list);
