@@ -19,10 +19,6 @@ function fakeClient(answer: (req: PageRequest) => TelephonyPage | Error): DuoCli
       if (a instanceof Error) throw a;
       return a;
     },
-    // eslint-disable-next-line require-yield
-    pages: async function* () {
-      throw new Error('not used by check');
-    },
     stats: { requests: 0, retries: 0, rateLimited: 0, serverErrors: 0, networkErrors: 0, badResponses: 0 },
     close: async () => undefined,
   };
