@@ -1,9 +1,11 @@
-# The same resources `duo-telephony deploy` creates with gcloud, with the same names and the same
+# The same resources `duo-secops deploy` creates with gcloud, with the same names and the same
 # least-privilege roles: every grant is on the one bucket, the one secret or the function's own
 # service, never on the project.
+#
+# Unlike the CLI, Terraform does not look for Google's guide collector (duo-telephony-logs-collector,
+# job duo-telephony-logs-1h): pause or delete it yourself, or every log reaches SecOps twice.
 
 locals {
-  service_account_id = coalesce(var.service_account_id, "${var.name}-sa")
   topic_name         = coalesce(var.topic_name, "${var.name}-trigger")
   job_name           = coalesce(var.job_name, var.name)
   source_bucket_name = coalesce(var.source_bucket_name, "${var.project_id}-${var.name}-src")
@@ -27,7 +29,9 @@ locals {
     "storage.googleapis.com",
   ]
 
-  collector_member = "serviceAccount:${google_service_account.collector.email}"
+  # The guide's account by default: created here, or (create_service_account = false) the existing one.
+  collector_email  = var.create_service_account ? google_service_account.collector[0].email : "${var.service_account_id}@${var.project_id}.iam.gserviceaccount.com"
+  collector_member = "serviceAccount:${local.collector_email}"
 }
 
 resource "google_project_service" "apis" {
@@ -58,9 +62,11 @@ resource "google_storage_bucket" "logs" {
 }
 
 resource "google_service_account" "collector" {
+  count = var.create_service_account ? 1 : 0
+
   project      = var.project_id
-  account_id   = local.service_account_id
-  display_name = "Duo telephony collector"
+  account_id   = var.service_account_id
+  display_name = "duo-secops collector"
   description  = "Runs the ${var.name} function: writes gs://${var.bucket_name}, reads the secret ${var.secret_id}"
 
   depends_on = [google_project_service.apis]
@@ -133,7 +139,7 @@ resource "google_cloudfunctions2_function" "collector" {
   project     = var.project_id
   location    = var.region
   name        = var.name
-  description = "Collects Cisco Duo telephony logs into gs://${var.bucket_name}/${var.prefix}/ for a SecOps feed"
+  description = "Collects Cisco Duo logs (today the telephony log) into gs://${var.bucket_name}/${var.prefix}/ for a SecOps feed"
   labels      = var.labels
 
   build_config {
@@ -156,7 +162,7 @@ resource "google_cloudfunctions2_function" "collector" {
     # Pub/Sub and Eventarc of the same project count as internal traffic.
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
-    service_account_email          = google_service_account.collector.email
+    service_account_email          = local.collector_email
 
     # The key travels as a Secret Manager version name, read by the collector at its first event; no
     # STATE_KEY, so the collector uses _state/<prefix>.json and migrates the guide's <prefix>/state.json.
@@ -173,7 +179,7 @@ resource "google_cloudfunctions2_function" "collector" {
     trigger_region        = var.region
     event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
     pubsub_topic          = google_pubsub_topic.trigger.id
-    service_account_email = google_service_account.collector.email
+    service_account_email = local.collector_email
     # A failed run is not redelivered: the next scheduled run resumes from the checkpoint.
     retry_policy = "RETRY_POLICY_DO_NOT_RETRY"
   }

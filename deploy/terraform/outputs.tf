@@ -15,7 +15,7 @@ output "state_object" {
 
 output "service_account_email" {
   description = "The collector's service account."
-  value       = google_service_account.collector.email
+  value       = local.collector_email
 }
 
 output "function_name" {

@@ -43,21 +43,27 @@ variable "prefix" {
 }
 
 variable "name" {
-  description = "Function name; the service account, topic and job names derive from it."
+  description = "Function name; the topic and job names derive from it."
   type        = string
-  default     = "duo-telephony-collector"
+  default     = "duo-secops-collector"
 }
 
 variable "service_account_id" {
-  description = "The collector's service account ID; defaults to \"<name>-sa\"."
+  description = "The collector's service account ID. The default is the account Google's guide creates, whatever var.name is, so that a guide deployment's identity and bucket grant carry on."
   type        = string
-  default     = null
+  default     = "duo-telephony-collector-sa"
+}
+
+variable "create_service_account" {
+  description = "Create the service account. Set to false when it exists already (made by Google's guide, or by `duo-secops deploy`): it is then used, not managed."
+  type        = bool
+  default     = true
 }
 
 variable "secret_id" {
   description = "Secret Manager secret holding the Duo Admin API secret key."
   type        = string
-  default     = "duo-telephony-skey"
+  default     = "duo-secops-skey"
 }
 
 variable "topic_name" {
@@ -109,7 +115,7 @@ variable "duo_skey_version" {
 }
 
 variable "source_archive" {
-  description = "Path to the function source zip: the folder `duo-telephony deploy --stage-only --stage-dir <dir>` stages, zipped (see README)."
+  description = "Path to the function source zip: the folder `duo-secops deploy --stage-only --stage-dir <dir>` stages, zipped (see README)."
   type        = string
 }
 

@@ -52,7 +52,8 @@ const DEFAULT_RETRY_DELAYS_MS = [5_000, 10_000, 20_000, 30_000, 45_000];
 
 const NOT_LOGGED_IN =
   /You do not currently have an active account selected|Please run:\s+\$ gcloud auth login|Reauthentication (is )?required|invalid_grant|problem refreshing your current auth tokens/i;
-const NOT_FOUND = /NOT_FOUND|\bnot found\b|does not exist|\b404\b/i;
+/** `gcloud run services describe` says "Cannot find service [NAME]" for a missing service, with no code. */
+const NOT_FOUND = /NOT_FOUND|\bnot found\b|does not exist|\b404\b|Cannot find service \[/i;
 const DENIED = /PERMISSION_DENIED|\b403\b|does not have .*permission|permission .* denied/i;
 const ALREADY_EXISTS = /ALREADY_EXISTS|already exists|already own it|\b409\b/i;
 /**
@@ -115,7 +116,7 @@ export function createGcloud(opts: GcloudOptions): Gcloud {
     const cmd = formatCommand(argv);
     if (DENIED.test(r.stderr)) {
       return new GcloudError('DEPLOY_DENIED',
-        `${what} was refused: ${text}\n  command: ${cmd}\n  the deploying account needs the rights to do this in the project (Owner, or the roles listed in the README's deploy section)`, 'refused');
+        `${what} was refused: ${text}\n  command: ${cmd}\n  the deploying account needs the rights to do this in the project (Owner, or the roles listed in docs/deploy.md)`, 'refused');
     }
     return new GcloudError('DEPLOY_STEP_FAILED', `${what} failed: ${text}\n  command: ${cmd}`);
   }

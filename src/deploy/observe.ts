@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
+import { GUIDE_FUNCTION, parseGuideFunction, parseGuideJobs, parseGuideService, type ObservedGuide } from './guide.js';
 import {
   EMPTY_PROJECT,
   PROBE_API,
@@ -17,6 +18,7 @@ import {
   type ObservedJob,
   type ProbeKey,
 } from './plan.js';
+import { parseRegions } from './regions.js';
 
 export type ProbeResult = { found: true; json: unknown } | { found: false };
 
@@ -130,6 +132,13 @@ export async function observe(s: DeploySettings, run: ProbeRunner): Promise<Obse
 
   const o: Observed = { ...EMPTY_PROJECT, enabledApis };
 
+  // First, as it can refuse the whole run: which regions the project may run functions in.
+  const regions = await probe('regions');
+  if (regions.found) {
+    const offered = parseRegions(regions.json);
+    if (offered.length > 0) o.regions = offered;
+  }
+
   const bucket = await probe('bucket');
   if (bucket.found) o.bucket = { exists: true, uniformAccess: parseBucketUniformAccess(bucket.json), policy: await policy('bucketPolicy') };
 
@@ -154,5 +163,27 @@ export async function observe(s: DeploySettings, run: ProbeRunner): Promise<Obse
 
   const job = await probe('job');
   if (job.found) o.job = { exists: true, ...parseJob(job.json) };
+
+  o.guide = await observeGuide(s, probe);
   return o;
+}
+
+/**
+ * Google's guide collector in the region: its function (unless --name makes it ours to manage) as
+ * either API sees it, and the jobs that trigger it. Its description holds the guide's secret key in
+ * clear: only the bucket, prefix and state key are kept.
+ */
+async function observeGuide(s: DeploySettings, probe: (key: Exclude<ProbeKey, 'apis'>) => Promise<ProbeResult>): Promise<ObservedGuide> {
+  const guide: ObservedGuide = { fn: undefined, jobs: [] };
+  if (s.functionName !== GUIDE_FUNCTION) {
+    const fn = await probe('guideFunction');
+    if (fn.found) guide.fn = parseGuideFunction(fn.json, GUIDE_FUNCTION);
+    else {
+      const svc = await probe('guideService');
+      if (svc.found) guide.fn = parseGuideService(svc.json, GUIDE_FUNCTION);
+    }
+  }
+  const jobs = await probe('guideJobs');
+  if (jobs.found) guide.jobs = parseGuideJobs(jobs.json, s.project, s.job);
+  return guide;
 }

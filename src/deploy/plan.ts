@@ -6,10 +6,14 @@
  *
  * Every resource is read first (`probeCommands`), created only when missing and updated only when it
  * differs; IAM bindings are added only when the policy lacks them. A second run with nothing changed
- * therefore plans no step at all.
+ * therefore plans no step at all. The same reading checks the region against the project's own list
+ * (regions.ts) and looks for Google's guide collector (guide.ts), whose job `--pause-guide-job` pauses
+ * as the very first step.
  */
 import { defaultStateKey } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { activeGuideJobs, GUIDE_FUNCTION, GUIDE_TOPIC, NO_GUIDE, pauseCommand, type GuideChoice, type ObservedGuide } from './guide.js';
+import { regionProblems } from './regions.js';
 
 /** Everything a deploy needs, validated and resolved (names derived, source staged). */
 export interface DeploySettings {
@@ -30,6 +34,8 @@ export interface DeploySettings {
   apiHost: string;
   /** SHA-256 (hex) of the trimmed DUO_SKEY when it was given; the value itself never enters a plan. */
   skeySha256: string | undefined;
+  /** What to do when Google's guide collector is still scheduled in the region (guide.ts). */
+  guideCollector: GuideChoice;
   source: { dir: string; hash: string };
 }
 
@@ -69,7 +75,7 @@ export const MAX_INSTANCES = 1;
 export const INGRESS = 'internal-only';
 /** A failed run is not redelivered: the next scheduled run resumes from the checkpoint anyway. */
 export const RETRY_POLICY = 'RETRY_POLICY_DO_NOT_RETRY';
-export const SOURCE_LABEL = 'duo-telephony-source';
+export const SOURCE_LABEL = 'duo-secops-source';
 export const MESSAGE_BODY = '{}';
 
 /** IAM policy reduced to what the plan needs: role -> members. */
@@ -109,6 +115,8 @@ export type Probed<T> = { exists: false } | ({ exists: true } & T);
 /** What the project holds, as read by the probes. Absent = the probe said "not found". */
 export interface Observed {
   enabledApis: string[];
+  /** The regions Cloud Run functions offers the project; undefined when gcloud could not be asked. */
+  regions: string[] | undefined;
   bucket: Probed<{ policy: Bindings; uniformAccess: boolean | undefined }>;
   serviceAccount: Probed<Record<never, never>>;
   secret: Probed<{
@@ -119,19 +127,24 @@ export interface Observed {
   topic: Probed<Record<never, never>>;
   fn: Probed<ObservedFunction>;
   job: Probed<ObservedJob>;
+  /** Google's guide collector in the region, if any (guide.ts). */
+  guide: ObservedGuide;
 }
 
 export const EMPTY_PROJECT: Observed = {
   enabledApis: [],
+  regions: undefined,
   bucket: { exists: false },
   serviceAccount: { exists: false },
   secret: { exists: false },
   topic: { exists: false },
   fn: { exists: false },
   job: { exists: false },
+  guide: NO_GUIDE,
 };
 
 export type StepId =
+  | 'guide-job-pause'
   | 'apis'
   | 'bucket'
   | 'service-account'
@@ -193,6 +206,8 @@ const JSON_OUT = '--format=json';
 export function probeCommands(s: DeploySettings) {
   return {
     apis: ['services', 'list', '--enabled', P(s), JSON_OUT, Q],
+    /** The regions Cloud Run functions (the Cloud Functions v2 API that deploys ours) offers this project. */
+    regions: ['functions', 'regions', 'list', '--gen2', P(s), JSON_OUT, Q],
     bucket: ['storage', 'buckets', 'describe', bucketUrl(s), P(s), JSON_OUT, Q],
     bucketPolicy: ['storage', 'buckets', 'get-iam-policy', bucketUrl(s), P(s), JSON_OUT, Q],
     serviceAccount: ['iam', 'service-accounts', 'describe', serviceAccountEmail(s), P(s), JSON_OUT, Q],
@@ -205,6 +220,12 @@ export function probeCommands(s: DeploySettings) {
     fn: ['functions', 'describe', s.functionName, '--v2', P(s), `--region=${s.region}`, JSON_OUT, Q],
     fnPolicy: ['run', 'services', 'get-iam-policy', s.functionName, P(s), `--region=${s.region}`, JSON_OUT, Q],
     job: ['scheduler', 'jobs', 'describe', s.job, P(s), `--location=${s.region}`, JSON_OUT, Q],
+    /** Google's guide function made with the Cloud Functions API (gcloud functions, 1st or 2nd gen). */
+    guideFunction: ['functions', 'describe', GUIDE_FUNCTION, '--v2', P(s), `--region=${s.region}`, JSON_OUT, Q],
+    /** The same made in the console, as the guide says: a Cloud Run service the Cloud Functions API does not see. */
+    guideService: ['run', 'services', 'describe', GUIDE_FUNCTION, P(s), `--region=${s.region}`, JSON_OUT, Q],
+    /** Every job of the region: the guide's is found by its name or by the topic it publishes to. */
+    guideJobs: ['scheduler', 'jobs', 'list', P(s), `--location=${s.region}`, JSON_OUT, Q],
   } satisfies Record<string, string[]>;
 }
 
@@ -223,6 +244,10 @@ export const PROBE_API: Record<Exclude<ProbeKey, 'apis'>, (typeof REQUIRED_APIS)
   fn: 'cloudfunctions.googleapis.com',
   fnPolicy: 'run.googleapis.com',
   job: 'cloudscheduler.googleapis.com',
+  regions: 'cloudfunctions.googleapis.com',
+  guideFunction: 'cloudfunctions.googleapis.com',
+  guideService: 'run.googleapis.com',
+  guideJobs: 'cloudscheduler.googleapis.com',
 };
 
 function hasMember(policy: Bindings, role: string, member: string): boolean {
@@ -277,7 +302,7 @@ export function jobDrift(s: DeploySettings, j: ObservedJob): string[] {
  * Problems that no step can fix: reported before anything changes. Throws a ConfigError listing all.
  */
 export function planProblems(s: DeploySettings, o: Observed): string[] {
-  const problems: string[] = [];
+  const problems: string[] = regionProblems(s.region, o.regions);
   const hasUsableVersion = o.secret.exists && o.secret.latest !== undefined;
   if (!hasUsableVersion && s.skeySha256 === undefined) {
     problems.push(
@@ -294,6 +319,12 @@ export function planProblems(s: DeploySettings, o: Observed): string[] {
   if (o.fn.exists && o.fn.state === 'DEPLOYING') {
     problems.push(`the function ${s.functionName} is being deployed by another operation: wait for it to finish and run deploy again`);
   }
+  if (s.topic === GUIDE_TOPIC && o.guide.fn !== undefined) {
+    problems.push(
+      `--topic: ${GUIDE_TOPIC} also triggers Google's guide function ${o.guide.fn.name}: every scheduled run would collect twice; ` +
+        'choose another topic (or delete the guide function first)',
+    );
+  }
   return problems;
 }
 
@@ -305,6 +336,18 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
   const steps: DeployStep[] = [];
   const email = serviceAccountEmail(s);
   const member = sa(s);
+
+  // --pause-guide-job: before anything else, so a failure later leaves no second collector scheduled.
+  if (s.guideCollector === 'pause') {
+    for (const job of activeGuideJobs(o)) {
+      steps.push({
+        id: 'guide-job-pause',
+        description: `pause Google's guide job ${job.name}, so that one collector runs (resume undoes it; nothing is deleted)`,
+        argv: [...pauseCommand(s, job.name), Q],
+        check: probes.guideJobs,
+      });
+    }
+  }
 
   const enabled = new Set(o.enabledApis);
   const missingApis = REQUIRED_APIS.filter((api) => !enabled.has(api));
@@ -347,7 +390,7 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
         'create',
         s.serviceAccountName,
         P(s),
-        '--display-name=Duo telephony collector',
+        '--display-name=duo-secops collector',
         `--description=Runs the ${s.functionName} function: writes gs://${s.bucket}, reads the secret ${s.secretName}`,
         Q,
       ],

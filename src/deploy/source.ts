@@ -50,7 +50,7 @@ export function functionPackageJson(pkg: Json): Json {
   const out: Json = {
     name: pkg.name,
     version: pkg.version,
-    description: 'Cloud Run function: collects Cisco Duo telephony logs into Cloud Storage for a SecOps feed',
+    description: 'Cloud Run function: collects Cisco Duo logs (today the telephony log) into Cloud Storage for a SecOps feed',
     private: true,
     license: pkg.license,
     type: 'module',
@@ -130,9 +130,9 @@ export async function stageFunctionSource(opts: { packageRoot?: string; into?: s
     if ((await readdir(opts.into)).length > 0) throw new ConfigError([`--stage-dir: ${opts.into} is not empty; everything in it would be uploaded`]);
     return { dir: opts.into, ...(await copyPackage(root, pkg, opts.into)) };
   }
-  const work = await mkdtemp(join(tmpdir(), 'duo-telephony-staging-'));
+  const work = await mkdtemp(join(tmpdir(), 'duo-secops-staging-'));
   const staged = await copyPackage(root, pkg, work);
-  const dir = join(tmpdir(), `duo-telephony-function-${staged.hash.slice(0, 16)}`);
+  const dir = join(tmpdir(), `duo-secops-function-${staged.hash.slice(0, 16)}`);
   try {
     // Atomic: a concurrent deploy sees either no folder or a complete one, never a half-copied one.
     await rename(work, dir);

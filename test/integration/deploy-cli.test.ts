@@ -1,9 +1,11 @@
 /**
- * `duo-telephony deploy` against a fake gcloud first on PATH (test/support/fake-gcloud.mjs) that records
+ * `duo-secops deploy` against a fake gcloud first on PATH (test/support/fake-gcloud.mjs) that records
  * every call and keeps the project's state, so a describe succeeds once a resource was created.
  * Proves: the dry run reads and changes nothing; a real run executes exactly the commands the dry run
  * printed, in that order; a second run executes no changing command; a change touches only what
- * changed; the secret key never appears in a recorded argv or in anything printed.
+ * changed; the secret key never appears in a recorded argv or in anything printed; Google's guide
+ * collector, still scheduled, stops a real run unless it is paused first or kept on purpose; an unknown
+ * region is refused when the project can say which it has, and only warned about when it cannot.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,13 +14,16 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { register } from '../../src/entry/commands/deploy.js';
+import { DEFAULT_NAME, DEFAULT_SCHEDULE, DEFAULT_SECRET, DEFAULT_SERVICE_ACCOUNT, register } from '../../src/entry/commands/deploy.js';
+import { main } from '../../src/entry/main.js';
+import { ERROR_CODES, EXIT_STATUS } from '../../src/exit-codes.js';
 import type { CliIo } from '../../src/entry/io.js';
 import { isCollectorError } from '../../src/errors.js';
 import { COMMAND_PREFIX, formatCommand, PROBE_PREFIX } from '../../src/deploy/format.js';
 import { createGcloud } from '../../src/deploy/gcloud.js';
+import { guideDeleteCommands, parseGuideJobs, resumeCommand } from '../../src/deploy/guide.js';
 import { EMPTY_PROJECT, planDeploy, probeCommands, REQUIRED_APIS } from '../../src/deploy/plan.js';
-import { emptyProject, installFakeGcloud, type FakeGcloud } from '../support/fake-gcloud.js';
+import { emptyProject, GUIDE_SKEY, installFakeGcloud, withGuideCollector, type FakeGcloud, type FakeProjectState } from '../support/fake-gcloud.js';
 import { deploySettings } from '../support/deploy-settings.js';
 
 const PROJECT = 'acme-secops-prod';
@@ -60,13 +65,13 @@ async function deploy(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
       code = c;
     },
   };
-  const program = new Command('duo-telephony').exitOverride();
+  const program = new Command('duo-secops').exitOverride();
   register(program, io);
   try {
     await program.parseAsync(['deploy', ...args], { from: 'user' });
   } catch (err) {
     if (!isCollectorError(err)) throw err;
-    stderr.write(`duo-telephony: ${err.message}\n`);
+    stderr.write(`duo-secops: ${err.message}\n`);
     code = err.exitCode;
   }
   return { code, stdout: stdout.text(), stderr: stderr.text() };
@@ -105,11 +110,11 @@ describe('deploy against a fake gcloud', () => {
       'storage buckets create',
       'iam service-accounts create',
       'storage buckets add-iam-policy-binding',
-      'secrets create duo-telephony-skey',
+      'secrets create duo-secops-skey',
       'secrets versions add',
-      'secrets add-iam-policy-binding duo-telephony-skey',
+      'secrets add-iam-policy-binding duo-secops-skey',
       'pubsub topics create',
-      'functions deploy duo-telephony-collector',
+      'functions deploy duo-secops-collector',
       'run services add-iam-policy-binding',
       'scheduler jobs create',
       'storage buckets add-iam-policy-binding',
@@ -119,14 +124,14 @@ describe('deploy against a fake gcloud', () => {
       `gcloud storage buckets add-iam-policy-binding gs://acme-duo-logs --project=${PROJECT} --member=serviceAccount:duo-telephony-collector-sa@${PROJECT}.iam.gserviceaccount.com --role=roles/storage.objectUser --quiet`,
     );
     expect(lines).toContain(
-      `gcloud scheduler jobs create pubsub duo-telephony-collector --project=${PROJECT} --location=us-central1 '--schedule=*/15 * * * *' --time-zone=Etc/UTC --topic=duo-telephony-collector-trigger '--message-body={}' --quiet`,
+      `gcloud scheduler jobs create pubsub duo-secops-collector --project=${PROJECT} --location=us-central1 '--schedule=*/15 * * * *' --time-zone=Etc/UTC --topic=duo-secops-collector-trigger '--message-body={}' --quiet`,
     );
     const fn = lines.find((l) => l.includes('functions deploy')) ?? '';
-    for (const part of ['--gen2', '--runtime=nodejs22', '--memory=512Mi', '--timeout=600s', '--entry-point=main', '--trigger-topic=duo-telephony-collector-trigger', '--ingress-settings=internal-only']) {
+    for (const part of ['--gen2', '--runtime=nodejs22', '--memory=512Mi', '--timeout=600s', '--entry-point=main', '--trigger-topic=duo-secops-collector-trigger', '--ingress-settings=internal-only']) {
       expect(fn).toContain(part);
     }
-    expect(fn).toContain(`DUO_SKEY_SECRET=projects/${PROJECT}/secrets/duo-telephony-skey/versions/latest`);
-    expect(dryRun.stdout).toMatch(/Function source: \S+duo-telephony-function-[0-9a-f]{16} \(\d+ files/);
+    expect(fn).toContain(`DUO_SKEY_SECRET=projects/${PROJECT}/secrets/duo-secops-skey/versions/latest`);
+    expect(dryRun.stdout).toMatch(/Function source: \S+duo-secops-function-[0-9a-f]{16} \(\d+ files/);
     expect(dryRun.stdout).toContain('Storage bucket URL:     gs://acme-duo-logs/duo-telephony/');
     expect(dryRun.stdout).toContain('Dry run: nothing was changed. The staged source, as it would be uploaded: ');
     expect(dryRun.stdout + dryRun.stderr).not.toContain(SKEY);
@@ -149,10 +154,10 @@ describe('deploy against a fake gcloud', () => {
       'roles/storage.objectUser': [sa],
       'roles/storage.objectViewer': ['serviceAccount:chronicle-12345678@chronicle-gcp-prod.iam.gserviceaccount.com'],
     });
-    expect(s.secrets['duo-telephony-skey']!.policy).toEqual({ 'roles/secretmanager.secretAccessor': [sa] });
-    expect(Buffer.from(s.secrets['duo-telephony-skey']!.versions[0]!, 'base64').toString()).toBe(SKEY);
-    expect(s.runPolicies['duo-telephony-collector']).toEqual({ 'roles/run.invoker': [sa] });
-    expect(s.jobs['duo-telephony-collector']).toMatchObject({ schedule: '*/15 * * * *', timeZone: 'Etc/UTC' });
+    expect(s.secrets['duo-secops-skey']!.policy).toEqual({ 'roles/secretmanager.secretAccessor': [sa] });
+    expect(Buffer.from(s.secrets['duo-secops-skey']!.versions[0]!, 'base64').toString()).toBe(SKEY);
+    expect(s.runPolicies['duo-secops-collector']).toEqual({ 'roles/run.invoker': [sa] });
+    expect(s.jobs['duo-secops-collector']).toMatchObject({ schedule: '*/15 * * * *', timeZone: 'Etc/UTC' });
     expect(s.deploys).toBe(1);
 
     // The key went over stdin, and only there.
@@ -178,6 +183,9 @@ describe('deploy against a fake gcloud', () => {
     expect(probes).toContain('secrets versions access');
     expect(run.stdout + run.stderr).not.toContain(SKEY);
     expect((await fake.state()).deploys).toBe(1);
+    // With every API on, the region is asked for and the guide's collector looked for, read-only.
+    expect(probes).toEqual(expect.arrayContaining(['functions regions list', 'functions describe duo-telephony-logs-collector', 'run services describe', 'scheduler jobs list']));
+    expect(run.stdout).not.toContain("Google's guide collector");
   });
 
   it('without DUO_SKEY the secret is neither read nor changed', async () => {
@@ -186,7 +194,7 @@ describe('deploy against a fake gcloud', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(await mutatingCalls()).toEqual([]);
     expect((await fake.calls()).some((c) => c.argv.includes('access'))).toBe(false);
-    expect(run.stdout).toContain('DUO_SKEY not set: the secret duo-telephony-skey keeps its current version');
+    expect(run.stdout).toContain('DUO_SKEY not set: the secret duo-secops-skey keeps its current version');
   });
 
   it('a changed schedule updates only the job; a changed key adds a version and rolls the function onto it', async () => {
@@ -194,7 +202,7 @@ describe('deploy against a fake gcloud', () => {
     const sched = await deploy([...BASE_ARGS, '--schedule', '0 * * * *'], {});
     expect(sched.code, sched.stderr).toBe(0);
     expect(await mutatingCalls()).toEqual([
-      `gcloud scheduler jobs update pubsub duo-telephony-collector --project=${PROJECT} --location=us-central1 '--schedule=0 * * * *' --time-zone=Etc/UTC --topic=duo-telephony-collector-trigger '--message-body={}' --quiet`,
+      `gcloud scheduler jobs update pubsub duo-secops-collector --project=${PROJECT} --location=us-central1 '--schedule=0 * * * *' --time-zone=Etc/UTC --topic=duo-secops-collector-trigger '--message-body={}' --quiet`,
     ]);
     expect(sched.stdout).toContain('schedule */15 * * * * -> 0 * * * *');
 
@@ -202,11 +210,11 @@ describe('deploy against a fake gcloud', () => {
     const rotate = await deploy([...BASE_ARGS, '--schedule', '0 * * * *'], { DUO_SKEY: SKEY2 });
     expect(rotate.code, rotate.stderr).toBe(0);
     const rotated = await mutatingCalls();
-    expect(rotated[0]).toBe(`gcloud secrets versions add duo-telephony-skey --project=${PROJECT} --data-file=- --quiet`);
-    expect(rotated.slice(1).map((c) => c.split(' ').slice(0, 4).join(' '))).toEqual(['gcloud functions deploy duo-telephony-collector']);
+    expect(rotated[0]).toBe(`gcloud secrets versions add duo-secops-skey --project=${PROJECT} --data-file=- --quiet`);
+    expect(rotated.slice(1).map((c) => c.split(' ').slice(0, 4).join(' '))).toEqual(['gcloud functions deploy duo-secops-collector']);
     expect(rotate.stdout).toContain('the secret key changed (new instances read the new version)');
     const s = await fake.state();
-    expect(s.secrets['duo-telephony-skey']!.versions).toHaveLength(2);
+    expect(s.secrets['duo-secops-skey']!.versions).toHaveLength(2);
     expect(s.deploys).toBe(2);
     expect(JSON.stringify(await fake.calls()) + rotate.stdout + rotate.stderr).not.toContain(SKEY2);
   });
@@ -217,19 +225,19 @@ describe('deploy against a fake gcloud', () => {
     expect(run.code, run.stderr).toBe(0);
     const executed = await mutatingCalls();
     expect(executed).toHaveLength(1);
-    expect(executed[0]).toMatch(/^gcloud functions deploy duo-telephony-collector --gen2 /);
-    expect(run.stdout).toContain('redeploy the function duo-telephony-collector: environment DUO_API_HOST');
+    expect(executed[0]).toMatch(/^gcloud functions deploy duo-secops-collector --gen2 /);
+    expect(run.stdout).toContain('redeploy the function duo-secops-collector: environment DUO_API_HOST');
     expect((await fake.state()).deploys).toBe(3);
   });
 
   it('a resource deleted behind our back is recreated, nothing else', async () => {
     const s = await fake.state();
-    delete s.topics['duo-telephony-collector-trigger'];
+    delete s.topics['duo-secops-collector-trigger'];
     await fake.setState(s);
     await fake.clearLog();
     const run = await deploy([...BASE_ARGS, '--schedule', '0 * * * *'], { DUO_API_HOST: 'api-99999999.duosecurity.com' });
     expect(run.code, run.stderr).toBe(0);
-    expect(await mutatingCalls()).toEqual([`gcloud pubsub topics create duo-telephony-collector-trigger --project=${PROJECT} --quiet`]);
+    expect(await mutatingCalls()).toEqual([`gcloud pubsub topics create duo-secops-collector-trigger --project=${PROJECT} --quiet`]);
   });
 });
 
@@ -254,7 +262,7 @@ describe('deploy refuses clearly', () => {
     try {
       const run = await deploy([...BASE_ARGS, '--dry-run'], {});
       expect(run.code).toBe(2);
-      expect(run.stderr).toContain('DUO_SKEY: required: the secret duo-telephony-skey does not exist yet');
+      expect(run.stderr).toContain('DUO_SKEY: required: the secret duo-secops-skey does not exist yet');
       expect((await other.calls()).every((c) => !c.mutating)).toBe(true);
     } finally {
       fake = saved;
@@ -310,6 +318,163 @@ describe('deploy refuses clearly', () => {
   });
 });
 
+/** A project that followed Google's guide in us-central1, bucket duo-telephony-logs: what deploy finds. */
+function guideProject(jobState: 'ENABLED' | 'PAUSED' | undefined): FakeProjectState {
+  const base: FakeProjectState = {
+    ...emptyProject(PROJECT),
+    apis: ['cloudscheduler.googleapis.com', 'iam.googleapis.com', 'pubsub.googleapis.com', 'run.googleapis.com', 'storage.googleapis.com'],
+    buckets: { 'duo-telephony-logs': { location: 'US-CENTRAL1', uniform: true, policy: {} } },
+    serviceAccounts: { [`duo-telephony-collector-sa@${PROJECT}.iam.gserviceaccount.com`]: { displayName: 'duo-telephony-collector-sa' } },
+  };
+  return withGuideCollector(base, { region: 'us-central1', bucket: 'duo-telephony-logs', job: jobState !== undefined, ...(jobState ? { jobState } : {}) });
+}
+const GUIDE_ARGS = ['--project', PROJECT, '--region', 'us-central1', '--bucket', 'duo-telephony-logs'];
+
+describe("Google's guide collector beside ours", () => {
+  async function withProject<T>(name: string, state: FakeProjectState, body: () => Promise<T>): Promise<T> {
+    const saved = fake;
+    fake = await installFakeGcloud(join(dir, name), state);
+    try {
+      return await body();
+    } finally {
+      fake = saved;
+    }
+  }
+
+  it('still scheduled: a real run names it and the two ways on, stops with exit 8, and changes nothing', async () => {
+    await withProject('guide-enabled', guideProject('ENABLED'), async () => {
+      const before = await fake.state();
+      const run = await deploy(GUIDE_ARGS, { DUO_SKEY: SKEY });
+      expect(run.code).toBe(8);
+      expect(await mutatingCalls()).toEqual([]);
+      expect(await fake.state()).toEqual(before);
+      expect(run.stdout).toContain("WARNING: Google's guide collector is still scheduled in acme-secops-prod (us-central1)");
+      expect(run.stdout).toContain('Cloud Scheduler job duo-telephony-logs-1h: ENABLED, "0 * * * *", publishes to duo-telephony-trigger');
+      expect(run.stdout).toContain('Cloud Run function duo-telephony-logs-collector (made in the console), writes gs://duo-telephony-logs/duo-telephony/');
+      expect(run.stdout).toContain(`gcloud scheduler jobs delete duo-telephony-logs-1h --project=${PROJECT} --location=us-central1`);
+      expect(run.stdout).toContain(`gcloud run services delete duo-telephony-logs-collector --project=${PROJECT} --region=us-central1`);
+      expect(commandLines(run.stdout)).toEqual([]);
+      expect(run.stderr).toContain('duo-secops: Google\'s guide collector is still scheduled: the Cloud Scheduler job duo-telephony-logs-1h in us-central1 is ENABLED');
+      expect(run.stderr).toContain('--pause-guide-job');
+      expect(run.stderr).toContain('--keep-guide-collector');
+      // The guide keeps its secret key in its function's environment: read, never shown.
+      expect(run.stdout + run.stderr).not.toContain(GUIDE_SKEY);
+    });
+  });
+
+  it('--dry-run shows the finding and the plan, exits 0, and says a real run would stop', async () => {
+    await withProject('guide-dry', guideProject('ENABLED'), async () => {
+      const run = await deploy([...GUIDE_ARGS, '--dry-run'], { DUO_SKEY: SKEY });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain("WARNING: Google's guide collector is still scheduled");
+      expect(run.stdout).toContain('A real run stops here, before changing anything (exit 8), unless run again with one of:');
+      expect(run.stdout).toContain("A real run would stop before its first command (exit 8): Google's guide job is scheduled.");
+      expect(commandLines(run.stdout).length).toBeGreaterThan(5);
+      expect(commandLines(run.stdout).some((l) => l.includes('scheduler jobs pause'))).toBe(false);
+      expect(await mutatingCalls()).toEqual([]);
+      const withPause = await deploy([...GUIDE_ARGS, '--dry-run', '--pause-guide-job'], { DUO_SKEY: SKEY });
+      expect(withPause.code, withPause.stderr).toBe(0);
+      expect(commandLines(withPause.stdout)[0]).toBe(`gcloud scheduler jobs pause duo-telephony-logs-1h --project=${PROJECT} --location=us-central1 --quiet`);
+      expect(withPause.stdout).not.toContain('A real run would stop');
+      expect(await mutatingCalls()).toEqual([]);
+    });
+  });
+
+  it('--pause-guide-job pauses the guide job first, then deploys, and carries on from its checkpoint', async () => {
+    await withProject('guide-pause', guideProject('ENABLED'), async () => {
+      const dry = await deploy([...GUIDE_ARGS, '--pause-guide-job', '--dry-run'], { DUO_SKEY: SKEY });
+      await fake.clearLog();
+      const run = await deploy([...GUIDE_ARGS, '--pause-guide-job'], { DUO_SKEY: SKEY });
+      expect(run.code, run.stderr).toBe(0);
+      const executed = await mutatingCalls();
+      expect(executed[0]).toBe(`gcloud scheduler jobs pause duo-telephony-logs-1h --project=${PROJECT} --location=us-central1 --quiet`);
+      expect(executed).toEqual(commandLines(dry.stdout));
+      expect(executed.some((c) => c.includes(' delete '))).toBe(false);
+      const s = await fake.state();
+      expect(s.jobs['duo-telephony-logs-1h']!.state).toBe('PAUSED');
+      expect(s.runServices?.['duo-telephony-logs-collector']).toBeDefined();
+      expect(s.jobs['duo-secops-collector']).toMatchObject({ state: 'ENABLED' });
+      expect(run.stdout).toContain(`gcloud scheduler jobs resume duo-telephony-logs-1h --project=${PROJECT} --location=us-central1`);
+      expect(run.stdout).toContain("Same bucket and prefix: the first run carries on from the guide's checkpoint gs://duo-telephony-logs/duo-telephony/state.json");
+      // Deployed next to the guide's: the guide's service account, reused, and its bucket.
+      expect(executed.some((c) => c.includes('iam service-accounts create'))).toBe(false);
+      expect(s.buckets['duo-telephony-logs']!.policy['roles/storage.objectUser']).toEqual([`serviceAccount:duo-telephony-collector-sa@${PROJECT}.iam.gserviceaccount.com`]);
+
+      // Now paused: a later deploy only notes it.
+      await fake.clearLog();
+      const again = await deploy(GUIDE_ARGS, {});
+      expect(again.code, again.stderr).toBe(0);
+      expect(await mutatingCalls()).toEqual([]);
+      expect(again.stdout).toContain('Its job is not enabled: nothing is collected twice while it stays so.');
+    });
+  });
+
+  it('--keep-guide-collector deploys without pausing it, and says what that means', async () => {
+    await withProject('guide-keep', guideProject('ENABLED'), async () => {
+      const run = await deploy([...GUIDE_ARGS, '--keep-guide-collector'], { DUO_SKEY: SKEY });
+      expect(run.code, run.stderr).toBe(0);
+      const executed = await mutatingCalls();
+      expect(executed.some((c) => c.includes('scheduler jobs pause'))).toBe(false);
+      expect(executed.some((c) => c.startsWith('gcloud functions deploy duo-secops-collector'))).toBe(true);
+      expect((await fake.state()).jobs['duo-telephony-logs-1h']!.state).toBe('ENABLED');
+      expect(run.stdout).toContain('--keep-guide-collector: it keeps running.');
+      expect(run.stdout).toContain('Both collectors write to gs://duo-telephony-logs/duo-telephony/');
+    });
+  });
+
+  it('a paused guide job, or its function alone, is a note: the deploy goes ahead', async () => {
+    for (const [name, state] of [['guide-paused', guideProject('PAUSED')], ['guide-fn-only', guideProject(undefined)]] as const) {
+      await withProject(name, state, async () => {
+        const run = await deploy(GUIDE_ARGS, { DUO_SKEY: SKEY });
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stdout).toContain("Google's guide collector is in acme-secops-prod (us-central1):");
+        expect(run.stdout).not.toContain('WARNING');
+        expect(run.stdout).toContain("Deploy never deletes anything of the guide's.");
+        expect(run.stdout).toMatch(/Its job is not enabled|No Cloud Scheduler job in this region triggers it/);
+        expect((await mutatingCalls()).some((c) => c.includes('scheduler jobs pause'))).toBe(false);
+      });
+    }
+  });
+
+  it('only the region looked in counts: the guide in another region is not this deploy\'s concern', async () => {
+    const elsewhere = withGuideCollector({ ...guideProject(undefined), runServices: {} }, { region: 'europe-west1', bucket: 'duo-telephony-logs' });
+    await withProject('guide-elsewhere', elsewhere, async () => {
+      const run = await deploy([...GUIDE_ARGS, '--dry-run'], { DUO_SKEY: SKEY });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).not.toContain("Google's guide collector");
+    });
+  });
+});
+
+describe('--region', () => {
+  it('refuses a region the project does not offer, with the closest names, before any change (exit 2)', async () => {
+    const saved = fake;
+    fake = await installFakeGcloud(join(dir, 'regions'), { ...emptyProject(PROJECT), apis: ['cloudfunctions.googleapis.com'], regions: ['us-central1', 'us-east1', 'europe-west1'] });
+    try {
+      for (const extra of [[], ['--dry-run']]) {
+        const run = await deploy(['--project', PROJECT, '--region', 'us-central9', '--bucket', 'acme-duo-logs', ...extra], { DUO_SKEY: SKEY });
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain('--region: us-central9 is not a region where Cloud Run functions can run for this project (gcloud functions regions list); closest: us-central1');
+      }
+      expect(await mutatingCalls()).toEqual([]);
+      expect((await fake.calls()).map((c) => c.argv.slice(0, 3).join(' '))).toContain('functions regions list');
+    } finally {
+      fake = saved;
+    }
+  });
+
+  it('without gcloud, a dry run checks the built-in list and only warns', async () => {
+    const run = await deploy(['--project', PROJECT, '--region', 'us-central9', '--bucket', 'acme-duo-logs', '--dry-run'], { PATH: join(dir, 'empty-path') });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Warning: --region: us-central9 is not among the regions this version knows (closest: us-central1');
+    expect(run.stdout).toContain('(the project was not read)');
+    // Every command for a new project (no --secops-service-account here: no reader grant).
+    expect(commandLines(run.stdout).length).toBe(11);
+    const known = await deploy(['--project', PROJECT, '--region', 'europe-west9', '--bucket', 'acme-duo-logs', '--dry-run'], { PATH: join(dir, 'empty-path') });
+    expect(known.stdout).not.toContain('Warning: --region');
+  });
+});
+
 describe('the executor', () => {
   it('retries a grant that does not see a just-created account yet, then succeeds', async () => {
     const f = await installFakeGcloud(join(dir, 'flaky'), { ...emptyProject(PROJECT), apis: ['storage.googleapis.com'], buckets: { b1: { location: 'US', uniform: true, policy: {} } }, serviceAccounts: { [`sa@${PROJECT}.iam.gserviceaccount.com`]: {} }, flakyBindings: 2 });
@@ -341,6 +506,29 @@ describe('the executor', () => {
   });
 });
 
+describe('deploy --help', () => {
+  it('lists every flag with its default, and the exit statuses deploy uses', async () => {
+    const stdout = sink();
+    const io: CliIo = { stdout, stderr: sink(), stdin: new PassThrough().end(), env: {}, isTTY: false, setExitCode() {} };
+    expect(await main(['deploy', '--help'], io)).toBe(0);
+    const help = stdout.text().replace(/\s+/g, ' ');
+    for (const flag of ['--project', '--region', '--bucket', '--prefix', '--schedule', '--secops-service-account', '--name', '--service-account-name', '--secret-name', '--topic', '--job', '--ikey', '--api-host', '--pause-guide-job', '--keep-guide-collector', '--stage-dir', '--stage-only', '--gcloud', '--dry-run']) {
+      expect(help).toContain(`${flag} `);
+    }
+    for (const def of [`default ${DEFAULT_NAME}`, `default ${DEFAULT_SERVICE_ACCOUNT}, the guide's, whatever --name is`, `default ${DEFAULT_SECRET}`, 'default <name>-trigger', 'default duo-telephony)', `(default "${DEFAULT_SCHEDULE}")`]) {
+      expect(help).toContain(def);
+    }
+    const exits = /Exit status: (.*?)More:/.exec(help)?.[1] ?? '';
+    expect(exits).toContain(`${EXIT_STATUS.ok} ok`);
+    expect(exits).toContain(`${EXIT_STATUS.config} configuration`);
+    expect(exits).toContain(`${ERROR_CODES.DEPLOY_GCLOUD_UNAVAILABLE.exit} gcloud missing, not logged in or not allowed`);
+    expect(ERROR_CODES.DEPLOY_DENIED.exit).toBe(ERROR_CODES.DEPLOY_GCLOUD_UNAVAILABLE.exit);
+    expect(exits).toContain(`${ERROR_CODES.DEPLOY_STEP_FAILED.exit} a gcloud command failed`);
+    expect(exits).toContain(`${ERROR_CODES.DEPLOY_GUIDE_COLLECTOR_ACTIVE.exit} Google's guide collector is still scheduled`);
+    expect([...exits.matchAll(/(?:^|, )(\d+) /g)].map((m) => Number(m[1]))).toEqual([0, 2, 6, 7, 8]);
+  });
+});
+
 describe('deploy --stage-only', () => {
   it('stages the function source for Terraform without gcloud or any other setting', async () => {
     await fake.clearLog();
@@ -360,18 +548,31 @@ const realGcloud = spawnSync('gcloud', ['--version'], { encoding: 'utf8' }).stat
 if (!realGcloud) console.warn('deploy-cli.test.ts: gcloud is not installed: skipping the check of our arguments against its parser');
 
 describe.skipIf(!realGcloud)('the installed gcloud accepts every command deploy can run', () => {
-  it('probes, creates and updates', async () => {
+  it("probes, creates and updates; pauses Google's guide job, and what deploy prints for removing it", async () => {
     // A project that does not exist, on top of having no credentials.
     const s = deploySettings({
-      project: 'duo-telephony-argcheck-0',
+      project: 'duo-secops-argcheck-0',
       region: 'us-central1',
-      bucket: 'duo-telephony-argcheck-0',
+      bucket: 'duo-secops-argcheck-0',
       apiHost: 'api-1a2b3c4d.duosecurity.com',
       skeySha256: 'ab'.repeat(32),
       source: { dir: dir, hash: 'cd'.repeat(32) },
     });
     const update = planDeploy({ ...s, schedule: '0 * * * *' }, { ...EMPTY_PROJECT, job: { exists: true, schedule: 'x', timeZone: 'Etc/UTC', topicName: 'x', body: '{}', state: 'ENABLED' } });
-    const commands = [...Object.values(probeCommands(s)), ...planDeploy(s, EMPTY_PROJECT).map((x) => x.argv), ...update.filter((x) => x.id === 'job').map((x) => x.argv)];
+    // Google's guide collector found, both ways it can have been made: the pause step and what is printed.
+    const jobs = parseGuideJobs([{ name: `projects/${s.project}/locations/us-central1/jobs/duo-telephony-logs-1h`, state: 'ENABLED' }], s.project, s.job);
+    const fn = { name: 'duo-telephony-logs-collector', bucket: undefined, prefix: undefined, stateKey: undefined };
+    const withGuide = (api: 'run' | 'functions') => ({ ...EMPTY_PROJECT, guide: { fn: { ...fn, api }, jobs } });
+    const pause = planDeploy({ ...s, guideCollector: 'pause' }, withGuide('run')).filter((x) => x.id === 'guide-job-pause');
+    expect(pause).toHaveLength(1);
+    const printed = [...guideDeleteCommands(s, withGuide('run')), ...guideDeleteCommands(s, withGuide('functions')), resumeCommand(s, 'duo-telephony-logs-1h')];
+    const commands = [
+      ...Object.values(probeCommands(s)),
+      ...planDeploy(s, EMPTY_PROJECT).map((x) => x.argv),
+      ...update.filter((x) => x.id === 'job').map((x) => x.argv),
+      ...pause.map((x) => x.argv),
+      ...printed,
+    ];
     const config = await mkdtemp(join(tmpdir(), 'gcloud-config-'));
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, CLOUDSDK_CONFIG: config, CLOUDSDK_CORE_DISABLE_PROMPTS: '1', CLOUDSDK_CORE_CHECK_GCE_METADATA: 'false' };
     const runOne = (argv: string[]) =>
@@ -396,5 +597,6 @@ describe.skipIf(!realGcloud)('the installed gcloud accepts every command deploy 
     } finally {
       await rm(config, { recursive: true, force: true });
     }
-  }, 60_000);
+    // Each start of gcloud (Python) costs about a second of CPU: some 40 commands, on a shared machine.
+  }, 300_000);
 });

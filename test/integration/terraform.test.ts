@@ -1,6 +1,6 @@
 /**
  * The Terraform module under deploy/terraform: formatted (`terraform fmt -check`, when terraform is
- * installed), and building the same resources with the same settings as `duo-telephony deploy`
+ * installed), and building the same resources with the same settings as `duo-secops deploy`
  * (parsed offline with @cdktf/hcl2json: the providers cannot be fetched here, so no validate/plan).
  */
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from '@cdktf/hcl2json';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_NAME, DEFAULT_SCHEDULE, DEFAULT_SECRET, TIME_ZONE } from '../../src/entry/commands/deploy.js';
+import { DEFAULT_NAME, DEFAULT_SCHEDULE, DEFAULT_SECRET, DEFAULT_SERVICE_ACCOUNT, TIME_ZONE } from '../../src/entry/commands/deploy.js';
 import { COLLECTOR_BUCKET_ROLE, ENTRY_POINT, INVOKER_ROLE, MAX_INSTANCES, MEMORY, REQUIRED_APIS, RETRY_POLICY, RUNTIME, SECOPS_BUCKET_ROLE, SECRET_ACCESSOR_ROLE, TIMEOUT_SECONDS } from '../../src/deploy/plan.js';
 
 const MODULE = fileURLToPath(new URL('../../deploy/terraform', import.meta.url));
@@ -77,7 +77,7 @@ describe('deploy/terraform', () => {
   it('has the files a module needs, and an example that uses it', () => {
     expect(Object.keys(parsed)).toEqual(['examples/basic/main.tf', 'main.tf', 'outputs.tf', 'variables.tf', 'versions.tf']);
     const example = parsed['examples/basic/main.tf']!;
-    expect(example.module?.duo_telephony?.[0]?.source).toBe('../..');
+    expect(example.module?.duo_secops?.[0]?.source).toBe('../..');
     expect(Object.keys(example.data?.archive_file ?? {})).toEqual(['function_source']);
   });
 
@@ -98,14 +98,14 @@ describe('deploy/terraform', () => {
     expect(service.timeout_seconds).toBe(TIMEOUT_SECONDS);
     expect(service.max_instance_count).toBe(MAX_INSTANCES);
     expect(service.ingress_settings).toBe('ALLOW_INTERNAL_ONLY');
-    expect(service.service_account_email).toBe('${google_service_account.collector.email}');
+    expect(service.service_account_email).toBe('${local.collector_email}');
     expect(Object.keys(service.environment_variables as Block).sort()).toEqual(['DUO_API_HOST', 'DUO_IKEY', 'DUO_SKEY_SECRET', 'GCS_BUCKET', 'GCS_PREFIX']);
     expect((service.environment_variables as Block).DUO_SKEY_SECRET).toBe('${google_secret_manager_secret.skey.id}/versions/latest');
     const trigger = one(fn, 'event_trigger');
     expect(trigger.pubsub_topic).toBe('${google_pubsub_topic.trigger.id}');
     expect(trigger.event_type).toBe('google.cloud.pubsub.topic.v1.messagePublished');
     expect(trigger.retry_policy).toBe(RETRY_POLICY);
-    expect(trigger.service_account_email).toBe('${google_service_account.collector.email}');
+    expect(trigger.service_account_email).toBe('${local.collector_email}');
   });
 
   it('grants on the bucket, the secret and the function service, never on the project', () => {
@@ -137,9 +137,15 @@ describe('deploy/terraform', () => {
     expect(variableDefault('name')).toBe(DEFAULT_NAME);
     expect(variableDefault('secret_id')).toBe(DEFAULT_SECRET);
     expect(variableDefault('prefix')).toBe('duo-telephony');
+    // The guide's account whatever the name, as the CLI: created, or used as it is.
+    expect(variableDefault('service_account_id')).toBe(DEFAULT_SERVICE_ACCOUNT);
+    expect(variableDefault('create_service_account')).toBe(true);
     const locals = Object.assign({}, ...(root.locals ?? [])) as Block;
     expect(locals.apis).toEqual([...REQUIRED_APIS]);
-    expect(locals.service_account_id).toBe('${coalesce(var.service_account_id, "${var.name}-sa")}');
+    expect(locals.collector_email).toBe(
+      '${var.create_service_account ? google_service_account.collector[0].email : "${var.service_account_id}@${var.project_id}.iam.gserviceaccount.com"}',
+    );
+    expect(resource('google_service_account', 'collector').count).toBe('${var.create_service_account ? 1 : 0}');
     expect(locals.topic_name).toBe('${coalesce(var.topic_name, "${var.name}-trigger")}');
     expect(locals.feed_uri).toBe('gs://${var.bucket_name}/${var.prefix}/');
     const job = resource('google_cloud_scheduler_job', 'collect');

@@ -4,7 +4,10 @@
 // changes state, and how many bytes came on stdin (never the bytes themselves).
 // It is strict where real gcloud is and where a mistake of ours would hide: every call must carry
 // --quiet and the right --project, a disabled API answers SERVICE_DISABLED, a role for an unknown
-// service account is refused, and a function's source folder must hold a package.json with `main`.
+// service account is refused, a function's source folder must hold a package.json with `main`, and
+// regional resources are found only in their own region.
+// Besides what deploy creates, the state can hold what Google's guide leaves in a project: a function
+// made in the console (`runServices`: seen by `gcloud run`, not by `gcloud functions`) and its jobs.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -27,6 +30,8 @@ for (const a of argv) {
 }
 const cmd = positional.join(' ');
 const READ_ONLY = /\b(describe|list|get-iam-policy|access)\b/;
+/** What `gcloud functions regions list --gen2` answers unless the state says otherwise. */
+const DEFAULT_REGIONS = ['asia-east1', 'europe-west1', 'europe-west4', 'us-central1', 'us-east1', 'us-east4', 'us-west1'];
 const mutating = !READ_ONLY.test(cmd);
 
 function readStdin() {
@@ -177,12 +182,19 @@ if (group === 'pubsub' && sub === 'topics') {
   ok({ name: `projects/${state.project}/topics/${name}` });
 }
 
+const inRegion = (resource, region) => String(resource?.name ?? '').includes(`/locations/${region}/`);
+
+if (group === 'functions' && sub === 'regions' && verb === 'list') {
+  if (flags.gen2 !== true) fail('fake gcloud: regions list without --gen2 lists 1st gen regions', 2);
+  ok((state.regions ?? DEFAULT_REGIONS).map((r) => ({ name: `projects/${state.project}/locations/${r}`, locationId: r })));
+}
+
 if (group === 'functions') {
   const fnName = positional[2];
   const fn = state.functions[fnName];
   if (sub === 'describe') {
     if (flags.v2 !== true) fail('fake gcloud: describe without --v2', 2);
-    if (!fn) fail(`NOT_FOUND: Resource 'projects/${state.project}/locations/${flags.region}/functions/${fnName}' was not found`);
+    if (!fn || !inRegion(fn, flags.region)) fail(`NOT_FOUND: Resource 'projects/${state.project}/locations/${flags.region}/functions/${fnName}' was not found`);
     ok(fn);
   }
   if (sub === 'deploy') {
@@ -241,10 +253,29 @@ if (group === 'functions') {
 
 if (group === 'run' && sub === 'services') {
   const svc = positional[3];
+  if (verb === 'describe') {
+    // A function made with `gcloud functions` is a Cloud Run service too; one made in the console is only that.
+    const fn = state.functions[svc];
+    if (fn && inRegion(fn, flags.region)) {
+      ok({
+        apiVersion: 'serving.knative.dev/v1',
+        kind: 'Service',
+        metadata: { name: svc, labels: { 'goog-managed-by': 'cloudfunctions', 'cloud.googleapis.com/location': flags.region } },
+        spec: { template: { spec: { containers: [{ env: Object.entries(fn.serviceConfig?.environmentVariables ?? {}).map(([n, value]) => ({ name: n, value })) }] } } },
+      });
+    }
+    const madeInConsole = state.runServices?.[svc];
+    if (madeInConsole && madeInConsole.metadata?.labels?.['cloud.googleapis.com/location'] === flags.region) ok(madeInConsole);
+    fail(`Cannot find service [${svc}]`);
+  }
   const policy = state.runPolicies[svc];
   if (!policy) fail(`NOT_FOUND: Resource 'projects/${state.project}/locations/${flags.region}/services/${svc}' was not found`);
   if (verb === 'get-iam-policy') ok(policyOf(policy));
   if (verb === 'add-iam-policy-binding') addBinding(policy);
+}
+
+if (group === 'scheduler' && sub === 'jobs' && verb === 'list') {
+  ok(Object.values(state.jobs).filter((j) => inRegion(j, flags.location)));
 }
 
 if (group === 'scheduler' && sub === 'jobs') {
@@ -265,8 +296,13 @@ if (group === 'scheduler' && sub === 'jobs') {
     save();
     ok();
   }
-  if (!job) fail('NOT_FOUND: Job not found.');
+  if (!job || !inRegion(job, flags.location)) fail('NOT_FOUND: Job not found.');
   if (verb === 'describe') ok(job);
+  if (verb === 'pause' || verb === 'resume') {
+    job.state = verb === 'pause' ? 'PAUSED' : 'ENABLED';
+    save();
+    ok();
+  }
   if (verb === 'update') {
     state.jobs[jobName] = { ...job, ...body(), state: job.state };
     save();

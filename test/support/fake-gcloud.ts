@@ -19,6 +19,10 @@ export interface FakeProjectState {
   functions: Record<string, Record<string, unknown>>;
   runPolicies: Record<string, Record<string, string[]>>;
   jobs: Record<string, Record<string, unknown>>;
+  /** Cloud Run services made in the console (Knative shape), such as the guide's function. */
+  runServices?: Record<string, Record<string, unknown>>;
+  /** What `functions regions list --gen2` answers (default: a handful of regions, us-central1 among them). */
+  regions?: string[];
   deploys?: number;
   /** Buckets of another project: every call answers 403. */
   foreignBuckets?: string[];
@@ -47,6 +51,43 @@ export interface FakeGcloud {
 export function emptyProject(project: string): FakeProjectState {
   return { project, apis: [], buckets: {}, serviceAccounts: {}, secrets: {}, topics: {}, functions: {}, runPolicies: {}, jobs: {} };
 }
+
+/**
+ * What Google's guide leaves in a project: its function made in the console (a Cloud Run service with
+ * the guide's environment, its secret key in clear included) and its hourly job on its topic.
+ */
+export function withGuideCollector(
+  s: FakeProjectState,
+  o: { region: string; bucket: string; jobState?: 'ENABLED' | 'PAUSED'; job?: boolean; fn?: boolean; env?: Record<string, string> },
+): FakeProjectState {
+  const next: FakeProjectState = structuredClone(s);
+  if (o.fn !== false) {
+    const env = { GCS_BUCKET: o.bucket, GCS_PREFIX: 'duo-telephony', STATE_KEY: 'duo-telephony/state.json', DUO_IKEY: 'DIGUIDE', DUO_SKEY: GUIDE_SKEY, DUO_API_HOST: 'api-1a2b3c4d.duosecurity.com', MAX_ITERATIONS: '10', ...o.env };
+    next.runServices = {
+      ...next.runServices,
+      'duo-telephony-logs-collector': {
+        apiVersion: 'serving.knative.dev/v1',
+        kind: 'Service',
+        metadata: { name: 'duo-telephony-logs-collector', labels: { 'cloud.googleapis.com/location': o.region }, annotations: { 'run.googleapis.com/build-function-target': 'main' } },
+        spec: { template: { spec: { serviceAccountName: `duo-telephony-collector-sa@${s.project}.iam.gserviceaccount.com`, containers: [{ env: Object.entries(env).map(([name, value]) => ({ name, value })) }] } } },
+      },
+    };
+  }
+  if (o.job !== false) {
+    next.jobs['duo-telephony-logs-1h'] = {
+      name: `projects/${s.project}/locations/${o.region}/jobs/duo-telephony-logs-1h`,
+      schedule: '0 * * * *',
+      timeZone: 'Etc/UTC',
+      pubsubTarget: { topicName: `projects/${s.project}/topics/duo-telephony-trigger`, data: 'e30=' },
+      state: o.jobState ?? 'ENABLED',
+    };
+    next.topics['duo-telephony-trigger'] = {};
+  }
+  return next;
+}
+
+/** The guide keeps its secret key in the function's environment: deploy must never print it. */
+export const GUIDE_SKEY = 'guide-SkEy-in-clear-0123456789abcdefghij';
 
 export async function installFakeGcloud(dir: string, initial: FakeProjectState): Promise<FakeGcloud> {
   const binDir = join(dir, 'bin');

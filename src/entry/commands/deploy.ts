@@ -1,8 +1,10 @@
 /**
- * `duo-telephony deploy`: creates or updates, idempotently and with gcloud, everything the Cloud Run
+ * `duo-secops deploy`: creates or updates, idempotently and with gcloud, everything the Cloud Run
  * function needs: APIs, bucket, service account and its bucket/secret/function-scoped roles, the secret
  * holding the Duo secret key, the Pub/Sub topic, the function, the Cloud Scheduler job, and the SecOps
  * feed's read access. `--dry-run` reads the project and prints the commands a real run would execute.
+ * While it reads the project it also looks for Google's guide collector: a real run stops (exit 8)
+ * while the guide's job is scheduled, unless told to pause it or to keep it.
  */
 import { Option, type Command } from 'commander';
 import { Cron } from 'croner';
@@ -11,14 +13,18 @@ import { defaultStateKey, isUnderPrefix } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import { formatCommand, formatStep, PROBE_PREFIX } from '../../deploy/format.js';
 import { createGcloud, GcloudError } from '../../deploy/gcloud.js';
+import { GUIDE_PREFIX, GUIDE_SERVICE_ACCOUNT, guideBlocks, GuideCollectorActiveError, guideReport, type GuideChoice } from '../../deploy/guide.js';
 import { observe, secretDigest } from '../../deploy/observe.js';
 import { EMPTY_PROJECT, feedSettings, planDeploy, planNotes, type DeploySettings, type Observed } from '../../deploy/plan.js';
+import { regionWarning } from '../../deploy/regions.js';
 import { stageFunctionSource, type StagedSource } from '../../deploy/source.js';
 
 /** Every 15 minutes: fresher data in SecOps than the guide's hourly run, short runs, same cost tier. */
 export const DEFAULT_SCHEDULE = '*/15 * * * *';
-export const DEFAULT_NAME = 'duo-telephony-collector';
-export const DEFAULT_SECRET = 'duo-telephony-skey';
+export const DEFAULT_NAME = 'duo-secops-collector';
+export const DEFAULT_SECRET = 'duo-secops-skey';
+/** The guide's account, whatever --name is: a guide deployment's identity and bucket grant carry on. */
+export const DEFAULT_SERVICE_ACCOUNT = GUIDE_SERVICE_ACCOUNT;
 export const TIME_ZONE = 'Etc/UTC';
 
 export interface DeployFlags {
@@ -39,6 +45,8 @@ export interface DeployFlags {
   dryRun?: boolean;
   stageOnly?: boolean;
   gcloud?: string;
+  pauseGuideJob?: boolean;
+  keepGuideCollector?: boolean;
 }
 
 /** Settings minus the staged source, validated; every problem is listed at once. */
@@ -68,7 +76,7 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
   if (bucket.startsWith('gs://')) problems.push('--bucket: give the bucket name without gs://');
   else check(bucket, /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(bucket) && !bucket.startsWith('goog'), '--bucket', 'must be a bucket name: 3-63 lower-case letters, digits, - _ .');
 
-  const prefix = (blank(flags.prefix) ?? blank(env.GCS_PREFIX) ?? 'duo-telephony').replace(/^\/+|\/+$/g, '');
+  const prefix = (blank(flags.prefix) ?? blank(env.GCS_PREFIX) ?? GUIDE_PREFIX).replace(/^\/+|\/+$/g, '');
   if (prefix === '') {
     problems.push('--prefix: must not be empty: the feed would read the whole bucket, the checkpoint (_state/) included');
   } else if (prefix.split('/').some((p) => p === '' || p === '.' || p === '..') || /[,\s]/.test(prefix)) {
@@ -95,13 +103,8 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
 
   const functionName = blank(flags.name) ?? DEFAULT_NAME;
   check(functionName, /^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$/.test(functionName), '--name', 'must be 1-49 lower-case letters, digits and -, starting with a letter');
-  const serviceAccountName = blank(flags.serviceAccountName) ?? `${functionName}-sa`;
-  if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(serviceAccountName)) {
-    problems.push(
-      `--service-account-name: ${serviceAccountName} must be 6-30 lower-case letters, digits and -, starting with a letter` +
-        (flags.serviceAccountName === undefined ? ' (derived from --name: give it explicitly)' : ''),
-    );
-  }
+  const serviceAccountName = blank(flags.serviceAccountName) ?? DEFAULT_SERVICE_ACCOUNT;
+  check(serviceAccountName, /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(serviceAccountName), '--service-account-name', 'must be 6-30 lower-case letters, digits and -, starting with a letter');
   const secretName = blank(flags.secretName) ?? DEFAULT_SECRET;
   check(secretName, /^[A-Za-z0-9_-]{1,255}$/.test(secretName), '--secret-name', 'must be letters, digits, - and _');
   const topic = blank(flags.topic) ?? `${functionName}-trigger`;
@@ -117,6 +120,11 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
   // Absent is fine when the secret already holds a version; a value of only spaces is a mistake.
   const skey = env.DUO_SKEY;
   if (skey !== undefined && skey !== '' && skey.trim() === '') problems.push('DUO_SKEY: is only white space');
+
+  if (flags.pauseGuideJob && flags.keepGuideCollector) {
+    problems.push("--pause-guide-job and --keep-guide-collector exclude each other: pause the guide's job, or keep it running");
+  }
+  const guideCollector: GuideChoice = flags.pauseGuideJob ? 'pause' : flags.keepGuideCollector ? 'keep' : 'stop';
 
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -135,6 +143,7 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
     ikey,
     apiHost,
     skeySha256: blank(skey) === undefined ? undefined : secretDigest(skey ?? ''),
+    guideCollector,
   };
 }
 
@@ -148,20 +157,22 @@ function describeSource(src: StagedSource): string {
 export function register(program: Command, io: CliIo): void {
   const cmd = program
     .command('deploy')
-    .description('create or update the Cloud Run function, bucket, secret, topic, schedule and roles with gcloud; idempotent')
+    .description('create or update, with gcloud, the Cloud Run function that collects Duo logs into SecOps, with its bucket, secret, topic, schedule and roles; idempotent')
     .addOption(new Option('--project <id>', 'Google Cloud project ID'))
     .addOption(new Option('--region <region>', 'region of the function, job and bucket, e.g. us-central1'))
     .addOption(new Option('--bucket <name>', 'bucket for the logs, created when missing (env GCS_BUCKET)'))
     .addOption(new Option('--prefix <prefix>', 'object prefix the feed reads (env GCS_PREFIX, default duo-telephony)'))
     .addOption(new Option('--schedule <cron>', `unix cron in ${TIME_ZONE} (default "${DEFAULT_SCHEDULE}")`))
     .addOption(new Option('--secops-service-account <email>', 'the feed\'s service account ("Get Service Account"): gets Storage Object Viewer on the bucket'))
-    .addOption(new Option('--name <name>', `function name (default ${DEFAULT_NAME}); the topic and job names derive from it`))
-    .addOption(new Option('--service-account-name <id>', "the collector's service account ID (default <name>-sa)"))
+    .addOption(new Option('--name <name>', `function name (default ${DEFAULT_NAME}); the topic (<name>-trigger) and job (<name>) derive from it`))
+    .addOption(new Option('--service-account-name <id>', `the collector's service account ID (default ${DEFAULT_SERVICE_ACCOUNT}, the guide's, whatever --name is)`))
     .addOption(new Option('--secret-name <name>', `Secret Manager secret for the Duo secret key (default ${DEFAULT_SECRET})`))
     .addOption(new Option('--topic <name>', 'Pub/Sub topic (default <name>-trigger)'))
     .addOption(new Option('--job <name>', 'Cloud Scheduler job (default <name>)'))
     .addOption(new Option('--ikey <ikey>', 'integration key (env DUO_IKEY)'))
     .addOption(new Option('--api-host <host>', 'API hostname, api-xxxxxxxx.duosecurity.com (env DUO_API_HOST)'))
+    .addOption(new Option('--pause-guide-job', "when Google's guide collector is scheduled: pause its job as the first step (resume undoes it)"))
+    .addOption(new Option('--keep-guide-collector', "deploy although Google's guide collector is scheduled (e.g. it reads another Duo account)"))
     .addOption(new Option('--stage-dir <dir>', 'empty folder to stage the function source in (default: a new temporary folder)'))
     .addOption(new Option('--stage-only', 'only stage the function source (for Terraform: zip that folder) and print where; no gcloud'))
     .addOption(new Option('--gcloud <path>', 'the gcloud to run (default: gcloud on PATH)'))
@@ -170,8 +181,16 @@ export function register(program: Command, io: CliIo): void {
     'after',
     '\nThe Duo secret key is read from DUO_SKEY (never a flag) and stored in Secret Manager through stdin; it is\n' +
       'needed on the first deploy and whenever it changes, and may be left unset otherwise.\n' +
-      'Exit status: 0 ok, 2 configuration, 6 gcloud missing, not logged in or not allowed, 7 a gcloud command failed,\n' +
-      '8 Google\'s guide collector is still scheduled in the project.\n',
+      "While reading the project, deploy looks for Google's guide collector in the region (function\n" +
+      'duo-telephony-logs-collector, job duo-telephony-logs-1h or any job publishing to duo-telephony-trigger):\n' +
+      'both running would put every log into SecOps twice, so a real run stops while that job is enabled, unless\n' +
+      'given --pause-guide-job or --keep-guide-collector. It never deletes anything of the guide\'s; it prints how to.\n' +
+      '--region is checked against `gcloud functions regions list` for the project; when that cannot be asked (no\n' +
+      'gcloud or login in a dry run, Cloud Functions API not enabled yet), against a built-in list, and only warned about.\n' +
+      'Exit status: 0 ok (also a dry run that finds the guide collector scheduled), 2 configuration (an\n' +
+      'unknown --region included), 6 gcloud missing, not logged in or not allowed, 7 a gcloud command failed,\n' +
+      '8 Google\'s guide collector is still scheduled in the region (nothing was changed).\n' +
+      'More: docs/deploy.md.\n',
   );
   cmd.action(async (flags: DeployFlags) => {
     const out = (line = ''): void => {
@@ -180,7 +199,7 @@ export function register(program: Command, io: CliIo): void {
     if (flags.stageOnly) {
       const staged = await stageFunctionSource(flags.stageDir === undefined ? {} : { into: flags.stageDir });
       out(describeSource(staged));
-      out(`Zip the folder's content for Terraform's source_archive, e.g. (cd ${staged.dir} && zip -qr ../duo-telephony-function.zip .)`);
+      out(`Zip the folder's content for Terraform's source_archive, e.g. (cd ${staged.dir} && zip -qr ../duo-secops-function.zip .)`);
       return;
     }
     const input = resolveDeployInput(flags, io.env);
@@ -190,7 +209,10 @@ export function register(program: Command, io: CliIo): void {
     const gcloud = createGcloud({ command: flags.gcloud ?? 'gcloud', env: io.env, progress: io.stderr });
     // The staged folder is kept: it is named after its content, so a concurrent deploy of the same
     // package to another project may be uploading the very same folder.
-    out(`Deploying the Duo telephony collector to project ${settings.project}, region ${settings.region}${dryRun ? ' (dry run: nothing is changed)' : ''}`);
+    out(
+      `Deploying duo-secops (collects Duo logs into SecOps; today the telephony log) to project ${settings.project}, ` +
+        `region ${settings.region}${dryRun ? ' (dry run: nothing is changed)' : ''}`,
+    );
     out(describeSource(source));
     out('Reading what the project holds (read-only):');
     let observed: Observed;
@@ -209,10 +231,27 @@ export function register(program: Command, io: CliIo): void {
       out(`  could not read the project: ${unread}`);
       out('  planning as for a project that holds none of these resources');
     }
+    const regionWhy =
+      unread !== undefined
+        ? 'the project was not read'
+        : observed.enabledApis.includes('cloudfunctions.googleapis.com')
+          ? 'gcloud listed no regions'
+          : 'the Cloud Functions API is not enabled in the project yet';
+    const regionWarn = regionWarning(settings.region, observed.regions, regionWhy);
+    if (regionWarn !== undefined) out(`Warning: ${regionWarn}`);
     // Unread, the secret may or may not hold a key: plan the key's upload (from stdin, as always), and
     // say that a real run on a new project needs DUO_SKEY, rather than fail the review for want of it.
     const needsKeyNote = unread !== undefined && settings.skeySha256 === undefined;
     const steps = planDeploy(needsKeyNote ? { ...settings, skeySha256: 'not given' } : settings, observed);
+
+    const guide = guideReport(settings, observed, { dryRun });
+    if (guide.length > 0) {
+      out();
+      for (const line of guide) out(line);
+    }
+    const blocked = guideBlocks(settings, observed);
+    if (blocked && !dryRun) throw new GuideCollectorActiveError(settings, observed);
+
     out();
     if (steps.length === 0) out('Nothing to change: the project already matches these settings.');
     else out(dryRun ? `Would run ${steps.length} commands, in this order:` : `Running ${steps.length} commands:`);
@@ -224,12 +263,21 @@ export function register(program: Command, io: CliIo): void {
       }
     }
     for (const note of planNotes(settings, observed)) out(`Note: ${note}`);
+    if (settings.guideCollector === 'pause' && unread === undefined && !steps.some((x) => x.id === 'guide-job-pause')) {
+      out(`Note: --pause-guide-job: no enabled job of Google's guide in ${settings.region}, nothing to pause`);
+    }
     out();
     for (const line of feedSettings(settings)) out(line);
     if (dryRun) {
       out();
       out(`Dry run: nothing was changed. The staged source, as it would be uploaded: ${source.dir}`);
-      if (unread !== undefined) out('The project was not read, so this is every command a new project needs; a real run reads it first and runs only what differs.');
+      if (blocked) {
+        out("A real run would stop before its first command (exit 8): Google's guide job is scheduled. Add --pause-guide-job or --keep-guide-collector.");
+      }
+      if (unread !== undefined) {
+        out('The project was not read, so this is every command a new project needs; a real run reads it first and runs only what differs.');
+        out("Google's guide collector could not be looked for: a real run stops (exit 8) if its job is scheduled in the region.");
+      }
       if (needsKeyNote) out('DUO_SKEY is not set: a real run needs it when the secret holds no key yet.');
     } else if (steps.length) {
       out();

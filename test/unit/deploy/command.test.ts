@@ -1,14 +1,14 @@
 /** Deploy's flags and environment: defaults, derived names, and every problem listed at once. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.js';
-import { resolveDeployInput } from '../../../src/entry/commands/deploy.js';
+import { resolveDeployInput, type DeployFlags } from '../../../src/entry/commands/deploy.js';
 import { formatCommand, shellQuote } from '../../../src/deploy/format.js';
 import { secretDigest } from '../../../src/deploy/observe.js';
 
 const ENV = { DUO_IKEY: 'DIWJ8X6AEYOR5OMC6TQ1', DUO_API_HOST: 'api-1a2b3c4d.duosecurity.com' };
 const FLAGS = { project: 'acme-prod', region: 'us-central1', bucket: 'acme-duo' };
 
-function problems(flags: Record<string, string>, env: NodeJS.ProcessEnv): string[] {
+function problems(flags: DeployFlags, env: NodeJS.ProcessEnv): string[] {
   try {
     resolveDeployInput(flags, env);
   } catch (err) {
@@ -19,7 +19,7 @@ function problems(flags: Record<string, string>, env: NodeJS.ProcessEnv): string
 }
 
 describe('resolveDeployInput', () => {
-  it('fills the defaults and derives the names from --name', () => {
+  it('fills the defaults, derives topic and job from --name, and keeps the guide\'s service account whatever --name is', () => {
     expect(resolveDeployInput(FLAGS, ENV)).toEqual({
       project: 'acme-prod',
       region: 'us-central1',
@@ -27,18 +27,26 @@ describe('resolveDeployInput', () => {
       prefix: 'duo-telephony',
       schedule: '*/15 * * * *',
       timeZone: 'Etc/UTC',
-      functionName: 'duo-telephony-collector',
+      functionName: 'duo-secops-collector',
       serviceAccountName: 'duo-telephony-collector-sa',
-      secretName: 'duo-telephony-skey',
-      topic: 'duo-telephony-collector-trigger',
-      job: 'duo-telephony-collector',
+      secretName: 'duo-secops-skey',
+      topic: 'duo-secops-collector-trigger',
+      job: 'duo-secops-collector',
       secopsServiceAccount: undefined,
       ikey: 'DIWJ8X6AEYOR5OMC6TQ1',
       apiHost: 'api-1a2b3c4d.duosecurity.com',
       skeySha256: undefined,
+      guideCollector: 'stop',
     });
     const named = resolveDeployInput({ ...FLAGS, name: 'duo-eu', prefix: '/logs/duo/' }, { ...ENV, DUO_SKEY: ' k \n' });
-    expect(named).toMatchObject({ functionName: 'duo-eu', serviceAccountName: 'duo-eu-sa', topic: 'duo-eu-trigger', job: 'duo-eu', prefix: 'logs/duo', skeySha256: secretDigest('k') });
+    expect(named).toMatchObject({ functionName: 'duo-eu', serviceAccountName: 'duo-telephony-collector-sa', topic: 'duo-eu-trigger', job: 'duo-eu', prefix: 'logs/duo', skeySha256: secretDigest('k') });
+    expect(resolveDeployInput({ ...FLAGS, name: 'duo-eu', serviceAccountName: 'duo-eu-sa' }, ENV).serviceAccountName).toBe('duo-eu-sa');
+  });
+
+  it("takes one choice about Google's guide collector: stop (default), pause or keep", () => {
+    expect(resolveDeployInput({ ...FLAGS, pauseGuideJob: true }, ENV).guideCollector).toBe('pause');
+    expect(resolveDeployInput({ ...FLAGS, keepGuideCollector: true }, ENV).guideCollector).toBe('keep');
+    expect(problems({ ...FLAGS, pauseGuideJob: true, keepGuideCollector: true }, ENV)).toEqual([expect.stringContaining('--pause-guide-job and --keep-guide-collector exclude each other')]);
   });
 
   it('takes the bucket and prefix from GCS_BUCKET / GCS_PREFIX, flags first', () => {
@@ -47,13 +55,14 @@ describe('resolveDeployInput', () => {
   });
 
   it('lists every problem at once', () => {
-    expect(problems({ project: '123456789', region: 'central', bucket: 'Bad_Bucket!', prefix: '_state', schedule: '61 * * * *', name: 'x'.repeat(40) }, {})).toEqual([
+    expect(problems({ project: '123456789', region: 'central', bucket: 'Bad_Bucket!', prefix: '_state', schedule: '61 * * * *', name: 'x'.repeat(60), serviceAccountName: 'sa' }, {})).toEqual([
       '--project: must be a project ID (6-30 lower-case letters, digits and -), not its name or number',
       '--region: must be a region such as us-central1 or europe-west1',
       '--bucket: must be a bucket name: 3-63 lower-case letters, digits, - _ .',
       '--prefix: _state would hold the checkpoint _state/_state.json, which the feed must not read: choose another prefix',
       expect.stringContaining('--schedule: "61 * * * *": '),
-      expect.stringContaining('--service-account-name: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-sa must be 6-30'),
+      '--name: must be 1-49 lower-case letters, digits and -, starting with a letter',
+      '--service-account-name: must be 6-30 lower-case letters, digits and -, starting with a letter',
       "DUO_IKEY / --ikey: required (the Admin API application's integration key)",
       'DUO_API_HOST / --api-host: required (the API hostname, api-xxxxxxxx.duosecurity.com)',
     ]);

@@ -143,6 +143,38 @@ describe('observe', () => {
     expect(r.ran).not.toContain('secretValue');
   });
 
+  it('asks for the regions first, where the Cloud Functions API can answer', async () => {
+    const r = runner({ apis: [{ config: { name: 'cloudfunctions.googleapis.com' } }], regions: [{ locationId: 'us-east1' }, { locationId: 'europe-west1' }] });
+    const o = await observe(s, r.run);
+    expect(r.ran.slice(0, 2)).toEqual(['apis', 'regions']);
+    expect(o.regions).toEqual(['europe-west1', 'us-east1']);
+    // API off: not asked, and so not known.
+    const off = runner({ apis: [] });
+    expect((await observe(s, off.run)).regions).toBeUndefined();
+    expect(off.ran).toEqual(['apis']);
+  });
+
+  it("looks for Google's guide collector: a gcloud functions function, else a console-made Cloud Run service, and the jobs", async () => {
+    const apis = REQUIRED_APIS.map((name) => ({ config: { name } }));
+    const svc = { spec: { template: { spec: { containers: [{ env: [{ name: 'GCS_BUCKET', value: 'g' }] }] } } } };
+    const jobs = [{ name: 'projects/acme-prod/locations/us-east1/jobs/duo-telephony-logs-1h', state: 'PAUSED', pubsubTarget: { topicName: 'projects/acme-prod/topics/duo-telephony-trigger' } }];
+    const viaRun = runner({ apis, guideService: svc, guideJobs: jobs });
+    const o = await observe(s, viaRun.run);
+    expect(viaRun.ran.slice(-3)).toEqual(['guideFunction', 'guideService', 'guideJobs']);
+    expect(o.guide).toEqual({
+      fn: { name: 'duo-telephony-logs-collector', api: 'run', bucket: 'g', prefix: undefined, stateKey: undefined },
+      jobs: [{ name: 'duo-telephony-logs-1h', state: 'PAUSED', schedule: undefined, topicName: 'projects/acme-prod/topics/duo-telephony-trigger' }],
+    });
+    // Found by the Cloud Functions API: that is the one to delete it with; no need to ask Cloud Run.
+    const viaFunctions = runner({ apis, guideFunction: { serviceConfig: { environmentVariables: {} } }, guideService: svc });
+    expect((await observe(s, viaFunctions.run)).guide.fn?.api).toBe('functions');
+    expect(viaFunctions.ran).not.toContain('guideService');
+    // --name duo-telephony-logs-collector: the function is ours to manage, not a second collector.
+    const own = runner({ apis, guideFunction: {}, guideService: svc });
+    expect((await observe({ ...s, functionName: 'duo-telephony-logs-collector' }, own.run)).guide.fn).toBeUndefined();
+    expect(own.ran).not.toContain('guideFunction');
+  });
+
   it('a project that cannot be read is a configuration problem', async () => {
     await expect(observe(s, runner({}).run)).rejects.toThrow(/--project: acme-prod was not found/);
   });

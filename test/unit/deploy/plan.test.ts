@@ -22,6 +22,7 @@ import {
   type DeploySettings,
   type Observed,
 } from '../../../src/deploy/plan.js';
+import { NO_GUIDE } from '../../../src/deploy/guide.js';
 import { deploySettings, TEST_SKEY } from '../../support/deploy-settings.js';
 
 const SKEY = TEST_SKEY;
@@ -32,6 +33,7 @@ function deployed(s: DeploySettings): Observed {
   const member = `serviceAccount:${serviceAccountEmail(s)}`;
   return {
     enabledApis: [...REQUIRED_APIS, 'logging.googleapis.com'],
+    regions: ['europe-west1', 'us-central1'],
     bucket: {
       exists: true,
       uniformAccess: true,
@@ -63,6 +65,7 @@ function deployed(s: DeploySettings): Observed {
       invokerPolicy: { [INVOKER_ROLE]: [member] },
     },
     job: { exists: true, schedule: s.schedule, timeZone: s.timeZone, topicName: topicName(s), body: '{}', state: 'ENABLED' },
+    guide: NO_GUIDE,
   };
 }
 
@@ -94,14 +97,14 @@ describe('planDeploy', () => {
     expect(fn.argv).toEqual([
       'functions',
       'deploy',
-      'duo-telephony-collector',
+      'duo-secops-collector',
       '--gen2',
       '--project=acme-prod',
       '--region=europe-west1',
       '--runtime=nodejs22',
       '--entry-point=main',
-      '--source=/tmp/duo-telephony-function-0123',
-      '--trigger-topic=duo-telephony-collector-trigger',
+      '--source=/tmp/duo-secops-function-0123',
+      '--trigger-topic=duo-secops-collector-trigger',
       '--trigger-service-account=duo-telephony-collector-sa@acme-prod.iam.gserviceaccount.com',
       '--service-account=duo-telephony-collector-sa@acme-prod.iam.gserviceaccount.com',
       '--memory=512Mi',
@@ -109,7 +112,7 @@ describe('planDeploy', () => {
       '--max-instances=1',
       '--ingress-settings=internal-only',
       '--set-env-vars=GCS_BUCKET=acme-duo,GCS_PREFIX=duo-telephony,DUO_IKEY=DIXXXXXXXXXXXXXXXXXX,DUO_API_HOST=api-12345678.duosecurity.com,' +
-        'DUO_SKEY_SECRET=projects/acme-prod/secrets/duo-telephony-skey/versions/latest',
+        'DUO_SKEY_SECRET=projects/acme-prod/secrets/duo-secops-skey/versions/latest',
       `--update-labels=${SOURCE_LABEL}=${'ab'.repeat(16)}`,
       '--quiet',
     ]);
@@ -129,7 +132,7 @@ describe('planDeploy', () => {
     const after = settings({ schedule: '0 * * * *' });
     const steps = planDeploy(after, deployed(before));
     expect(steps.map((s) => s.id)).toEqual(['job']);
-    expect(steps[0]!.argv.slice(0, 5)).toEqual(['scheduler', 'jobs', 'update', 'pubsub', 'duo-telephony-collector']);
+    expect(steps[0]!.argv.slice(0, 5)).toEqual(['scheduler', 'jobs', 'update', 'pubsub', 'duo-secops-collector']);
     expect(steps[0]!.argv).toContain('--schedule=0 * * * *');
     expect(steps[0]!.description).toContain('schedule */15 * * * * -> 0 * * * *');
   });
@@ -139,8 +142,8 @@ describe('planDeploy', () => {
     const after = settings({ skeySha256: secretDigest('another-key') });
     const steps = planDeploy(after, deployed(before));
     expect(steps).toEqual([
-      expect.objectContaining({ id: 'secret-version', stdin: 'skey', argv: ['secrets', 'versions', 'add', 'duo-telephony-skey', '--project=acme-prod', '--data-file=-', '--quiet'] }),
-      expect.objectContaining({ id: 'function', description: 'redeploy the function duo-telephony-collector: the secret key changed (new instances read the new version)' }),
+      expect.objectContaining({ id: 'secret-version', stdin: 'skey', argv: ['secrets', 'versions', 'add', 'duo-secops-skey', '--project=acme-prod', '--data-file=-', '--quiet'] }),
+      expect.objectContaining({ id: 'function', description: 'redeploy the function duo-secops-collector: the secret key changed (new instances read the new version)' }),
     ]);
     // A secret that had no usable version gets its first one; the function is not redeployed for it.
     const o = deployed(before);
@@ -164,7 +167,7 @@ describe('planDeploy', () => {
     ]);
     const steps = planDeploy(settings({ apiHost: 'api-00000000.duosecurity.com' }), o);
     expect(steps.map((x) => x.id)).toEqual(['function']);
-    expect(steps[0]!.description).toBe('redeploy the function duo-telephony-collector: environment DUO_API_HOST');
+    expect(steps[0]!.description).toBe('redeploy the function duo-secops-collector: environment DUO_API_HOST');
   });
 
   it('adds only the missing bindings; re-creates only the missing resources', () => {
@@ -188,8 +191,8 @@ describe('planDeploy', () => {
     const grants = steps.filter((s) => s.argv.includes('add-iam-policy-binding'));
     expect(grants.map((g) => g.argv.filter((a) => !a.startsWith('--')).join(' '))).toEqual([
       'storage buckets add-iam-policy-binding gs://acme-duo',
-      'secrets add-iam-policy-binding duo-telephony-skey',
-      'run services add-iam-policy-binding duo-telephony-collector',
+      'secrets add-iam-policy-binding duo-secops-skey',
+      'run services add-iam-policy-binding duo-secops-collector',
       'storage buckets add-iam-policy-binding gs://acme-duo',
     ]);
     expect(grants.map((g) => g.argv.find((a) => a.startsWith('--role=')))).toEqual([
@@ -228,10 +231,19 @@ describe('planDeploy', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).problems).toEqual([
-      expect.stringContaining('DUO_SKEY: required: the secret duo-telephony-skey has no enabled latest version'),
-      expect.stringContaining('--name: a 1st gen function duo-telephony-collector exists'),
+      expect.stringContaining('DUO_SKEY: required: the secret duo-secops-skey has no enabled latest version'),
+      expect.stringContaining('--name: a 1st gen function duo-secops-collector exists'),
     ]);
-    expect(() => planDeploy(s, EMPTY_PROJECT)).toThrow(/DUO_SKEY: required: the secret duo-telephony-skey does not exist yet/);
+    expect(() => planDeploy(s, EMPTY_PROJECT)).toThrow(/DUO_SKEY: required: the secret duo-secops-skey does not exist yet/);
+  });
+
+  it('refuses a region the project does not offer, before any step', () => {
+    const s = settings({ region: 'europe-west9' });
+    expect(() => planDeploy(s, { ...deployed(s), regions: ['europe-west1', 'us-central1'] })).toThrow(
+      /--region: europe-west9 is not a region where Cloud Run functions can run for this project .*closest: europe-west1/,
+    );
+    // Unknown to the project's list only counts when the list was read.
+    expect(planDeploy(s, { ...EMPTY_PROJECT }).length).toBeGreaterThan(0);
   });
 });
 
@@ -255,7 +267,7 @@ describe('plan details', () => {
     });
     expect(notes).toEqual([
       expect.stringContaining('fine-grained access'),
-      expect.stringContaining('is PAUSED: resume it with gcloud scheduler jobs resume duo-telephony-collector --location=europe-west1'),
+      expect.stringContaining('is PAUSED: resume it with gcloud scheduler jobs resume duo-secops-collector --location=europe-west1'),
       expect.stringContaining('DUO_SKEY not set'),
     ]);
   });

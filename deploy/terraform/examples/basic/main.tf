@@ -1,6 +1,6 @@
 # Minimal use of the module. Stage the function source first (from the package folder or with npx):
 #
-#   duo-telephony deploy --stage-only --stage-dir ./function-source
+#   duo-secops deploy --stage-only --stage-dir ./function-source
 #
 # then: terraform init && terraform apply -var duo_skey="$DUO_SKEY" -var duo_skey_version=1
 
@@ -69,12 +69,12 @@ data "archive_file" "function_source" {
   output_path = "${path.module}/function-source.zip"
 }
 
-module "duo_telephony" {
+module "duo_secops" {
   source = "../.."
 
   project_id             = var.project_id
   region                 = "us-central1"
-  bucket_name            = "${var.project_id}-duo-telephony"
+  bucket_name            = "${var.project_id}-duo-secops"
   prefix                 = "duo-telephony"
   duo_ikey               = var.duo_ikey
   duo_api_host           = var.duo_api_host
@@ -85,9 +85,9 @@ module "duo_telephony" {
 }
 
 output "feed_uri" {
-  value = module.duo_telephony.feed_uri
+  value = module.duo_secops.feed_uri
 }
 
 output "secops_feed_settings" {
-  value = module.duo_telephony.secops_feed_settings
+  value = module.duo_secops.secops_feed_settings
 }
