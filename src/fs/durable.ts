@@ -5,8 +5,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, unlink } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { lstat, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { errnoCode } from './errors.js';
 
 /**
@@ -51,14 +51,41 @@ export async function fsyncDir(dir: string): Promise<void> {
 /**
  * `mkdir -p dir`, then fsync the parents of every folder this call created so they survive a crash.
  * A folder created concurrently by another process is that process's to fsync.
+ *
+ * Hand-written rather than `mkdir(dir, { recursive: true })`: Node's recursive mkdir retries forever,
+ * spinning a CPU and deaf to signals, where a file system answers ENOENT for a folder whose parent
+ * exists (under /proc, some FUSE mounts). Here each level is tried once, and such a folder is an error.
  */
 export async function mkdirDurable(dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true });
-  if (first === undefined) return;
-  // Folders created: `first`, then each level down to `dir`. Their entries live in their parents.
-  const rel = relative(first, dir);
-  const created = [first, ...(rel ? rel.split(sep) : []).map((_, i, parts) => join(first, ...parts.slice(0, i + 1)))];
+  const created: string[] = [];
+  await mkdirLevels(dir, created);
   for (const d of created) await fsyncDir(dirname(d));
+}
+
+/** Creates `dir` and any missing parents, outermost first, recording what it created. */
+async function mkdirLevels(dir: string, created: string[]): Promise<void> {
+  if (await makeOne(dir, created)) return;
+  const parent = dirname(dir);
+  if (parent === dir) throw Object.assign(new Error(`cannot create ${dir}: no such root`), { code: 'ENOENT' });
+  await mkdirLevels(parent, created);
+  if (!(await makeOne(dir, created))) {
+    throw Object.assign(new Error(`cannot create ${dir}: the file system refuses a folder there (ENOENT)`), { code: 'ENOENT', path: dir });
+  }
+}
+
+/** true: `dir` exists now (made here or before); false: its parent is missing (ENOENT). */
+async function makeOne(dir: string, created: string[]): Promise<boolean> {
+  try {
+    await mkdir(dir);
+    created.push(dir);
+    return true;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return false;
+    if (code !== 'EEXIST') throw err;
+    if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error(`${dir} exists and is not a folder`), { code: 'ENOTDIR', path: dir });
+    return true;
+  }
 }
 
 /** Lowercase hex SHA-256 of a file, streamed (objects can be a few MB). */

@@ -219,6 +219,17 @@ describe('local drivers on a folder that cannot be written', () => {
     expect(await readFile(blocker, 'utf8')).toBe('x');
   });
 
+  // Node's own recursive mkdir spins forever there (ENOENT for a folder whose parent, /proc, exists).
+  it.skipIf(!existsSync('/proc/self'))('fails at once, not spinning, when the file system refuses a folder (OUTPUT_DIR under /proc)', async () => {
+    const root = '/proc/duo-secops-test/out';
+    const sink = createLocalSink({ root });
+    const err = await sink.writePage(contractPage(contractKey(), '{"a":1}\n')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).message).toContain('/proc/duo-secops-test');
+    const store = createLocalCheckpointStore({ path: join(root, '_state', 'duo-telephony.json') });
+    await expect(store.save(doc(1), null)).rejects.toBeInstanceOf(StorageError);
+  });
+
   it.skipIf(isRoot)('fails with STORAGE_DENIED on a read-only folder (not as root: root ignores permissions)', async () => {
     const root = join(dir, 'ro');
     await mkdir(root, { mode: 0o500 });
