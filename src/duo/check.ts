@@ -96,7 +96,9 @@ function clockOffset(beforeMs: number, afterMs: number, serverDateMs: number | u
 }
 
 const FIX_IKEY = 'check DUO_IKEY (the Admin API application\'s "Integration key") and DUO_API_HOST (its "API hostname")';
-const FIX_SKEY = 'DUO_SKEY does not match the integration key: copy the "Secret key" of the same Admin API application';
+const FIX_SKEY =
+  'Duo could not verify the signature: copy the "Secret key" of the same Admin API application into DUO_SKEY, and check that DUO_API_HOST ' +
+  'is exactly that application\'s "API hostname" (it is signed into every request: a wrong host fails the same way)';
 const FIX_PERMISSION =
   'give the Admin API application the "Read Telephony" permission ("Grant read log" in older Duo wording); ' +
   'if the Duo account restricts "Networks for API Access", allow this machine\'s egress IP (Cloud NAT for Cloud Run)';
@@ -116,7 +118,7 @@ export function formatCheckReport(r: CheckReport): string {
     'Integration key',
     r.integrationKey === 'ok' ? 'ok' : r.integrationKey === 'failed' ? `rejected${duoSaid}. Fix: ${FIX_IKEY}` : NOT_CHECKED,
   );
-  line('Secret key', r.secretKey === 'ok' ? 'ok' : r.secretKey === 'failed' ? `rejected${duoSaid}. Fix: ${FIX_SKEY}` : NOT_CHECKED);
+  line('Secret key and host', r.secretKey === 'ok' ? 'ok' : r.secretKey === 'failed' ? `rejected${duoSaid}. Fix: ${FIX_SKEY}` : NOT_CHECKED);
   line(
     'Telephony permission',
     r.permission === 'ok' ? 'ok' : r.permission === 'failed' ? `missing${duoSaid}. Fix: ${FIX_PERMISSION}` : NOT_CHECKED,

@@ -24,7 +24,9 @@ export interface Refusal {
 }
 
 export const HINT_IKEY = 'Check DUO_IKEY and DUO_API_HOST (Duo does not know this integration key on this API host)';
-export const HINT_SKEY = 'Check DUO_SKEY (the secret key does not match the integration key)';
+export const HINT_SKEY =
+  'Check DUO_SKEY (the secret key of the same Admin API application as DUO_IKEY) and DUO_API_HOST (that application\'s "API hostname", ' +
+  'exactly: it is part of what is signed, so a wrong host with a right key fails the same way)';
 export const HINT_CLOCK = "This machine's clock is off: sync it with NTP";
 export const HINT_PERMISSION =
   'Give the Admin API application the "Read Telephony" permission ("Grant read log" in older Duo wording), ' +

@@ -337,7 +337,7 @@ describe('refusals are not retried', () => {
       reply: duoFail(401, 40103, 'Invalid signature in request credentials'),
       code: 'DUO_UNAUTHORIZED',
       exitCode: 3,
-      contains: ['40103', 'Invalid signature in request credentials', 'Check DUO_SKEY (the secret key does not match the integration key)'],
+      contains: ['40103', 'Invalid signature in request credentials', 'Check DUO_SKEY (the secret key of the same Admin API application', 'and DUO_API_HOST'],
     },
     {
       name: '401 40105',
@@ -456,7 +456,7 @@ describe('check', () => {
     expect([q.get('limit'), q.get('sort'), q.get('maxtime')]).toEqual(['1', 'ts:desc', String(localNow)]);
     const bad = await checkDuo(client, { apiHost: API_HOST, now: () => localNow });
     expect(bad).toMatchObject({ ok: false, secretKey: 'failed' });
-    expect(formatCheckReport(bad)).toContain('DUO_SKEY does not match');
+    expect(formatCheckReport(bad)).toContain('into DUO_SKEY, and check that DUO_API_HOST');
   });
 });
 

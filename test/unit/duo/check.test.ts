@@ -57,7 +57,7 @@ describe('checkDuo', () => {
     });
     expect(text).toContain(API_HOST);
     expect(text).toMatch(/Integration key:\s+ok/);
-    expect(text).toMatch(/Secret key:\s+ok/);
+    expect(text).toMatch(/Secret key and host:\s+ok/);
     expect(text).toMatch(/Telephony permission:\s+ok/);
     expect(text).toContain('+0.4 s');
     expect(text).toContain(ts);
@@ -83,8 +83,9 @@ describe('checkDuo', () => {
   it('wrong secret key (40103)', async () => {
     const { report, text } = await run(() => refusal(401, 40103, 'Invalid signature in request credentials'));
     expect(report).toMatchObject({ ok: false, reachable: 'ok', integrationKey: 'ok', secretKey: 'failed', permission: 'unknown' });
-    expect(text).toMatch(/Secret key:\s+rejected \(Duo 40103, HTTP 401\)/);
-    expect(text).toContain('DUO_SKEY does not match the integration key');
+    expect(text).toMatch(/Secret key and host:\s+rejected \(Duo 40103, HTTP 401\)/);
+    expect(text).toContain('Secret key" of the same Admin API application into DUO_SKEY');
+    expect(text).toContain('DUO_API_HOST is exactly that application');
     expect(text).toMatch(/Telephony permission:\s+not checked/);
     expect(text).toContain('Check failed');
   });
@@ -95,7 +96,7 @@ describe('checkDuo', () => {
     expect(text).toMatch(/Integration key:\s+rejected \(Duo 40102, HTTP 401\)/);
     expect(text).toContain('check DUO_IKEY');
     expect(text).toContain('DUO_API_HOST');
-    expect(text).toMatch(/Secret key:\s+not checked/);
+    expect(text).toMatch(/Secret key and host:\s+not checked/);
   });
 
   it('missing permission (40301)', async () => {
