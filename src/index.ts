@@ -12,7 +12,7 @@ export { computeWindow } from './collect/window.js';
 export { parseCheckpoint, serializeCheckpoint, initialCheckpoint, type Checkpoint, type OpenWindow } from './checkpoint/codec.js';
 export type { CheckpointStore, StoredCheckpoint } from './checkpoint/types.js';
 export type { Sink, PageObject, WriteOutcome } from './sinks/types.js';
-export { objectKey, parseObjectKey } from './sinks/object-key.js';
+export { formatObjectName, parseObjectName, type ObjectName } from './sinks/object-name.js';
 export { createDuoClient, type DuoClient, type DuoClientOptions } from './duo/client.js';
 export { checkDuo, formatCheckReport, type CheckReport } from './duo/check.js';
 export { signRequest, canonicalize, canonicalParams, rfc2822Date } from './duo/sign.js';

@@ -9,7 +9,7 @@ import { tsMillis } from '../duo/ts.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
 import { initialCheckpoint, parseStoredCheckpoint, serializeCheckpoint, type Checkpoint } from '../checkpoint/codec.js';
 import type { PageObject, Sink } from '../sinks/types.js';
-import { objectKey } from '../sinks/object-key.js';
+import { formatObjectName } from '../sinks/object-name.js';
 import { CheckpointConflictError, CheckpointError, CollectorError } from '../errors.js';
 import { computeWindow, DUO_RETENTION_MS, staleWindowAdvice } from './window.js';
 import { buildPageObject } from './page-object.js';
@@ -192,7 +192,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
    * The items themselves are not kept: a page waiting its turn holds one buffer, not a thousand objects.
    */
   const prepare = (page: TelephonyPage, request: PageRequest, pageNo: number): PreparedPage => {
-    const key = objectKey(s.prefix, request.mintimeMs, request.maxtimeMs, pageNo);
+    const key = pageObjectName(s.prefix, request.mintimeMs, request.maxtimeMs, pageNo);
     const boundary = boundaryFor(request.mintimeMs);
     const { kept, dropped } = dropBoundaryDuplicates(page.items, request.mintimeMs, boundary);
     return {
@@ -275,7 +275,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       prefetched = undefined;
       let page = ready ? await ready : undefined;
       // Built for a state that no longer holds (it cannot, while this run owns the window): ask again.
-      if (page && !(page.key === objectKey(s.prefix, open.mintimeMs, open.maxtimeMs, open.page) && sameIds(page.boundary, boundaryFor(open.mintimeMs)))) page = undefined;
+      if (page && !(page.key === pageObjectName(s.prefix, open.mintimeMs, open.maxtimeMs, open.page) && sameIds(page.boundary, boundaryFor(open.mintimeMs)))) page = undefined;
       page ??= prepare(await deps.client.getTelephonyPage(request, deps.hardSignal), request, open.page);
       if (deferredOpen) {
         const first = deferredOpen;
@@ -347,6 +347,11 @@ interface PreparedPage {
   /** Ids written in the window's last millisecond (the next window drops them). */
   tailIds: string[];
   lastTs: unknown;
+}
+
+/** The name of a page of telephony logs (the one grammar: sinks/object-name.ts). */
+function pageObjectName(prefix: string, mintimeMs: number, maxtimeMs: number, page: number): string {
+  return formatObjectName({ prefix, stream: 'telephony', mintimeMs, maxtimeMs, page });
 }
 
 function sameIds(a: readonly string[], b: readonly string[]): boolean {

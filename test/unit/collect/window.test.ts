@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { computeWindow, DAY_MS, MAX_AGE_MS, staleWindowAdvice } from '../../../src/collect/window.js';
-import { objectKey, parseObjectKey } from '../../../src/sinks/object-key.js';
 import { parseTsMicros, tsMillis } from '../../../src/duo/ts.js';
 
 const H = 3_600_000;
@@ -20,15 +19,6 @@ describe('computeWindow', () => {
   it('clamps to the 179-day retention and reports what was skipped', () => {
     const w = computeWindow(now - MAX_AGE_MS - 5 * H, now, { delayMs: 0, windowMaxMs: H });
     expect(w).toEqual({ mintimeMs: now - MAX_AGE_MS, maxtimeMs: now - MAX_AGE_MS + H, skippedMs: 5 * H });
-  });
-});
-
-describe('objectKey', () => {
-  it('is deterministic, dated by the window start in UTC, and parses back', () => {
-    const k = objectKey('duo-telephony', 1_700_000_000_000, 1_700_086_400_000, 3);
-    expect(k).toBe('duo-telephony/2023/11/14/telephony_1700000000000_1700086400000_p00003.json');
-    expect(parseObjectKey(k)).toEqual({ mintimeMs: 1_700_000_000_000, maxtimeMs: 1_700_086_400_000, page: 3 });
-    expect(objectKey('', 0 + 1_700_000_000_000, 1_700_000_000_001, 1)).toBe('2023/11/14/telephony_1700000000000_1700000000001_p00001.json');
   });
 });
 
