@@ -128,6 +128,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
    */
   let deferredOpen: Checkpoint | null = null;
   const fromMs = cp.open ? cp.open.mintimeMs : cp.nextMintimeMs;
+  let positionMs = fromMs;
 
   const finish = (outcome: RunOutcome): RunSummary => {
     const end = now();
@@ -309,16 +310,20 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       }
 
       const boundaryIds = open.boundaryIds.concat(page.tailIds);
+      const closes = page.itemCount === 0 || page.nextOffset === null;
+      // A closing page has paged the window to its end; otherwise paging stands at the last item's time.
+      positionMs = Math.max(positionMs, closes ? open.maxtimeMs : (tsMillis(page.lastTs) ?? open.mintimeMs));
       deps.onProgress?.({
         fromMs,
         toMs: startMs - s.delayMs,
-        positionMs: tsMillis(page.lastTs) ?? open.mintimeMs,
+        // The last window may end a little past the run's own start minus the delay: that is 100 %.
+        positionMs: Math.min(positionMs, startMs - s.delayMs),
         nowMs: now(),
         pages: counters.pages,
         events: counters.events,
       });
 
-      if (page.itemCount === 0 || page.nextOffset === null) {
+      if (closes) {
         // Close: the next window starts at maxtime inclusive (Duo's ts has microseconds, the bounds
         // milliseconds); ids already written in that millisecond are dropped there.
         const closed: Checkpoint = { ...cp, nextMintimeMs: open.maxtimeMs, boundaryIds, open: null };

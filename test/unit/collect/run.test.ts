@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runOnce, type RunDeps, type RunSettings } from '../../../src/collect/run.js';
+import { pino } from 'pino';
+import { runOnce, type RunDeps, type RunProgress, type RunSettings } from '../../../src/collect/run.js';
 import { createMemoryStore, type MemoryStore } from '../../../src/testing/memory-checkpoint.js';
 import { initialCheckpoint, parseCheckpoint, serializeCheckpoint } from '../../../src/checkpoint/codec.js';
 import { generateDataset } from '../../../src/simulator/index.js';
@@ -387,5 +388,57 @@ describe('runOnce requests the next page while it stores the current one', () =>
     expect(s.outcome).toBe('stopped');
     expect(s.pages).toBe(1);
     expect(source.signals.at(-1)?.aborted).toBe(true);
+  });
+
+  it('leaves no checkpoint behind when the first run never got an answer from Duo', async () => {
+    const store = createMemoryStore();
+    const source = storeSource(events);
+    source.failNext(new StorageError('STORAGE_UNAVAILABLE', 'wrong key, say'));
+    await expect(runOnce(deps(store, source, { lookbackMs: 24 * H }))).rejects.toThrow('wrong key, say');
+    expect(store.documents.size).toBe(0);
+    expect(store.objects.size).toBe(0);
+    // So a corrected LOOKBACK_HOURS still places the start; then every event once, as usual.
+    const s = await runOnce(deps(store, source, { lookbackMs: Date.now() - X }));
+    expect(s.outcome).toBe('caught-up');
+    expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: allIds.length });
+  });
+
+  it('commits the first window before it writes anything, and stops if another first run got there first', async () => {
+    const store = createMemoryStore();
+    const source = storeSource(events);
+    store.failNext('save', new CheckpointConflictError('another first run'));
+    const s = await runOnce(deps(store, source, { lookbackMs: Date.now() - X }));
+    expect(s.outcome).toBe('conflict');
+    expect(source.stats.requests).toBe(1);
+    expect(store.objects.size).toBe(0);
+  });
+
+  it('says that LOOKBACK_HOURS is ignored once a checkpoint exists, and only when it was set', async () => {
+    for (const lookbackExplicit of [true, false]) {
+      const store = createMemoryStore();
+      seeded(store);
+      const lines: string[] = [];
+      const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+      await runOnce({ ...deps(store, storeSource(events), { lookbackExplicit }), logger });
+      const warned = lines.some((l) => l.includes('"event":"lookback.ignored"') && l.includes('duo-secops state reset'));
+      expect(warned).toBe(lookbackExplicit);
+    }
+  });
+
+  it('reports progress over the whole backlog, from the checkpoint to its start minus the delay', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const seen: RunProgress[] = [];
+    const started = Date.now();
+    await runOnce({ ...deps(store, storeSource(events)), onProgress: (p) => seen.push(p) });
+    expect(seen.length).toBeGreaterThan(10);
+    for (const p of seen) {
+      expect(p.fromMs).toBe(X);
+      expect(p.toMs).toBeGreaterThanOrEqual(started - 1000);
+      expect(p.positionMs).toBeGreaterThanOrEqual(X);
+      expect(p.positionMs).toBeLessThanOrEqual(p.toMs);
+    }
+    // It only ever moves forward, across windows.
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.positionMs).toBeGreaterThanOrEqual(seen[i - 1]!.positionMs);
   });
 });
