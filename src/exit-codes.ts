@@ -44,7 +44,7 @@ export const EXIT_STATUS_MEANING: Readonly<Record<ExitStatusName, string>> = {
   objectConflict: 'an object with the same name holds different content; look at it first',
   deployAccess: 'gcloud missing, not logged in, or not allowed',
   deployFailed: 'a gcloud command failed; deploy again once fixed',
-  deployGuideActive: "Google's guide collector is still scheduled in the project",
+  deployGuideActive: "Google's guide collector is still scheduled in the deploy region",
   interrupted: 'stopped by Ctrl-C (SIGINT), after the same clean stop as SIGTERM',
 };
 
@@ -74,7 +74,7 @@ export const ERROR_CODES = {
   DEPLOY_GCLOUD_UNAVAILABLE: { exit: EXIT_STATUS.deployAccess, stopsDaemon: true, meaning: 'deploy: gcloud is missing, not executable, or not logged in' },
   DEPLOY_DENIED: { exit: EXIT_STATUS.deployAccess, stopsDaemon: true, meaning: 'deploy: the logged-in account may not read or change the project' },
   DEPLOY_STEP_FAILED: { exit: EXIT_STATUS.deployFailed, stopsDaemon: true, meaning: 'deploy: a gcloud command failed; what ran before it stays, deploy again to finish' },
-  DEPLOY_GUIDE_COLLECTOR_ACTIVE: { exit: EXIT_STATUS.deployGuideActive, stopsDaemon: true, meaning: "deploy: Google's guide collector is still scheduled in the project; pause it first (or say to keep it)" },
+  DEPLOY_GUIDE_COLLECTOR_ACTIVE: { exit: EXIT_STATUS.deployGuideActive, stopsDaemon: true, meaning: "deploy: Google's guide collector is still scheduled in the deploy region; pause it first (or say to keep it)" },
   ABORTED: { exit: EXIT_STATUS.ok, stopsDaemon: false, meaning: 'stopped on request (SIGTERM: 0, SIGINT: 130) after a clean stop' },
   UNEXPECTED: { exit: EXIT_STATUS.failed, stopsDaemon: false, meaning: 'a bug: please report it with the message' },
 } as const satisfies Record<string, ErrorCodeRow>;

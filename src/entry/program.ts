@@ -27,7 +27,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
  */
 export async function buildProgram(io: CliIo, argv?: readonly string[]): Promise<Command> {
   const program = new Command('duo-secops')
-    .description('Collect Cisco Duo telephony logs into Google Security Operations, exactly once.')
+    .description('Collect Cisco Duo logs into Google Security Operations (SecOps), exactly once. Today: the telephony log.')
     .version(VERSION)
     .showHelpAfterError()
     .configureOutput({

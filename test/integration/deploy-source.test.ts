@@ -30,7 +30,7 @@ describe('stageFunctionSource', () => {
     // Staged twice, same content: same hash; the default folder is named after it.
     const again = await stageFunctionSource();
     expect(again.hash).toBe(staged.hash);
-    expect(again.dir).toMatch(new RegExp(`duo-telephony-function-${staged.hash.slice(0, 16)}$`));
+    expect(again.dir).toMatch(new RegExp(`duo-secops-function-${staged.hash.slice(0, 16)}$`));
   });
 
   it('refuses a stage folder that is not empty: all of it would be uploaded', async () => {
