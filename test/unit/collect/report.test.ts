@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { formatProgress, formatSummary, plural } from '../../../src/collect/report.js';
+import type { RunProgress, RunSummary } from '../../../src/collect/run.js';
+import { initialCheckpoint } from '../../../src/checkpoint/codec.js';
+import { SUMMARY_FIELDS, summaryJson } from '../../../src/collect/summary.js';
+
+const DAY = 86_400_000;
+const to = Date.UTC(2026, 10, 25, 12, 0, 0);
+const progress = (over: Partial<RunProgress> = {}): RunProgress => ({
+  fromMs: to - 30 * DAY,
+  toMs: to,
+  positionMs: to - 15 * DAY,
+  nowMs: to + 60_000,
+  pages: 1234,
+  events: 1_234_000,
+  ...over,
+});
+
+const summary = (over: Partial<RunSummary> = {}): RunSummary => ({
+  outcome: 'caught-up',
+  events: 1,
+  objectsCreated: 1,
+  objectsExisting: 0,
+  duplicatesDropped: 0,
+  pages: 1,
+  windowsClosed: 1,
+  requests: 1,
+  retries: 1,
+  rateLimited: 0,
+  lagMs: 120_000,
+  durationMs: 3_000,
+  checkpoint: initialCheckpoint(to, new Date(to).toISOString()),
+  sink: '/data/duo-telephony/',
+  checkpointLocation: '/data/_state/duo-telephony.json',
+  ...over,
+});
+
+describe('formatProgress', () => {
+  it('measures the whole backlog: half of a 30-day backfill is 50 %', () => {
+    const line = formatProgress(progress(), to - 100_000, 200);
+    expect(line).toMatch(/^\[#{10}-{10}\] 50% · 2026-11-10 12:00Z · 15d 0h to go · 1,234,000 events · 1,234 pages · 7,713\/s$/);
+  });
+
+  it.each([200, 120, 80, 60, 40, 24, 10, 2])('never needs more than %i - 1 columns', (width) => {
+    for (const positionMs of [to - 30 * DAY, to - 15 * DAY, to - 1, to]) {
+      const line = formatProgress(progress({ positionMs }), to - 100_000, width);
+      expect(line.length).toBeLessThanOrEqual(width - 1);
+      expect(line).not.toContain('\n');
+    }
+  });
+
+  it('keeps the percentage and the position first on an 80-column terminal', () => {
+    expect(formatProgress(progress(), to - 100_000, 80)).toMatch(/^\[[#-]+\] 50% · 2026-11-10 12:00Z · /);
+  });
+
+  it('is 0 % at the start and 100 % when caught up, never beyond', () => {
+    expect(formatProgress(progress({ positionMs: to - 30 * DAY }), to, 120)).toContain(' 0% ');
+    expect(formatProgress(progress({ positionMs: to + 5_000 }), to, 120)).toContain(' 100% ');
+  });
+});
+
+describe('formatSummary', () => {
+  it('counts in the singular and plural right', () => {
+    expect(plural(1, 'window')).toBe('1 window');
+    expect(plural(2, 'retry', 'retries')).toBe('2 retries');
+    const line = formatSummary(summary());
+    expect(line).toContain('1 event in 1 new object, 1 window, 1 page, 1 request, 1 retry, 0 × 429');
+    expect(formatSummary(summary({ events: 2000, windowsClosed: 3 }))).toContain('2,000 events in 1 new object, 3 windows');
+  });
+});
+
+describe('the run summary schema', () => {
+  it('writes exactly the fields of its table, in order', () => {
+    const json = summaryJson(summary());
+    expect(Object.keys(json)).toEqual(SUMMARY_FIELDS.map((f) => f.name));
+    expect(json).toMatchObject({ summaryVersion: 1, stream: 'telephony', nextMintime: new Date(to).toISOString(), openWindow: null });
+  });
+
+  it('gives every field a type the JSON shows', () => {
+    const json = summaryJson(summary()) as unknown as Record<string, unknown>;
+    for (const f of SUMMARY_FIELDS) {
+      const v = json[f.name];
+      const actual = v === null ? 'null' : typeof v;
+      expect(f.type.split(' or ').map((t) => (t === 'object' ? 'object' : t)), f.name).toContain(actual === 'null' ? 'null' : actual);
+    }
+  });
+});
