@@ -2,8 +2,8 @@
  * `duo-secops daemon` as users run it (the built CLI in its own process), ticking every second
  * against a simulator slow enough that every run outlasts a tick. A counting proxy between the two sees
  * every Duo request: the daemon never has two in flight, so runs never overlap. SIGTERM and SIGINT
- * mid-run finish and commit the page in flight and exit 0; a following `collect` completes the set
- * with nothing lost or doubled.
+ * mid-run finish and commit the page in flight and exit (0, or 130 for SIGINT as shells expect); a
+ * following `collect` completes the set with nothing lost or doubled.
  *
  * Every wait is on an event (a line the daemon prints, a request reaching the proxy, the process
  * exiting), never on a pause: the proxy holds the answer to a chosen request for as long as the test
@@ -344,7 +344,7 @@ function expectNoOverlap(stderr: string): void {
 }
 
 async function expectCleanStop(r: Awaited<ReturnType<typeof daemonUntilSignal>>, signal: NodeJS.Signals): Promise<void> {
-  expect(r.result.code, r.stderr).toBe(0);
+  expect(r.result.code, r.stderr).toBe(signal === 'SIGINT' ? 130 : 0);
   expect(r.result.signal).toBeNull();
   expect(r.exitMs).toBeLessThan(3000);
   // The page in flight was answered in full, not cut off.
@@ -370,7 +370,7 @@ describe('duo-secops daemon', () => {
     await expectCleanStop(r, 'SIGTERM');
   }, 45_000);
 
-  it('does the same on SIGINT, carrying on from where the last one stopped', async () => {
+  it('does the same on SIGINT, exiting 130, carrying on from where the last one stopped', async () => {
     const before = (await localObjects(join(dir, 'duo-telephony'))).length;
     const r = await daemonUntilSignal(['SIGINT'], 1);
     expectNoOverlap(r.stderr);
