@@ -10,7 +10,8 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, generateDataset, type Simulator } from '../../src/simulator/index.js';
 import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
-import { runCli, spawnCli } from '../support/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, runCli, spawnCli } from '../support/cli.js';
 import { localObjects } from '../support/collected.js';
 import { idsOf, exactlyOnceReport } from '../support/store-source.js';
 import { main } from '../../src/entry/main.js';
@@ -168,6 +169,25 @@ describe('stopping', () => {
         unexpected: 0,
         total: sim.events.length,
       });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the daemon stops cleanly when the process that started it is gone (npx runs it under a shell that does not pass SIGTERM on)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'duo-orphan-'));
+    // `; true` keeps the shell from exec-ing node: node is the shell's child, as under `npx`.
+    const child = spawn('sh', ['-c', `"${process.execPath}" "${CLI}" daemon --schedule "0 0 1 1 *"; true`], {
+      env: { PATH: process.env.PATH, ...duoEnv, OUTPUT_DIR: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await until('the daemon to start', () => stderr.includes('"event":"daemon.started"'));
+      child.kill('SIGKILL');
+      await until('the orphaned daemon to stop', () => stderr.includes('"event":"daemon.stopped"'));
+      expect(stderr).toContain('"event":"daemon.orphaned"');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
