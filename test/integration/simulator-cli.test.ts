@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
@@ -169,13 +170,16 @@ describe('simulate command', () => {
     await expect(signedGet(target, { params: {} })).rejects.toThrow();
   });
 
-  it('prints environment lines, and answers 403 with --no-permission', async () => {
-    const run = runCommand(['--events', '50', '--no-permission', '--ikey', 'DITESTTESTTESTTESTTE', '--skey', 'test-secret']);
+  it('prints export lines a shell takes as they are, and answers 403 with --no-permission', async () => {
+    const run = runCommand(['--events', '50', '--no-permission', '--ikey', 'DITESTTESTTESTTESTTE', '--skey', "test secret's"]);
     const out = await waitFor(() => (run.io.out().includes('DUO_SKEY=') ? run.io.out() : undefined));
-    const env = Object.fromEntries(out.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+    // Pasted into a shell as printed: each variable is set and exported, quotes and spaces included.
+    const names = [...out.matchAll(/^export (\w+)=/gm)].map((m) => m[1]!);
+    const shown = execFileSync('sh', ['-c', `${out}\nfor n in ${names.join(' ')}; do printf '%s=%s\\n' "$n" "$(printenv "$n")"; done`], { encoding: 'utf8' });
+    const env = Object.fromEntries(shown.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as [string, string]));
     expect(Object.keys(env)).toEqual(['DUO_API_URL', 'DUO_API_HOST', 'DUO_IKEY', 'DUO_SKEY', 'LOOKBACK_HOURS']);
     expect(env['DUO_IKEY']).toBe('DITESTTESTTESTTESTTE');
-    expect(env['DUO_SKEY']).toBe('test-secret');
+    expect(env['DUO_SKEY']).toBe("test secret's");
     expect(run.io.err()).toMatch(/simulator on http:\/\/127\.0\.0\.1:\d+: 50 events/);
 
     const target: SimTarget = { url: env['DUO_API_URL']!, apiHost: env['DUO_API_HOST']!, integrations: [{ ikey: env['DUO_IKEY']!, skey: env['DUO_SKEY']! }] };

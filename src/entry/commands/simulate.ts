@@ -203,7 +203,7 @@ export function simulatorOptionsFrom(s: SimulateSettings): SimulatorOptions {
   };
 }
 
-/** The environment a collector needs, in the names the configuration reads (design.md section 2). */
+/** The environment a collector needs, in the names of the settings table (config.ts). */
 export function collectorEnv(sim: Simulator, s: SimulateSettings, nowMs: number): Record<string, string> {
   const env: Record<string, string> = {
     DUO_API_URL: sim.url,
@@ -216,6 +216,11 @@ export function collectorEnv(sim: Simulator, s: SimulateSettings, nowMs: number)
   if (hours > 24) env['LOOKBACK_HOURS'] = String(Math.min(hours, MAX_LOOKBACK_HOURS));
   if (s.rpm > 0) env['REQUESTS_PER_MINUTE'] = String(s.rpm);
   return env;
+}
+
+/** A value as a POSIX shell reads it back: bare when it is made of safe characters, else in single quotes. */
+export function shellQuote(v: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
 function waitForAbort(signal: AbortSignal): Promise<void> {
@@ -269,8 +274,11 @@ export async function runSimulate(s: SimulateSettings, io: CliIo, signal: AbortS
       io.stdout.write(`${JSON.stringify(summary)}\n`);
     } else {
       const burst = s.burst ? `, a burst of ${s.burst.count} in the millisecond ${new Date(s.burst.atMs).toISOString()}` : '';
-      io.stderr.write(`Duo Admin API simulator on ${sim.url}: ${sim.events.length} events from ${window.from} to ${window.to}${burst}. Stop with Ctrl-C.\n`);
-      for (const [k, v] of Object.entries(env)) io.stdout.write(`${k}=${v}\n`);
+      io.stderr.write(
+        `Duo Admin API simulator on ${sim.url}: ${sim.events.length} events from ${window.from} to ${window.to}${burst}. Stop with Ctrl-C.\n` +
+          'Paste these lines into another shell, then run `duo-secops check` and `duo-secops collect`:\n',
+      );
+      for (const [k, v] of Object.entries(env)) io.stdout.write(`export ${k}=${shellQuote(v)}\n`);
     }
     if (s.fromMs < nowMs - MAX_LOOKBACK_HOURS * HOUR_MS) {
       // Duo (and so the simulator) refuses a mintime older than 180 days: those events can never be read.
@@ -304,7 +312,7 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--no-permission', 'answer 403 40301, as for an integration without the telephony read permission'))
     .addOption(new Option('--max-skew-seconds <s>', 'Date header tolerance before 401 40105').default(String(DEFAULT_MAX_SKEW_SECONDS)))
     .addOption(new Option('--log-level <level>', 'simulator log level on stderr').default('warn'))
-    .addOption(new Option('--json', 'print one JSON object instead of environment lines'))
+    .addOption(new Option('--json', 'print one JSON object instead of export lines'))
     .action(async (flags: SimulateFlags) => {
       const settings = parseSimulateFlags(flags, Date.now());
       const controller = new AbortController();
