@@ -122,6 +122,16 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
+
+/** Wait until `check` holds; for what the server sees in its own time. */
+async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('paging', () => {
   it('re-sends the window, limit and sort=ts:asc with every request, and next_offset only when given', async () => {
     const server = await serve([ok([item(1), item(2)], '1700000000100,c1'), ok([item(3)], '1700000000200,c2')]);
@@ -279,7 +289,7 @@ describe('retries', () => {
   });
 
   it('times out a slow answer and retries it', async () => {
-    const server = await serve([{ ...ok([item(1)]), delayMs: 600 }, ok([item(2)])]);
+    const server = await serve([{ ...ok([item(1)]), delayMs: 60_000 }, ok([item(2)])]);
     const { client } = clientFor(server, { timeoutMs: 150, maxRetries: 1 });
     const page = await client.getTelephonyPage(WINDOW);
     expect(page.items[0]!.telephony_id).toBe(item(2).telephony_id);
@@ -287,11 +297,12 @@ describe('retries', () => {
   });
 
   it('gives up on timeouts with DUO_UNAVAILABLE', async () => {
-    const server = await serve([{ ...ok([]), delayMs: 600 }]);
+    const server = await serve([{ ...ok([]), delayMs: 60_000 }]);
     const { client } = clientFor(server, { timeoutMs: 100, maxRetries: 0 });
     const started = performance.now();
     const err = await failure(client.getTelephonyPage(WINDOW));
-    expect(performance.now() - started).toBeLessThan(500);
+    // The answer would have taken a minute: the timeout ended it.
+    expect(performance.now() - started).toBeLessThan(30_000);
     expect(err.code).toBe('DUO_UNAVAILABLE');
     expect(err.message).toContain('within 100 ms (timeout)');
     expect(err.message).toContain('Duo unreachable');
@@ -427,19 +438,26 @@ describe('pacing and abort', () => {
     const server = await serve([duoFail(429, 42901, 'Too Many Requests'), ok([])]);
     const { client } = clientFor(server, { backoffBaseMs: 10_000, sleep: undefined });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
     const started = performance.now();
-    await expect(client.getTelephonyPage(WINDOW, controller.signal)).rejects.toBeInstanceOf(AbortedError);
-    expect(performance.now() - started).toBeLessThan(2_000);
+    const pending = client.getTelephonyPage(WINDOW, controller.signal);
+    // The 429 has been answered: the client is in its 10 s backoff.
+    await until(() => server.requests.length === 1);
+    controller.abort();
+    await expect(pending).rejects.toBeInstanceOf(AbortedError);
+    // Well before the 10 s wait would have ended.
+    expect(performance.now() - started).toBeLessThan(8_000);
     expect(server.requests).toHaveLength(1);
   });
 
   it('aborts a request in flight and never starts one when already aborted', async () => {
-    const server = await serve([{ ...ok([]), delayMs: 1_000 }]);
+    const server = await serve([{ ...ok([]), delayMs: 60_000 }]);
     const { client } = clientFor(server);
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
-    await expect(client.getTelephonyPage(WINDOW, controller.signal)).rejects.toBeInstanceOf(AbortedError);
+    const pending = client.getTelephonyPage(WINDOW, controller.signal);
+    // Abort once the request has reached the server, whatever the machine's speed.
+    await until(() => server.requests.length === 1);
+    controller.abort();
+    await expect(pending).rejects.toBeInstanceOf(AbortedError);
     await expect(client.getTelephonyPage(WINDOW, AbortSignal.abort())).rejects.toBeInstanceOf(AbortedError);
     expect(server.requests).toHaveLength(1);
   });

@@ -50,7 +50,8 @@ export async function startScriptedServer(script: ScriptedReply[] = []): Promise
     const reply = queue.shift() ?? EXHAUSTED;
     req.resume();
     const answer = (): void => answerWith(reply, res);
-    if (reply.delayMs) setTimeout(answer, reply.delayMs);
+    // Unref'd: a reply held back longer than a test lasts must not keep the test process alive.
+    if (reply.delayMs) setTimeout(answer, reply.delayMs).unref();
     else answer();
   });
   server.on('connection', (socket) => {

@@ -441,4 +441,23 @@ describe('runOnce requests the next page while it stores the current one', () =>
     // It only ever moves forward, across windows.
     for (let i = 1; i < seen.length; i++) expect(seen[i]!.positionMs).toBeGreaterThanOrEqual(seen[i - 1]!.positionMs);
   });
+
+  it('stops instead of looping when Duo sends back the cursor it was sent, before writing that page', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const inner = storeSource(events);
+    const stuck = {
+      stats: inner.stats,
+      async getTelephonyPage(req: Parameters<typeof inner.getTelephonyPage>[0]) {
+        const page = await inner.getTelephonyPage(req);
+        return req.nextOffset ? { ...page, nextOffset: req.nextOffset } : page;
+      },
+    };
+    const err = await runOnce({ ...deps(store, inner), client: stuck }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'DUO_BAD_RESPONSE', exitCode: 4 });
+    expect((err as Error).message).toContain('same next_offset it was sent');
+    // Page 1 is written and committed; the page that came back with the same cursor is not written.
+    expect(store.objects.size).toBe(1);
+    expect(parseCheckpoint(store.documents.get('_state/duo-telephony.json')!.data, 'mem').open?.page).toBe(2);
+  });
 });
