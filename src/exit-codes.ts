@@ -102,3 +102,18 @@ export function codeOf(err: unknown): ErrorCode | undefined {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code) ? (code as ErrorCode) : undefined;
 }
+
+/** The exit statuses as a Markdown table, for docs/operations.md. */
+export function exitStatusTable(): string {
+  const rows = (Object.keys(EXIT_STATUS) as ExitStatusName[]).map((n) => `| ${EXIT_STATUS[n]} | ${EXIT_STATUS_MEANING[n]} |`);
+  return ['| exit | meaning |', '|---|---|', ...rows].join('\n');
+}
+
+/** The error codes as a Markdown table, for docs/operations.md. */
+export function errorCodeTable(): string {
+  const rows = (Object.keys(ERROR_CODES) as ErrorCode[]).map((c) => {
+    const r: ErrorCodeRow = ERROR_CODES[c];
+    return `| \`${c}\` | ${r.exit} | ${r.stopsDaemon ? 'stops' : 'next tick'} | ${r.meaning} |`;
+  });
+  return ['| error code | exit | daemon | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
