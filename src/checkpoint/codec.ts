@@ -1,5 +1,5 @@
 /**
- * The checkpoint document (design.md section 3): parse, validate, migrate, serialise. Pure.
+ * The checkpoint document (docs/checkpoint.md): parse, validate, migrate, serialise. Pure.
  *
  * The version rule (CHECKPOINT_FIELDS below is the one place it is written down):
  *   - a field that changes what gets delivered (which events, under which object names) comes with a

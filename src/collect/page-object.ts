@@ -1,4 +1,4 @@
-/** Turn one page of Duo items into the NDJSON object the sink stores (design.md section 4). */
+/** Turn one page of Duo items into the NDJSON object the sink stores (docs/protocol.md). */
 import { createHash } from 'node:crypto';
 import type { TelephonyItem } from '../duo/types.js';
 import type { PageObject } from '../sinks/types.js';

@@ -1,5 +1,5 @@
 /**
- * One collection run (design.md section 3): load the checkpoint, open or resume a window, and for each
+ * One collection run (docs/protocol.md): load the checkpoint, open or resume a window, and for each
  * page: fetch, write the object create-only, then commit the cursor with compare-and-swap. The CLI,
  * the Cloud Run function and the daemon all call `runOnce`.
  */

@@ -1,4 +1,4 @@
-/** Pure window arithmetic (design.md section 3, step 2). All times are epoch milliseconds. */
+/** Pure window arithmetic (docs/protocol.md, opening a window). All times are epoch milliseconds. */
 import { splitCursor } from '../duo/types.js';
 
 export const DAY_MS = 86_400_000;

@@ -69,7 +69,7 @@ export const RUNTIME = 'nodejs22';
 export const ENTRY_POINT = 'main';
 export const MEMORY = '512Mi';
 export const TIMEOUT_SECONDS = 600;
-/** One run at a time: a second concurrent run would only find the window taken (design.md section 3). */
+/** One run at a time: a second concurrent run would only find the window taken (docs/protocol.md). */
 export const MAX_INSTANCES = 1;
 /** Pub/Sub, Eventarc and Cloud Scheduler of the same project count as internal traffic. */
 export const INGRESS = 'internal-only';

@@ -1,5 +1,5 @@
 /**
- * What each Duo answer means for the collector, kept as data (duo-api.md "Errors"): which HTTP statuses
+ * What each Duo answer means for the collector, kept as data (docs/duo-api.md, "Errors"): which HTTP statuses
  * are worth another attempt, and which error code and fix each refusal maps to (its exit status follows
  * from the code: `exit-codes.ts`).
  */

@@ -1,4 +1,4 @@
-/** Raw shapes of the Duo Admin API telephony log endpoint (duo-api.md). */
+/** Raw shapes of the Duo Admin API telephony log endpoint (docs/duo-api.md). */
 
 /** One telephony log item. Duo may add fields at any time: unknown ones are kept as they are. */
 export interface TelephonyItem {

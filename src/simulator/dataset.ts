@@ -69,7 +69,7 @@ export function seededUuid(rng: Rng): string {
 
 /**
  * Duo's `ts` format: `2023-03-21T22:34:49.466370+00:00`, without the fraction when it is zero
- * (duo-api.md: "may lack the fraction").
+ * (docs/duo-api.md: sometimes without the fraction).
  */
 export function formatTs(tsMicros: number): string {
   const seconds = Math.floor(tsMicros / 1_000_000);

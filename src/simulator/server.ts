@@ -1,6 +1,6 @@
 /**
  * The Duo Admin API simulator: a real HTTP server on loopback answering
- * `GET /admin/v2/logs/telephony` the way duo-api.md says Duo does, with pacing and injectable faults.
+ * `GET /admin/v2/logs/telephony` the way docs/duo-api.md says Duo does, with pacing and injectable faults.
  *
  * Order of processing, and why: route (404/405) → credentials (401) → permission (403) → token
  * bucket (429, needs the integration) → faults (so that a fault never hides an auth bug) → parameters
@@ -56,7 +56,7 @@ export interface SimulatorOptions {
   /** The data set, or how to generate it. Default: empty. */
   events?: SimEvent[] | DatasetOptions;
   /**
-   * Whether the page that exhausts a window still carries a cursor (duo-api.md lists this as
+   * Whether the page that exhausts a window still carries a cursor (docs/duo-api.md lists this as
    * unknown). 'present' (default): every non-empty page has one, and the end is an empty page.
    */
   lastPageCursor?: 'present' | 'absent';

@@ -1,6 +1,6 @@
 /**
  * Duo telephony item → UDM event: the `DUO_TELEPHONY` table of Google's guide, made precise
- * (design.md section 5). Pure and total: any input gives an event or a reason, never an exception.
+ * (docs/udm.md). Pure and total: any input gives an event or a reason, never an exception.
  *
  * Field presence: a string field counts as present when it holds a non-blank string; `credits` when
  * it is a finite number (0 included) or a non-blank string. `null`, blanks and values of another type

@@ -4,7 +4,7 @@
  * with the snake_case names the guide's mapping table and UDM search use.
  */
 
-/** The event types the mapping produces (design.md section 5). */
+/** The event types the mapping produces (docs/udm.md). */
 export type UdmEventType = 'USER_UNCATEGORIZED' | 'STATUS_UPDATE' | 'GENERIC_EVENT';
 
 /** Values of UDM `SecurityResult.Action` (only `ALLOW` is produced; the rest keep the validator honest). */

@@ -1,5 +1,5 @@
 /**
- * The contract every CheckpointStore driver honours (style.md habit 2). A driver's test file calls
+ * The contract every CheckpointStore driver honours (ARCHITECTURE.md, "Tests"). A driver's test file calls
  * `checkpointContract('<driver>', setup)` and then adds its own cases.
  *
  * Compare-and-swap is what lets two runs (a retried Cloud Run function, an overlapping cron job) share

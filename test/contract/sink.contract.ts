@@ -1,5 +1,5 @@
 /**
- * The contract every Sink driver honours (style.md habit 2). A driver's test file calls
+ * The contract every Sink driver honours (ARCHITECTURE.md, "Tests"). A driver's test file calls
  * `sinkContract('<driver>', setup)` and then adds its own cases.
  *
  * The collector's exactly-once guarantee rests on these properties: an object name is written at most

@@ -178,7 +178,7 @@ const TABLE: Array<{ row: string; name: string; check: (raw: Fields, e: UdmEvent
   },
 ];
 
-/** Each branch of design.md section 5, with what its golden output must show. */
+/** Each branch of the mapping (docs/udm.md), with what its golden output must show. */
 const BRANCHES: Array<{ name: string; check: (raw: Fields, e: UdmEvent) => void }> = [
   { name: 'branch-context-and-host', check: (_r, e) => expect(e.metadata.eventType).toBe('USER_UNCATEGORIZED') },
   {

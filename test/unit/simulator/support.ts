@@ -91,7 +91,7 @@ export interface PagedResult {
 }
 
 /**
- * Page through one window the way duo-api.md says a client must: stop on no items or no cursor.
+ * Page through one window the way docs/duo-api.md says a client must: stop on no items or no cursor.
  * `dateMs` dates each request (default: real time), e.g. by a simulator clock that was moved.
  */
 export async function pageAll(

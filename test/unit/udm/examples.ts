@@ -1,6 +1,6 @@
 /**
- * The example items from duo-api.md (the first two) and Elastic's Duo telephony test data (the third,
- * `administrator login` with 0 credits, whose id is the one in duo-api.md's `next_offset` example),
+ * The example items from docs/duo-api.md (the first two) and Elastic's Duo telephony test data (the third,
+ * `administrator login` with 0 credits, whose id is the one in docs/duo-api.md's `next_offset` example),
  * enriched with `eventtype` and `host` exactly as the collector writes them.
  */
 export const EXAMPLE_HOST = 'api-1a2b3c4d.duosecurity.com';
