@@ -222,6 +222,12 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
   /** Ids of the window's first millisecond that the previous window wrote (only when it starts there). */
   const boundaryFor = (mintimeMs: number): readonly string[] => (mintimeMs === cp.nextMintimeMs ? cp.boundaryIds : []);
 
+  /** Once the window is committed: the crash point and the log line that say so. */
+  const windowOpened = (w: { mintimeMs: number; maxtimeMs: number }): void => {
+    failpoint('window.opened');
+    logger.info({ event: 'window.opened', mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs }, 'window opened');
+  };
+
   const budgetSpent = (): boolean => now() - startMs >= s.budgetMs;
   const pageLimitReached = (): boolean => s.maxPages > 0 && counters.pages >= s.maxPages;
 
@@ -235,6 +241,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
     for (;;) {
       if (signal?.aborted) return finish('stopped');
       if (budgetSpent()) return finish('budget');
+      if (pageLimitReached()) return finish('page-limit');
 
       if (!cp.open) {
         const w = computeWindow(cp.nextMintimeMs, now(), { delayMs: s.delayMs, windowMaxMs: s.windowMaxMs });
@@ -259,12 +266,9 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
           cp = opened;
         } else {
           if (!(await commit(opened))) return finish('conflict');
-          failpoint('window.opened');
+          windowOpened(w);
         }
-        logger.info({ event: 'window.opened', mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs }, 'window opened');
       }
-
-      if (pageLimitReached()) return finish('page-limit');
 
       const open = cp.open!;
       // Duo would answer 400 to this window on every run from now on: say what to do instead.
@@ -282,12 +286,13 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
         const first = deferredOpen;
         deferredOpen = null;
         if (!(await commit(first))) return finish('conflict');
-        failpoint('window.opened');
+        windowOpened(first.open!);
       }
       counters.pages += 1;
       failpoint('page.fetched');
       logger.debug({ event: 'page.fetched', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page, items: page.itemCount, more: page.nextOffset !== null }, 'page fetched');
-      if (page.nextOffset !== null && page.nextOffset === open.nextOffset) {
+      // An empty page closes the window whatever cursor it carries; a full one must move the cursor.
+      if (page.itemCount > 0 && page.nextOffset !== null && page.nextOffset === open.nextOffset) {
         throw new CollectorError('DUO_BAD_RESPONSE', `Duo returned the same next_offset it was sent (${open.nextOffset}); stopping instead of looping`);
       }
 

@@ -460,4 +460,36 @@ describe('runOnce requests the next page while it stores the current one', () =>
     expect(store.objects.size).toBe(1);
     expect(parseCheckpoint(store.documents.get('_state/duo-telephony.json')!.data, 'mem').open?.page).toBe(2);
   });
+
+  it('closes the window on an empty page even when it repeats the cursor it was sent', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const inner = storeSource(events);
+    const echo = {
+      stats: inner.stats,
+      async getTelephonyPage(req: Parameters<typeof inner.getTelephonyPage>[0]) {
+        const page = await inner.getTelephonyPage(req);
+        return page.items.length === 0 && req.nextOffset ? { ...page, nextOffset: req.nextOffset } : page;
+      },
+    };
+    const s = await runOnce({ ...deps(store, inner), client: echo });
+    expect(s.outcome).toBe('caught-up');
+    expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: allIds.length });
+  });
+
+  it('opens no new window once the page limit is reached, even when the last page closed one', async () => {
+    // How many pages the first window takes: the smallest limit at which a run closes it.
+    let pagesOfFirstWindow = 0;
+    for (let n = 1; pagesOfFirstWindow === 0 && n < 100; n++) {
+      const probe = createMemoryStore();
+      seeded(probe);
+      if ((await runOnce(deps(probe, storeSource(events), { maxPages: n }))).windowsClosed === 1) pagesOfFirstWindow = n;
+    }
+    expect(pagesOfFirstWindow).toBeGreaterThan(1);
+    const store = createMemoryStore();
+    seeded(store);
+    const r = await runOnce(deps(store, storeSource(events), { maxPages: pagesOfFirstWindow }));
+    expect(r).toMatchObject({ outcome: 'page-limit', windowsClosed: 1, pages: pagesOfFirstWindow });
+    expect(parseCheckpoint(store.documents.get('_state/duo-telephony.json')!.data, 'mem').open).toBeNull();
+  });
 });
