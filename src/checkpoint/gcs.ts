@@ -8,8 +8,9 @@
  * `key`. The legacy object is left in place: we never delete user data.
  *
  * A 412 is always reported as `CheckpointConflictError`, even when it answers a client retry of a save
- * whose first answer was lost (the save did land): the run then stops as if another run owned the
- * window, and the next run continues from the checkpoint it wrote. Safe, at the cost of one run.
+ * whose first answer was lost (the save did land). The run loop tells the two apart: it loads the
+ * checkpoint again and, when the stored bytes are exactly the ones it saved, counts the save as
+ * committed and goes on (`commit` in collect/run.ts).
  */
 import type { Bucket, File } from '@google-cloud/storage';
 import { AbortedError, CheckpointConflictError, StorageError } from '../errors.js';
