@@ -34,6 +34,12 @@ describe('duo-secops CLI', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/all 3,000 events delivered exactly once/);
       expect(r.stdout).toMatch(/UDM events/);
+      // What it suggests next works as printed in a clone, where no duo-secops is on the PATH.
+      const next = /Next: `node (\S+) udm (\S+) --stats`/.exec(r.stdout);
+      expect(next, r.stdout).not.toBeNull();
+      const suggested = await runCli(['udm', next![2]!, '--stats'], {});
+      expect(next![1]).toBe('dist/src/entry/cli.js');
+      expect(suggested.code, suggested.stderr).toBe(0);
       const udm = (await readFile(join(out, '_udm/events.udm.ndjson'), 'utf8')).trim().split('\n');
       expect(udm).toHaveLength(3000);
       // A second demo run replaces its own folder, but never a folder it did not make.

@@ -151,9 +151,21 @@ export function register(program: Command, io: CliIo): void {
         }
       }
       say('');
-      say(`Next: \`npx duo-secops udm ${rel(dataDir)} --stats\`, \`npx duo-secops state show --out ${rel(out)}\`, or point collect at your Duo account (see README).`);
+      const cli = howToRun(process.argv[1]);
+      say(`Next: \`${cli} udm ${rel(dataDir)} --stats\`, \`${cli} state show --out ${rel(out)}\`, or point collect at your Duo account (see README).`);
       if (missing || doubled) io.setExitCode(1);
     });
+}
+
+/**
+ * The command that runs this CLI again from here: `duo-secops` when it was started by that name (a
+ * linked or installed bin), else `node <path to cli.js>` (`npm run demo` in a clone, where no
+ * `duo-secops` is on the PATH and `npx duo-secops` would look for it in the registry).
+ */
+export function howToRun(script: string | undefined): string {
+  if (script === undefined || /(^|[/\\])duo-(secops|telephony)$/.test(script)) return 'duo-secops';
+  const rel = relative(process.cwd(), script);
+  return `node ${rel.startsWith('..') ? script : rel}`;
 }
 
 async function folderSize(dir: string): Promise<number> {
