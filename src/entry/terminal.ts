@@ -1,7 +1,7 @@
 /**
  * A status line at the bottom of a terminal, with log lines kept above it: a log line clears the status
- * line, is written on its own line, and the status line is drawn again under it. Only the CLI on a
- * terminal uses it; anywhere else log lines go straight to stderr as JSON.
+ * line, is written on its own line (as words, not JSON), and the status line is drawn again under it.
+ * Only the CLI on a terminal uses it; anywhere else log lines go to stderr as JSON.
  */
 
 export interface StatusLine {
@@ -28,11 +28,27 @@ export function createStatusLine(stream: NodeJS.WritableStream): StatusLine {
     },
     logDestination: {
       write(chunk: string): boolean {
-        stream.write(`${current !== '' ? CLEAR_LINE : ''}${chunk.endsWith('\n') ? chunk : `${chunk}\n`}${current}`);
+        stream.write(`${current !== '' ? CLEAR_LINE : ''}${forPeople(chunk)}\n${current}`);
         return true;
       },
     },
   };
+}
+
+/**
+ * A JSON log line as a person at a terminal reads it: `warning [config.warning] DELAY_SECONDS=1 is …`.
+ * Anything that is not one of our JSON lines is passed through.
+ */
+export function forPeople(chunk: string): string {
+  const line = chunk.replace(/\n$/, '');
+  try {
+    const entry = JSON.parse(line) as { severity?: unknown; event?: unknown; message?: unknown };
+    if (typeof entry.message !== 'string') return line;
+    const severity = typeof entry.severity === 'string' ? entry.severity.toLowerCase() : 'log';
+    return `${severity}${typeof entry.event === 'string' ? ` [${entry.event}]` : ''} ${entry.message}`;
+  } catch {
+    return line;
+  }
 }
 
 /** Cut `text` to `width` columns (ASCII and the few symbols the status line uses are one column each). */

@@ -26,11 +26,12 @@ describe('status line', () => {
     const { stream, text } = capture();
     const status = createStatusLine(stream);
     status.draw('[#---] 25%');
-    status.logDestination.write('{"severity":"WARNING","message":"one"}\n');
+    status.logDestination.write('{"severity":"WARNING","event":"config.warning","message":"one"}\n');
     status.draw('[##--] 50%');
     status.logDestination.write('{"severity":"ERROR","message":"two"}\n');
+    status.logDestination.write('not json');
     await new Promise((r) => setImmediate(r));
-    expect(screen(text())).toEqual(['{"severity":"WARNING","message":"one"}', '{"severity":"ERROR","message":"two"}', '[##--] 50%']);
+    expect(screen(text())).toEqual(['warning [config.warning] one', 'error two', 'not json', '[##--] 50%']);
   });
 
   it('leaves a clean line for the summary', async () => {
