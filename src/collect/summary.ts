@@ -8,23 +8,12 @@ import type { RunSummary } from './run.js';
 
 export const SUMMARY_VERSION = 1;
 
-export interface RunSummaryJson {
+/** The run's own figures, as they are; the checkpoint is shown by its position only. */
+type Figures = Omit<RunSummary, 'checkpoint'>;
+
+export interface RunSummaryJson extends Figures {
   summaryVersion: typeof SUMMARY_VERSION;
   stream: 'telephony';
-  outcome: RunSummary['outcome'];
-  events: number;
-  objectsCreated: number;
-  objectsExisting: number;
-  duplicatesDropped: number;
-  pages: number;
-  windowsClosed: number;
-  requests: number;
-  retries: number;
-  rateLimited: number;
-  lagMs: number;
-  durationMs: number;
-  sink: string;
-  checkpointLocation: string;
   nextMintime: string;
   openWindow: { mintime: string; maxtime: string; page: number } | null;
 }

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { runOnce, type RunDeps, type RunProgress, type RunSettings } from '../../../src/collect/run.js';
+import { runOnce, type PageSource, type RunDeps, type RunProgress, type RunSettings } from '../../../src/collect/run.js';
+import type { PageRequest, TelephonyPage } from '../../../src/duo/types.js';
 import { createMemoryStore, type MemoryStore } from '../../../src/testing/memory-checkpoint.js';
 import { initialCheckpoint, parseCheckpoint, serializeCheckpoint } from '../../../src/checkpoint/codec.js';
 import { generateDataset } from '../../../src/simulator/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { CheckpointConflictError, CheckpointError, ObjectConflictError, StorageError } from '../../../src/errors.js';
-import { storeSource, idsOf, exactlyOnceReport } from '../../support/store-source.js';
+import { storeSource, idsOf, exactlyOnceReport, type StoreSource } from '../../support/store-source.js';
 
 const H = 3_600_000;
 // Whole-millisecond window edges, fixed relative to now so Duo's 180-day rule holds.
@@ -44,6 +45,16 @@ function seeded(store: MemoryStore): void {
 
 function deps(store: MemoryStore, source: ReturnType<typeof storeSource>, over: Partial<RunSettings> = {}): RunDeps {
   return { client: source, sink: store.sink(), checkpoints: store.checkpoint(), settings: settings(over), logger: silentLogger() };
+}
+
+/** The same source, with each page it answers passed through `alter` (Duo answering oddly). */
+function alteredSource(inner: StoreSource, alter: (page: TelephonyPage, req: PageRequest) => TelephonyPage): PageSource {
+  return {
+    stats: inner.stats,
+    async getTelephonyPage(req: PageRequest) {
+      return alter(await inner.getTelephonyPage(req), req);
+    },
+  };
 }
 
 async function runUntilCaughtUp(store: MemoryStore, source: ReturnType<typeof storeSource>, over: Partial<RunSettings> = {}, max = 500) {
@@ -190,14 +201,7 @@ describe('runOnce', () => {
     seeded(store);
     let t = Date.now();
     const inner = storeSource(events);
-    const slow = {
-      stats: inner.stats,
-      async getTelephonyPage(req: Parameters<typeof inner.getTelephonyPage>[0]) {
-        const page = await inner.getTelephonyPage(req);
-        t += 1000;
-        return page;
-      },
-    };
+    const slow = alteredSource(inner, (page) => ((t += 1000), page));
     const s = await runOnce({ ...deps(store, inner, { budgetMs: 500 }), client: slow, now: () => t });
     expect(s.outcome).toBe('budget');
     expect(s.pages).toBe(1);
@@ -446,13 +450,7 @@ describe('runOnce requests the next page while it stores the current one', () =>
     const store = createMemoryStore();
     seeded(store);
     const inner = storeSource(events);
-    const stuck = {
-      stats: inner.stats,
-      async getTelephonyPage(req: Parameters<typeof inner.getTelephonyPage>[0]) {
-        const page = await inner.getTelephonyPage(req);
-        return req.nextOffset ? { ...page, nextOffset: req.nextOffset } : page;
-      },
-    };
+    const stuck = alteredSource(inner, (page, req) => (req.nextOffset ? { ...page, nextOffset: req.nextOffset } : page));
     const err = await runOnce({ ...deps(store, inner), client: stuck }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'DUO_BAD_RESPONSE', exitCode: 4 });
     expect((err as Error).message).toContain('same next_offset it was sent');
@@ -465,13 +463,7 @@ describe('runOnce requests the next page while it stores the current one', () =>
     const store = createMemoryStore();
     seeded(store);
     const inner = storeSource(events);
-    const echo = {
-      stats: inner.stats,
-      async getTelephonyPage(req: Parameters<typeof inner.getTelephonyPage>[0]) {
-        const page = await inner.getTelephonyPage(req);
-        return page.items.length === 0 && req.nextOffset ? { ...page, nextOffset: req.nextOffset } : page;
-      },
-    };
+    const echo = alteredSource(inner, (page, req) => (page.items.length === 0 && req.nextOffset ? { ...page, nextOffset: req.nextOffset } : page));
     const s = await runOnce({ ...deps(store, inner), client: echo });
     expect(s.outcome).toBe('caught-up');
     expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: allIds.length });
