@@ -53,6 +53,7 @@ export const CHECKPOINT_FIELDS: readonly CheckpointField[] = [
   { name: 'open.boundaryIds', sinceVersion: 1, changesDelivery: true, meaning: 'ids already written at the millisecond `open.maxtimeMs`' },
   { name: 'updatedAt', sinceVersion: 1, changesDelivery: false, meaning: 'when the checkpoint was last committed (ISO 8601); for people' },
   { name: 'migratedFrom', sinceVersion: 1, changesDelivery: false, meaning: "set once when the checkpoint was carried on from the guide's `state.json`" },
+  { name: 'collectedFromMs', sinceVersion: 1, changesDelivery: false, meaning: 'where collection into this store began (the first run, or the last `state reset`), epoch ms; absent when unknown' },
 ];
 
 export interface OpenWindow {
@@ -83,6 +84,8 @@ export interface Checkpoint {
   updatedAt: string;
   /** Set once when the state came from Google's guide (`{last_offset,last_timestamp_ms}`). */
   migratedFrom?: string | undefined;
+  /** Where collection into this store began (advisory: for messages about LOOKBACK_HOURS). */
+  collectedFromMs?: number | undefined;
 }
 
 /** Anything before 2001-09-09 in ms has at most 12 digits: a 10-digit value is seconds. */
@@ -117,7 +120,14 @@ const v1Schema = z.looseObject({
   open: openSchema.nullable(),
   updatedAt: z.string(),
   migratedFrom: z.string().optional(),
+  collectedFromMs: msField('collectedFromMs').optional(),
 });
+
+/** The field table as Markdown, for docs/checkpoint.md (a test holds the document equal to it). */
+export function checkpointFieldsTable(): string {
+  const rows = CHECKPOINT_FIELDS.map((f) => `| \`${f.name}\` | ${f.sinceVersion} | ${f.changesDelivery ? 'yes' : 'no'} | ${f.meaning} |`);
+  return ['| field | since version | changes what gets delivered | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
 
 /** The schema's field names, `open.*` included: the unit tests hold them equal to CHECKPOINT_FIELDS. */
 export function checkpointSchemaFields(): string[] {
@@ -132,8 +142,9 @@ const legacySchema = z
   })
   .refine((v) => v.last_offset != null || v.last_timestamp_ms !== undefined, 'empty legacy state');
 
+/** A checkpoint that starts collecting at `nextMintimeMs` (a first run, or `state reset`). */
 export function initialCheckpoint(nextMintimeMs: number, nowIso: string): Checkpoint {
-  return { version: 1, source: 'telephony', nextMintimeMs, boundaryIds: [], open: null, updatedAt: nowIso };
+  return { version: 1, source: 'telephony', nextMintimeMs, boundaryIds: [], open: null, updatedAt: nowIso, collectedFromMs: nextMintimeMs };
 }
 
 function describeIssues(err: z.ZodError): string {

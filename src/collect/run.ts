@@ -114,10 +114,15 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
     cp = initialCheckpoint(startMs - s.lookbackMs, new Date(startMs).toISOString());
     logger.info({ event: 'checkpoint.missing', location: checkpoints.location, startMs: cp.nextMintimeMs }, `no checkpoint yet: starting ${s.lookbackMs / 3_600_000} h back`);
   }
-  if (stored && s.lookbackExplicit) {
+  // LOOKBACK_HOURS places only the first run. Say so when it asks for history this store never
+  // collected (set after a first run, expecting it to apply); a setting left in place stays quiet.
+  const lookbackFromMs = startMs - s.lookbackMs;
+  if (stored && s.lookbackExplicit && cp.collectedFromMs !== undefined && lookbackFromMs < cp.collectedFromMs - 60_000) {
     logger.warn(
-      { event: 'lookback.ignored', location: stored.location },
-      `LOOKBACK_HOURS only places the very first run: the checkpoint ${stored.location} says where this one starts; use \`duo-secops state reset --to <time> --yes\` to move it`,
+      { event: 'lookback.ignored', location: stored.location, lookbackFromMs, collectedFromMs: cp.collectedFromMs },
+      `LOOKBACK_HOURS reaches back to ${new Date(lookbackFromMs).toISOString()}, but collection into this store began at ` +
+        `${new Date(cp.collectedFromMs).toISOString()} and the checkpoint ${stored.location} says where each run starts: ` +
+        'LOOKBACK_HOURS only places the very first run. `duo-secops state reset --to <time> --yes` moves the start, and writes again what was collected since',
     );
   }
   /**

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { settingsTable } from '../../src/config.js';
 import { errorCodeTable, exitStatusTable } from '../../src/exit-codes.js';
 import { summaryFieldsTable } from '../../src/collect/summary.js';
+import { checkpointFieldsTable } from '../../src/checkpoint/codec.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const UPDATE = process.env['UPDATE_DOCS'] === '1';
@@ -19,6 +20,7 @@ const GENERATED: Array<{ file: string; name: string; table: () => string }> = [
   { file: 'docs/operations.md', name: 'exit-statuses', table: exitStatusTable },
   { file: 'docs/operations.md', name: 'error-codes', table: errorCodeTable },
   { file: 'docs/operations.md', name: 'summary', table: summaryFieldsTable },
+  { file: 'docs/checkpoint.md', name: 'checkpoint-fields', table: checkpointFieldsTable },
 ];
 
 function section(text: string, name: string): { before: string; body: string; after: string } | null {

@@ -417,15 +417,21 @@ describe('runOnce requests the next page while it stores the current one', () =>
     expect(store.objects.size).toBe(0);
   });
 
-  it('says that LOOKBACK_HOURS is ignored once a checkpoint exists, and only when it was set', async () => {
-    for (const lookbackExplicit of [true, false]) {
+  it('says that LOOKBACK_HOURS is ignored when it asks for history the checkpoint never collected, and only then', async () => {
+    const cases = [
+      { lookbackExplicit: true, lookbackMs: Date.now() - X + 2 * H, warned: true },
+      // Set, but no further back than collection began: a setting left in place stays quiet.
+      { lookbackExplicit: true, lookbackMs: Date.now() - X, warned: false },
+      { lookbackExplicit: false, lookbackMs: Date.now() - X + 2 * H, warned: false },
+    ];
+    for (const c of cases) {
       const store = createMemoryStore();
       seeded(store);
       const lines: string[] = [];
       const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
-      await runOnce({ ...deps(store, storeSource(events), { lookbackExplicit }), logger });
+      await runOnce({ ...deps(store, storeSource(events), { lookbackExplicit: c.lookbackExplicit, lookbackMs: c.lookbackMs }), logger });
       const warned = lines.some((l) => l.includes('"event":"lookback.ignored"') && l.includes('duo-secops state reset'));
-      expect(warned).toBe(lookbackExplicit);
+      expect(warned, JSON.stringify(c)).toBe(c.warned);
     }
   });
 
