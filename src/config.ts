@@ -305,6 +305,15 @@ function envValue(env: NodeJS.ProcessEnv, name: string | undefined): string | un
   return v === undefined || v.trim() === '' ? undefined : v;
 }
 
+/**
+ * A setting's raw value from the environment (its variable, then its aliases; blank counts as unset),
+ * for a command that validates it its own way (deploy) but must read it under the table's names.
+ */
+export function settingFromEnv(env: NodeJS.ProcessEnv, key: SettingKey): string | undefined {
+  const r: SettingRow = SETTINGS[key];
+  return [r.env, ...(r.envAliases ?? [])].map((name) => envValue(env, name)).find((v) => v !== undefined);
+}
+
 export function defaultFor(key: SettingKey, entry: Entry): unknown {
   const d: unknown = (SETTINGS[key] as SettingRow).default;
   if (typeof d === 'object' && d !== null && 'cli' in d && 'daemon' in d && 'function' in d) return (d as EntryDefaults<unknown>)[entry];
@@ -323,7 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   for (const key of Object.keys(SETTINGS) as SettingKey[]) {
     const r: SettingRow = SETTINGS[key];
     let raw: unknown = flags[key];
-    if (raw === undefined) raw = [r.env, ...(r.envAliases ?? [])].map((name) => envValue(env, name)).find((v) => v !== undefined);
+    if (raw === undefined) raw = settingFromEnv(env, key);
     if (raw === undefined) {
       values[key] = key === 'logLevel' && opts.terminal && entry === 'cli' ? 'warn' : defaultFor(key, entry);
       continue;

@@ -9,7 +9,7 @@
 import { Option, type Command } from 'commander';
 import { Cron } from 'croner';
 import type { CliIo } from '../io.js';
-import { defaultStateKey, isUnderPrefix } from '../../config.js';
+import { defaultStateKey, isUnderPrefix, settingFromEnv, SETTINGS } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import { formatCommand, formatStep, PROBE_PREFIX } from '../../deploy/format.js';
 import { createGcloud, GcloudError } from '../../deploy/gcloud.js';
@@ -71,12 +71,12 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
   const region = need(blank(flags.region), '--region', 'where the function, job and bucket live, e.g. us-central1');
   check(region, /^[a-z]+(-[a-z]+)+\d+$/.test(region), '--region', 'must be a region such as us-central1 or europe-west1');
 
-  const rawBucket = blank(flags.bucket) ?? blank(env.GCS_BUCKET);
+  const rawBucket = blank(flags.bucket) ?? settingFromEnv(env, 'bucket')?.trim();
   const bucket = need(rawBucket, '--bucket / GCS_BUCKET', 'the bucket the logs are written to; created when missing');
   if (bucket.startsWith('gs://')) problems.push('--bucket: give the bucket name without gs://');
   else check(bucket, /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(bucket) && !bucket.startsWith('goog'), '--bucket', 'must be a bucket name: 3-63 lower-case letters, digits, - _ .');
 
-  const prefix = (blank(flags.prefix) ?? blank(env.GCS_PREFIX) ?? GUIDE_PREFIX).replace(/^\/+|\/+$/g, '');
+  const prefix = (blank(flags.prefix) ?? settingFromEnv(env, 'prefix')?.trim() ?? GUIDE_PREFIX).replace(/^\/+|\/+$/g, '');
   if (prefix === '') {
     problems.push('--prefix: must not be empty: the feed would read the whole bucket, the checkpoint (_state/) included');
   } else if (prefix.split('/').some((p) => p === '' || p === '.' || p === '..') || /[,\s]/.test(prefix)) {
@@ -112,13 +112,13 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
   const job = blank(flags.job) ?? functionName;
   check(job, /^[A-Za-z0-9_-]{1,500}$/.test(job), '--job', 'must be letters, digits, - and _');
 
-  const ikey = need(blank(flags.ikey) ?? blank(env.DUO_IKEY), 'DUO_IKEY / --ikey', "the Admin API application's integration key");
+  const ikey = need(blank(flags.ikey) ?? settingFromEnv(env, 'ikey')?.trim(), 'DUO_IKEY / --ikey', "the Admin API application's integration key");
   check(ikey, /^[A-Za-z0-9]+$/.test(ikey), 'DUO_IKEY / --ikey', 'must be the integration key (letters and digits)');
-  const apiHost = need(blank(flags.apiHost) ?? blank(env.DUO_API_HOST), 'DUO_API_HOST / --api-host', 'the API hostname, api-xxxxxxxx.duosecurity.com');
+  const apiHost = need(blank(flags.apiHost) ?? settingFromEnv(env, 'apiHost')?.trim(), 'DUO_API_HOST / --api-host', 'the API hostname, api-xxxxxxxx.duosecurity.com');
   check(apiHost, /^[A-Za-z0-9.-]+$/.test(apiHost), 'DUO_API_HOST / --api-host', 'must be a host name like api-xxxxxxxx.duosecurity.com, not a URL');
 
   // Absent is fine when the secret already holds a version; a value of only spaces is a mistake.
-  const skey = env.DUO_SKEY;
+  const skey = env[SETTINGS.skey.env];
   if (skey !== undefined && skey !== '' && skey.trim() === '') problems.push('DUO_SKEY: is only white space');
 
   if (flags.pauseGuideJob && flags.keepGuideCollector) {
@@ -258,7 +258,7 @@ export function register(program: Command, io: CliIo): void {
     for (const [i, step] of steps.entries()) {
       for (const line of formatStep(step, i, steps.length)) out(line);
       if (!dryRun) {
-        const result = await gcloud.run(step, { skey: io.env.DUO_SKEY });
+        const result = await gcloud.run(step, { skey: io.env[SETTINGS.skey.env] });
         if (result === 'already-existed') out('  (it already existed: created meanwhile by someone else)');
       }
     }
