@@ -155,7 +155,8 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     const started = performance.now();
     // The gap counts from the real start, which can lag the claimed slot when the event loop is busy.
     if (cfg.gapMs > 0) nextSlotAt = Math.max(nextSlotAt, started + cfg.gapMs);
-    const date = rfc2822Date(now());
+    const signedAtMs = now();
+    const date = rfc2822Date(signedAtMs);
     const authorization = signRequest({
       ikey: opts.ikey,
       skey: opts.skey,
@@ -183,7 +184,9 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
       });
       status = res.statusCode;
       const text = await res.body.text();
-      result = interpret(res.statusCode, headerValue(res.headers['content-type']), headerValue(res.headers['date']), text);
+      // The machine's clock when the answer was complete, without reading the clock again.
+      const receivedAtMs = signedAtMs + Math.round(performance.now() - started);
+      result = interpret(res.statusCode, headerValue(res.headers['content-type']), headerValue(res.headers['date']), text, receivedAtMs);
     } catch (err) {
       if (signal?.aborted) throw aborted();
       const transport = timer.signal.aborted
@@ -219,14 +222,14 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
   }
 
   /** Turns one HTTP answer into a page, a retryable failure, or a refusal. */
-  function interpret(status: number, contentType: string | undefined, dateHeader: string | undefined, text: string): Attempt {
+  function interpret(status: number, contentType: string | undefined, dateHeader: string | undefined, text: string, receivedAtMs: number): Attempt {
     const serverDateMs = parseHttpDate(dateHeader);
     const body = readBody(text, contentType, redact);
     if (status >= 200 && status < 300) {
       if (!body.json) return fail('bad-response', status, `HTTP ${status} with ${body.description}`, undefined, serverDateMs);
       const parsed = parseTelephonyBody(body.value, redact);
       if ('problem' in parsed) return fail('bad-response', status, `HTTP ${status} with ${parsed.problem}`, undefined, serverDateMs);
-      return { ok: true, page: { ...parsed.page, serverDateMs } };
+      return { ok: true, page: { ...parsed.page, serverDateMs, receivedAtMs } };
     }
     const duo = body.json ? duoBodyError(body.value, redact) : undefined;
     const bodyNote = body.json ? `a JSON body that is not a Duo error (${body.contentType})` : body.description;

@@ -26,8 +26,10 @@ export interface TelephonyPage {
   items: TelephonyItem[];
   /** Normalised cursor (`"<ts_ms>,<id>"`; an array cursor is joined by `,`), null when there is no more. */
   nextOffset: string | null;
-  /** `Date` response header as epoch ms, when Duo sent one (clock-offset diagnosis). */
+  /** `Date` response header as epoch ms, when Duo sent one: Duo's clock, to the whole second below. */
   serverDateMs?: number | undefined;
+  /** This machine's clock (the client's `now`) when the answer was complete, epoch ms. */
+  receivedAtMs?: number | undefined;
 }
 
 export const TELEPHONY_PATH = '/admin/v2/logs/telephony';
