@@ -51,8 +51,11 @@ export interface SettingRow<S extends z.ZodType = z.ZodType> {
   help: string;
 }
 
-/** Upper bound of LOOKBACK_HOURS: Duo keeps 180 days; a day of margin for clocks. */
+/** Upper bound of LOOKBACK_HOURS and WINDOW_MAX_HOURS: Duo keeps 180 days; a day of margin for clocks. */
 export const MAX_LOOKBACK_HOURS = 179 * 24;
+
+/** Lower bound of WINDOW_MAX_HOURS: one minute. A smaller window only multiplies requests. */
+export const MIN_WINDOW_HOURS = 1 / 60;
 
 // --- parsers ---------------------------------------------------------------------------------------
 // Written for environment strings: only plain decimal numbers (no 0x10, 1e3, Infinity), booleans in
@@ -77,27 +80,32 @@ const wholeNumber = (min: number, max?: number) =>
       return n;
     });
 
-const decimal = (opts: { min: number; exclusive?: boolean; max?: number; maxWhy?: string }) =>
-  z
-    .union([z.string(), z.number()])
-    .transform((v, ctx) => {
-      const s = String(v).trim();
-      const bound = `${opts.exclusive ? 'greater than' : 'at least'} ${opts.min}`;
-      if (!/^\d+(\.\d+)?$/.test(s)) {
-        ctx.addIssue({ code: 'custom', message: `must be a decimal number ${bound} (like 90 or 1.5)` });
-        return z.NEVER;
-      }
-      const n = Number(s);
-      if (opts.exclusive ? !(n > opts.min) : !(n >= opts.min)) {
-        ctx.addIssue({ code: 'custom', message: `must be ${bound}` });
-        return z.NEVER;
-      }
-      if (opts.max !== undefined && n > opts.max) {
-        ctx.addIssue({ code: 'custom', message: `must be at most ${opts.max}${opts.maxWhy ? ` (${opts.maxWhy})` : ''}` });
-        return z.NEVER;
-      }
-      return n;
-    });
+/**
+ * A decimal number within bounds. `minText`/`maxText` say a bound in words when the number alone would
+ * not (`0.0167 (one minute)`); the messages name both bounds, so one line tells the whole rule.
+ */
+const decimal = (opts: { min: number; exclusive?: boolean; minText?: string; max?: number; maxText?: string }) => {
+  const lower = `${opts.exclusive ? 'greater than' : 'at least'} ${opts.minText ?? opts.min}`;
+  const upper = opts.max === undefined ? undefined : `at most ${opts.maxText ?? opts.max}`;
+  const range = upper === undefined ? lower : opts.exclusive ? `${lower} and ${upper}` : `from ${opts.minText ?? opts.min} to ${opts.maxText ?? opts.max}`;
+  return z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const s = String(v).trim();
+    if (!/^\d+(\.\d+)?$/.test(s)) {
+      ctx.addIssue({ code: 'custom', message: `must be a decimal number like 90 or 1.5, ${range}` });
+      return z.NEVER;
+    }
+    const n = Number(s);
+    if (opts.exclusive ? !(n > opts.min) : !(n >= opts.min)) {
+      ctx.addIssue({ code: 'custom', message: `must be ${lower}` });
+      return z.NEVER;
+    }
+    if (opts.max !== undefined && n > opts.max) {
+      ctx.addIssue({ code: 'custom', message: `must be ${upper}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+};
 
 const bool = z.preprocess((v) => {
   if (typeof v !== 'string') return v;
@@ -127,11 +135,34 @@ const httpUrl = z
   }, 'must be an http(s) URL')
   .transform((u) => u.replace(/\/+$/, ''));
 
-const relativeKey = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .refine((k) => !k.startsWith('/') && !k.split('/').some((s) => s === '..'), 'must be a relative key without ..');
+/**
+ * Why a `/`-separated object key or prefix cannot be used as it is, or undefined. The same key names an
+ * object in a bucket and a path below OUTPUT_DIR, so it must stay a plain relative path in both: no
+ * backslash (a folder separator on Windows, a character in GCS), no absolute path, no empty, `.` or `..`
+ * segment (GCS would keep them as names; a folder would resolve them, leaving OUTPUT_DIR).
+ */
+function keyProblem(key: string): string | undefined {
+  if (key === '') return 'must not be empty';
+  if (key.includes('\\')) return 'must not contain a backslash: folders are separated by /';
+  if (key.startsWith('/')) return 'must be relative to the bucket or OUTPUT_DIR, not an absolute path';
+  const segments = key.split('/');
+  if (segments.includes('')) return 'must not contain an empty segment (// or a trailing /)';
+  if (segments.some((s) => s === '.' || s === '..')) return 'must not contain . or .. segments';
+  return undefined;
+}
+
+/** A parser that refuses with `keyProblem`'s one line; `emptyOk` leaves an empty key to a later check. */
+const objectKey = (prepare: (s: string) => string, opts: { emptyOk?: boolean } = {}) =>
+  z
+    .string()
+    .trim()
+    .transform((raw, ctx) => {
+      const key = prepare(raw);
+      const problem = key === '' && opts.emptyOk ? undefined : keyProblem(key);
+      if (problem === undefined) return key;
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    });
 
 /** Keeps each row's own type (its schema's output, whether it has a default) for `Config`. */
 const row = <T extends SettingRow>(r: T): T => r;
@@ -188,21 +219,19 @@ export const SETTINGS = {
     env: 'GCS_PREFIX',
     flag: '--prefix <prefix>',
     commands: STORE,
-    schema: z
-      .string()
-      .trim()
-      .transform((p) => p.replace(/^\/+|\/+$/g, ''))
-      .refine((p) => !p.split('/').some((s) => s === '..' || s === '.'), 'must not contain . or .. segments'),
+    // Slashes at either end are dropped (`duo-telephony/` is the feed's folder); emptiness is judged with
+    // STATE_KEY in loadConfig.
+    schema: objectKey((p) => p.replace(/^\/+|\/+$/g, ''), { emptyOk: true }),
     default: 'duo-telephony',
-    help: "object prefix: the SecOps feed's URI is `gs://BUCKET/PREFIX/`",
+    help: "object prefix, folders separated by `/`: the SecOps feed's URI is `gs://BUCKET/PREFIX/`; empty only with a `STATE_KEY`",
   }),
   stateKey: row({
     env: 'STATE_KEY',
     flag: '--state-key <key>',
     commands: STORE,
-    schema: relativeKey,
+    schema: objectKey((k) => k),
     defaultText: '`_state/<prefix>.json`',
-    help: "checkpoint object, kept outside the prefix (the feed would ingest it); the guide's `<prefix>/state.json` is carried on from",
+    help: "checkpoint object, relative to the bucket or `OUTPUT_DIR`, kept outside the prefix (the feed would ingest it); the guide's `<prefix>/state.json` is carried on from",
   }),
   outputDir: row({ env: 'OUTPUT_DIR', flag: '--out <dir>', commands: STORE, schema: text(), default: './duo-secops-data', help: 'local folder (data and checkpoint) when no bucket is set' }),
   gcsApiEndpoint: row({
@@ -229,11 +258,18 @@ export const SETTINGS = {
     env: 'LOOKBACK_HOURS',
     flag: '--lookback-hours <h>',
     commands: RUN,
-    schema: decimal({ min: 0, exclusive: true, max: MAX_LOOKBACK_HOURS, maxWhy: '179 days: Duo keeps 180' }),
+    schema: decimal({ min: 0, exclusive: true, max: MAX_LOOKBACK_HOURS, maxText: `${MAX_LOOKBACK_HOURS} (179 days: Duo keeps 180)` }),
     default: 24,
     help: 'where the very first run starts; ignored once a checkpoint exists (use `state reset` then)',
   }),
-  windowMaxHours: row({ env: 'WINDOW_MAX_HOURS', flag: '--window-max-hours <h>', commands: RUN, schema: decimal({ min: 0, exclusive: true }), default: 24, help: 'largest window opened at once' }),
+  windowMaxHours: row({
+    env: 'WINDOW_MAX_HOURS',
+    flag: '--window-max-hours <h>',
+    commands: RUN,
+    schema: decimal({ min: MIN_WINDOW_HOURS, minText: '0.0167 (one minute)', max: MAX_LOOKBACK_HOURS, maxText: `${MAX_LOOKBACK_HOURS} (179 days)` }),
+    default: 24,
+    help: 'largest window opened at once, from one minute (0.0167) to 179 days (4296)',
+  }),
   runBudgetSeconds: row({
     env: 'RUN_BUDGET_SECONDS',
     flag: '--budget-seconds <s>',
@@ -298,6 +334,11 @@ export function nameOf(key: SettingKey): string {
   return [r.env, flag].filter(Boolean).join(' / ') || key;
 }
 
+/** Whether a problem about this setting was found already (a check across settings then says nothing more). */
+function hasProblem(problems: readonly string[], key: SettingKey): boolean {
+  return problems.some((p) => p.startsWith(`${nameOf(key)}:`));
+}
+
 /** Treat empty strings in the environment as unset (Cloud Run consoles leave them behind). */
 function envValue(env: NodeJS.ProcessEnv, name: string | undefined): string | undefined {
   if (!name) return undefined;
@@ -351,6 +392,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     }
     if (!explicit.has('skey') && !explicit.has('skeySecret')) problems.push('DUO_SKEY: required unless DUO_SKEY_SECRET names a Secret Manager version holding it');
   }
+  // The default checkpoint must not land inside the feed's prefix (an explicit STATE_KEY there, as the
+  // guide's `<prefix>/state.json`, is only warned about: configWarnings).
+  if (c.stateKey === undefined && !hasProblem(problems, 'stateKey') && !hasProblem(problems, 'prefix')) {
+    const stateKey = defaultStateKey(c.prefix);
+    if (isUnderPrefix(stateKey, c.prefix)) {
+      problems.push(
+        c.prefix === ''
+          ? `${nameOf('prefix')}: empty (or only /) would hold the checkpoint ${stateKey}: the feed would read the whole bucket, checkpoint included; name a folder such as duo-telephony`
+          : `${nameOf('prefix')}: ${c.prefix} would hold the checkpoint ${stateKey}, which the feed must not read: choose another prefix, or set STATE_KEY outside it`,
+      );
+    }
+  }
   if (c.bucket !== undefined && c.stdout) problems.push('--stdout and GCS_BUCKET / --bucket exclude each other: choose one sink');
   // Google's storage client reads STORAGE_EMULATOR_HOST itself and sends JSON calls there while uploads
   // go to the configured endpoint: two different stores behind one client. Refuse rather than split.
@@ -397,7 +450,11 @@ export function configWarnings(c: Config): string[] {
     w.push(`DELAY_SECONDS=${c.delaySeconds} is below Duo's 120 s: logs that arrive late may be missed (fine for a simulator)`);
   }
   if (c.stateKeyExplicit && isUnderPrefix(c.stateKey, c.prefix)) {
-    w.push(`STATE_KEY=${c.stateKey} is under the data prefix ${c.prefix}/: a SecOps GCS V2 feed ingests it as a bogus log each time it changes; prefer _state/${c.prefix}.json`);
+    w.push(
+      c.prefix === ''
+        ? `STATE_KEY=${c.stateKey} is in the feed's reach: GCS_PREFIX is empty, so a SecOps GCS V2 feed reads the whole bucket and ingests it as a bogus log each time it changes; prefer a GCS_PREFIX such as duo-telephony`
+        : `STATE_KEY=${c.stateKey} is under the data prefix ${c.prefix}/: a SecOps GCS V2 feed ingests it as a bogus log each time it changes; prefer ${defaultStateKey(c.prefix)}`,
+    );
   }
   return w;
 }

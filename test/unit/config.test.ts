@@ -102,22 +102,95 @@ describe('loadConfig', () => {
     expect((err as ConfigError).exitCode).toBe(2);
   });
 
+  // Each edge is refused with exactly this one line (ConfigError prints it after "invalid configuration:").
   it.each([
-    ['PAGE_LIMIT', '0x10', 'whole number from 1 to 1000'],
-    ['PAGE_LIMIT', '1e3', 'whole number from 1 to 1000'],
-    ['PAGE_LIMIT', '2.5', 'whole number from 1 to 1000'],
-    ['MAX_ITERATIONS', '-1', 'whole number, at least 0'],
-    ['WINDOW_MAX_HOURS', '1e-9', 'decimal number greater than 0'],
-    ['DELAY_SECONDS', 'Infinity', 'decimal number at least 0'],
-    ['REQUESTS_PER_MINUTE', '0', 'greater than 0'],
-    ['LOOKBACK_HOURS', '5000', 'at most 4296 (179 days: Duo keeps 180)'],
-    ['DUO_SIGNATURE_VERSION', '3', 'must be 2 or 5'],
-    ['LOG_LEVEL', 'loud', 'must be one of trace'],
-  ])('refuses %s=%s: %s', (name, value, message) => {
-    const problems = problemsOf(() => loadConfig({ ...duo, [name]: value }));
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toContain(name);
-    expect(problems[0]).toContain(message);
+    ['PAGE_LIMIT', '0x10', 'PAGE_LIMIT / --page-limit: must be a whole number from 1 to 1000'],
+    ['PAGE_LIMIT', '1e3', 'PAGE_LIMIT / --page-limit: must be a whole number from 1 to 1000'],
+    ['PAGE_LIMIT', '2.5', 'PAGE_LIMIT / --page-limit: must be a whole number from 1 to 1000'],
+    ['MAX_ITERATIONS', '-1', 'MAX_ITERATIONS / --max-pages: must be a whole number, at least 0'],
+    ['MAX_ITERATIONS', '0x10', 'MAX_ITERATIONS / --max-pages: must be a whole number, at least 0'],
+    ['DELAY_SECONDS', 'Infinity', 'DELAY_SECONDS / --delay-seconds: must be a decimal number like 90 or 1.5, at least 0'],
+    ['DELAY_SECONDS', '1e3', 'DELAY_SECONDS / --delay-seconds: must be a decimal number like 90 or 1.5, at least 0'],
+    ['REQUESTS_PER_MINUTE', '0', 'REQUESTS_PER_MINUTE / --rpm: must be greater than 0'],
+    ['REQUESTS_PER_MINUTE', '0x10', 'REQUESTS_PER_MINUTE / --rpm: must be a decimal number like 90 or 1.5, greater than 0'],
+    ['LOOKBACK_HOURS', '5000', 'LOOKBACK_HOURS / --lookback-hours: must be at most 4296 (179 days: Duo keeps 180)'],
+    ['LOOKBACK_HOURS', '1e3', 'LOOKBACK_HOURS / --lookback-hours: must be a decimal number like 90 or 1.5, greater than 0 and at most 4296 (179 days: Duo keeps 180)'],
+    ['WINDOW_MAX_HOURS', '1e-9', 'WINDOW_MAX_HOURS / --window-max-hours: must be a decimal number like 90 or 1.5, from 0.0167 (one minute) to 4296 (179 days)'],
+    ['WINDOW_MAX_HOURS', '0.000000001', 'WINDOW_MAX_HOURS / --window-max-hours: must be at least 0.0167 (one minute)'],
+    ['WINDOW_MAX_HOURS', '0.0166', 'WINDOW_MAX_HOURS / --window-max-hours: must be at least 0.0167 (one minute)'],
+    ['WINDOW_MAX_HOURS', '0', 'WINDOW_MAX_HOURS / --window-max-hours: must be at least 0.0167 (one minute)'],
+    ['WINDOW_MAX_HOURS', '4297', 'WINDOW_MAX_HOURS / --window-max-hours: must be at most 4296 (179 days)'],
+    ['RUN_BUDGET_SECONDS', '1e3', 'RUN_BUDGET_SECONDS / --budget-seconds: must be a decimal number like 90 or 1.5, at least 0'],
+    ['DUO_SIGNATURE_VERSION', '3', 'DUO_SIGNATURE_VERSION: must be 2 or 5'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL / --log-level: must be one of trace, debug, info, warn, error, fatal, silent'],
+    // A prefix: the feed's folder, and a folder below OUTPUT_DIR.
+    ['GCS_PREFIX', '/', 'GCS_PREFIX / --prefix: empty (or only /) would hold the checkpoint _state/root.json: the feed would read the whole bucket, checkpoint included; name a folder such as duo-telephony'],
+    ['GCS_PREFIX', '///', 'GCS_PREFIX / --prefix: empty (or only /) would hold the checkpoint _state/root.json: the feed would read the whole bucket, checkpoint included; name a folder such as duo-telephony'],
+    ['GCS_PREFIX', '_state', 'GCS_PREFIX / --prefix: _state would hold the checkpoint _state/_state.json, which the feed must not read: choose another prefix, or set STATE_KEY outside it'],
+    ['GCS_PREFIX', 'a//b', 'GCS_PREFIX / --prefix: must not contain an empty segment (// or a trailing /)'],
+    ['GCS_PREFIX', '..\\x', 'GCS_PREFIX / --prefix: must not contain a backslash: folders are separated by /'],
+    ['GCS_PREFIX', 'logs\\duo', 'GCS_PREFIX / --prefix: must not contain a backslash: folders are separated by /'],
+    ['GCS_PREFIX', 'a/../b', 'GCS_PREFIX / --prefix: must not contain . or .. segments'],
+    ['GCS_PREFIX', '../duo', 'GCS_PREFIX / --prefix: must not contain . or .. segments'],
+    ['GCS_PREFIX', 'duo/.', 'GCS_PREFIX / --prefix: must not contain . or .. segments'],
+    // STATE_KEY: relative to the bucket or OUTPUT_DIR, and never out of it.
+    ['STATE_KEY', '.', 'STATE_KEY / --state-key: must not contain . or .. segments'],
+    ['STATE_KEY', '..', 'STATE_KEY / --state-key: must not contain . or .. segments'],
+    ['STATE_KEY', '_state/../../state.json', 'STATE_KEY / --state-key: must not contain . or .. segments'],
+    ['STATE_KEY', '/var/lib/duo/state.json', 'STATE_KEY / --state-key: must be relative to the bucket or OUTPUT_DIR, not an absolute path'],
+    ['STATE_KEY', '..\\state.json', 'STATE_KEY / --state-key: must not contain a backslash: folders are separated by /'],
+    ['STATE_KEY', 'C:\\duo\\state.json', 'STATE_KEY / --state-key: must not contain a backslash: folders are separated by /'],
+    ['STATE_KEY', '_state//duo.json', 'STATE_KEY / --state-key: must not contain an empty segment (// or a trailing /)'],
+    ['STATE_KEY', '_state/', 'STATE_KEY / --state-key: must not contain an empty segment (// or a trailing /)'],
+  ])('refuses %s=%s with one line', (name, value, line) => {
+    expect(problemsOf(() => loadConfig({ ...duo, [name]: value }))).toEqual([line]);
+  });
+
+  it('lists every edge at once, one line each, exit 2', () => {
+    let err: unknown;
+    try {
+      loadConfig({ ...duo, GCS_PREFIX: 'a//b', STATE_KEY: '.', WINDOW_MAX_HOURS: '1e-9', PAGE_LIMIT: '0x10' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toBe(
+      [
+        'invalid configuration:',
+        '  - GCS_PREFIX / --prefix: must not contain an empty segment (// or a trailing /)',
+        '  - STATE_KEY / --state-key: must not contain . or .. segments',
+        '  - PAGE_LIMIT / --page-limit: must be a whole number from 1 to 1000',
+        '  - WINDOW_MAX_HOURS / --window-max-hours: must be a decimal number like 90 or 1.5, from 0.0167 (one minute) to 4296 (179 days)',
+      ].join('\n'),
+    );
+    expect((err as ConfigError).exitCode).toBe(2);
+  });
+
+  it('takes flags to the same rules', () => {
+    expect(problemsOf(() => loadConfig(duo, { prefix: '/', stateKey: '..' }))).toEqual(['STATE_KEY / --state-key: must not contain . or .. segments']);
+    expect(problemsOf(() => loadConfig(duo, { prefix: '/' }))).toEqual([expect.stringMatching(/^GCS_PREFIX \/ --prefix: empty \(or only \/\) would hold the checkpoint _state\/root\.json/)]);
+  });
+
+  it('accepts the edges just inside the rules', () => {
+    expect(loadConfig({ ...duo, WINDOW_MAX_HOURS: '0.0167' }).windowMaxHours).toBe(0.0167);
+    expect(loadConfig({ ...duo, WINDOW_MAX_HOURS: '4296' }).windowMaxHours).toBe(4296);
+    // Slashes around a prefix are the feed's folder written as a folder.
+    expect(loadConfig({ ...duo, GCS_PREFIX: '/logs/duo/' })).toMatchObject({ prefix: 'logs/duo', stateKey: '_state/logs_duo.json' });
+    // A prefix below _state/ does not hold its own checkpoint (_state/_state_x.json).
+    expect(loadConfig({ ...duo, GCS_PREFIX: '_state/x' }).stateKey).toBe('_state/_state_x.json');
+    // `...` and `.hidden` are names, not the current or parent folder.
+    expect(loadConfig({ ...duo, GCS_PREFIX: '.../.hidden', STATE_KEY: '_state/.duo.json' })).toMatchObject({ prefix: '.../.hidden', stateKey: '_state/.duo.json' });
+  });
+
+  it('lets an explicit STATE_KEY stand beside an empty or _state prefix, with a warning', () => {
+    // The guide keeps its checkpoint under the prefix; its users are warned, not stopped.
+    const empty = loadConfig({ ...duo, GCS_PREFIX: '/', STATE_KEY: 'state.json' });
+    expect(empty).toMatchObject({ prefix: '', stateKey: 'state.json' });
+    expect(configWarnings(empty)).toEqual([
+      "STATE_KEY=state.json is in the feed's reach: GCS_PREFIX is empty, so a SecOps GCS V2 feed reads the whole bucket and ingests it as a bogus log each time it changes; prefer a GCS_PREFIX such as duo-telephony",
+    ]);
+    const state = loadConfig({ ...duo, GCS_PREFIX: '_state', STATE_KEY: 'checkpoints/duo.json' });
+    expect(configWarnings(state)).toEqual([]);
   });
 
   it('accepts plain decimal numbers with surrounding white space', () => {
