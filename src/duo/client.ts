@@ -12,7 +12,7 @@ import { Agent, request } from 'undici';
 import { AbortedError, ConfigError, DuoApiError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { VERSION } from '../version.js';
-import { HINT_CLOCK, isRetryableStatus, refusalFor } from './errors-map.js';
+import { HINT_CLOCK, isRetryableStatus, refusalFor, statusOfDuoCode } from './errors-map.js';
 import { canonicalParams, rfc2822Date, signRequest, type Params, type SignatureDigest, type SignatureVersion } from './sign.js';
 import { TELEPHONY_PATH, type PageRequest, type TelephonyItem, type TelephonyPage } from './types.js';
 
@@ -67,6 +67,9 @@ export interface DuoClient {
 const DEFAULT_SIGNATURE_VERSION: SignatureVersion = 5;
 /** Even a 1000-item page is well under 1 MiB; anything near this is not Duo. */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** What undici's error says when a body passes `maxResponseSize`. */
+const OVERSIZE_CODE = 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
+const OVERSIZE_REASON = `a body over the client's ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB size limit (a full page of 1000 items is under 1 MiB)`;
 const SNIPPET_CHARS = 80;
 
 type FailureKind = 'rate-limited' | 'server-error' | 'network' | 'bad-response';
@@ -214,30 +217,37 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
 
   function countOutcome(result: Attempt): void {
     if (result.ok || !result.failure) return;
-    const kind = result.failure.kind;
+    const kind = kindOf(result.failure);
     if (kind === 'rate-limited') stats.rateLimited += 1;
     else if (kind === 'server-error') stats.serverErrors += 1;
     else if (kind === 'network') stats.networkErrors += 1;
     else stats.badResponses += 1;
   }
 
-  /** Turns one HTTP answer into a page, a retryable failure, or a refusal. */
+  /**
+   * Turns one HTTP answer into a page, a retryable failure, or a refusal. A `stat: "FAIL"` body with a 2xx
+   * status is Duo's error all the same: it is judged by the status its code stands for (40002 is refused
+   * as a 400 would be, 50001 retried as a 500), while `status` stays what came over the wire.
+   */
   function interpret(status: number, contentType: string | undefined, dateHeader: string | undefined, text: string, receivedAtMs: number): Attempt {
     const serverDateMs = parseHttpDate(dateHeader);
     const body = readBody(text, contentType, redact);
-    if (status >= 200 && status < 300) {
+    const duo = body.json ? duoBodyError(body.value, redact) : undefined;
+    const success = status >= 200 && status < 300;
+    const failInSuccess = success ? statusOfDuoCode(duo?.code) : undefined;
+    if (success && failInSuccess === undefined) {
       if (!body.json) return fail('bad-response', status, `HTTP ${status} with ${body.description}`, undefined, serverDateMs);
       const parsed = parseTelephonyBody(body.value, redact);
       if ('problem' in parsed) return fail('bad-response', status, `HTTP ${status} with ${parsed.problem}`, undefined, serverDateMs);
       return { ok: true, page: { ...parsed.page, serverDateMs, receivedAtMs } };
     }
-    const duo = body.json ? duoBodyError(body.value, redact) : undefined;
+    const judged = failInSuccess ?? status;
     const bodyNote = body.json ? `a JSON body that is not a Duo error (${body.contentType})` : body.description;
-    const described = duo ? describeDuoError(duo) : bodyNote;
-    if (isRetryableStatus(status)) {
-      return fail(status === 429 ? 'rate-limited' : 'server-error', status, `HTTP ${status} with ${described}`, duo, serverDateMs);
+    const described = duo ? `${failInSuccess === undefined ? '' : 'stat FAIL, '}${describeDuoError(duo)}` : bodyNote;
+    if (isRetryableStatus(judged)) {
+      return fail(judged === 429 ? 'rate-limited' : 'server-error', status, `HTTP ${status} with ${described}`, duo, serverDateMs);
     }
-    const refusal = refusalFor(status, duo?.code);
+    const refusal = refusalFor(judged, duo?.code);
     let hint = refusal.hint;
     if (refusal.code === 'DUO_CLOCK_SKEW' && serverDateMs !== undefined) {
       hint = `This machine's clock is off by ${formatOffset(now() - serverDateMs)} from Duo's: sync it with NTP`;
@@ -250,7 +260,11 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
       {
         retryable: false,
         ...(hint ? { hint } : {}),
-        ...(duo ? {} : { summary: `Duo answered HTTP ${status} for ${TELEPHONY_PATH} with ${bodyNote}` }),
+        ...(!duo
+          ? { summary: `Duo answered HTTP ${status} for ${TELEPHONY_PATH} with ${bodyNote}` }
+          : failInSuccess !== undefined
+            ? { summary: `Duo answered HTTP ${status} for ${TELEPHONY_PATH} with stat FAIL` }
+            : {}),
       },
     );
     return { ok: false, refused };
@@ -267,12 +281,15 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
       path: TELEPHONY_PATH,
       serverDateMs: f.serverDateMs,
     };
-    const last = f.duo ? `HTTP ${f.status}` : f.reason;
-    switch (f.kind) {
+    // A FAIL body inside a 2xx says so: the status alone would read as a success.
+    const answer = f.duo && f.status >= 200 && f.status < 300 ? `HTTP ${f.status} with stat FAIL` : `HTTP ${f.status}`;
+    // An oversized body ended the transfer, so its reason does not carry the status the way interpret's do.
+    const last = f.duo ? answer : f.code === OVERSIZE_CODE ? `HTTP ${f.status} with ${f.reason}` : f.reason;
+    switch (kindOf(f)) {
       case 'rate-limited':
         return new DuoApiError('DUO_RATE_LIMITED', details, {
           retryable: true,
-          summary: `Duo kept answering HTTP 429 (too many requests) for ${TELEPHONY_PATH} after ${tries}`,
+          summary: `Duo kept answering ${answer} (too many requests) for ${TELEPHONY_PATH} after ${tries}`,
           hint: 'Other clients of the same integration share its rate limit: lower REQUESTS_PER_MINUTE or poll less often',
         });
       case 'server-error':
@@ -404,6 +421,14 @@ function pageFields(req: PageRequest): Record<string, unknown> {
   };
 }
 
+/**
+ * What a failure is, judged: an answer that passed the size limit reaches us as a transport error (undici
+ * ends the body), but it is an answer, and an unusable one, not a network failure.
+ */
+function kindOf(f: Failure): FailureKind {
+  return f.kind === 'network' && f.code === OVERSIZE_CODE ? 'bad-response' : f.kind;
+}
+
 function fail(kind: FailureKind, status: number, reason: string, duo: DuoBodyError | undefined, serverDateMs: number | undefined): Attempt {
   return { ok: false, failure: { kind, status, reason, duo, serverDateMs } };
 }
@@ -460,6 +485,7 @@ function describeTransportError(err: unknown, redact: (s: string) => string): { 
   };
   const cause = err instanceof Error ? err.cause : undefined;
   const code = codeOf(cause) ?? codeOf(err);
+  if (code === OVERSIZE_CODE) return { reason: OVERSIZE_REASON, code };
   const message = err instanceof Error ? err.message : String(err);
   return { reason: redact(`${code && !message.includes(code) ? `${code} ` : ''}${message}`.slice(0, 200)), code };
 }

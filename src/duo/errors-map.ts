@@ -18,6 +18,17 @@ export function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUSES.some(([from, to]) => status >= from && status <= to);
 }
 
+/**
+ * The HTTP status a Duo error code stands for: its first three digits (40002 → 400, 42901 → 429, 50001 →
+ * 500); undefined unless the code is five digits from 40000 to 59999. A `stat: "FAIL"` body that comes
+ * with a 2xx status is judged as if it had come with this status: refused when Duo's refusal would be,
+ * retried when a 429 or a 5xx would be.
+ */
+export function statusOfDuoCode(code: number | undefined): number | undefined {
+  if (code === undefined || !Number.isInteger(code) || code < 40000 || code > 59999) return undefined;
+  return Math.floor(code / 100);
+}
+
 export interface Refusal {
   code: ErrorCode;
   hint?: string;

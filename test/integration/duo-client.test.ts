@@ -288,6 +288,69 @@ describe('retries', () => {
     expect(err.message).toContain('"response.items[0]" is not an object');
   });
 
+  it('says an answer over the size limit is too large, not that Duo is unreachable, and retries it as unusable', async () => {
+    // 40 MB of a page that never ends: far more than any Duo page, past the client's 32 MiB limit.
+    const huge: ScriptedReply = { headers: { 'content-type': 'application/json' }, body: `{"stat":"OK","response":{"items":[${'{"phone":"+12125556707"},'.repeat(1_600_000)}` };
+    const server = await serve([huge, huge]);
+    const { client, sleeps } = clientFor(server, { maxRetries: 1 });
+    const err = await failure(client.getTelephonyPage(WINDOW));
+    expect(err.message).toBe(
+      "Duo's answer for /admin/v2/logs/telephony was unusable after 2 attempts, the last: HTTP 200 with a body over the client's 32 MiB size limit " +
+        "(a full page of 1000 items is under 1 MiB). A proxy in between or a change on Duo's side may be the cause: try again later",
+    );
+    expect(err.code).toBe('DUO_BAD_RESPONSE');
+    expect(err.exitCode).toBe(4);
+    expect(err.httpStatus).toBe(200);
+    expect(err.message).not.toContain('unreachable');
+    expect(sleeps).toEqual([1]);
+    expect(client.stats).toMatchObject({ requests: 2, retries: 1, badResponses: 2, networkErrors: 0 });
+  });
+
+  it('retries a 5xxxx stat FAIL inside a 200 as the 5xx it stands for', async () => {
+    const failIn200: ScriptedReply = { status: 200, body: { stat: 'FAIL', code: 50001, message: 'Internal error' } };
+    const server = await serve([failIn200, failIn200, ok([item(1)])]);
+    const { client, sleeps } = clientFor(server);
+    expect((await client.getTelephonyPage(WINDOW)).items).toHaveLength(1);
+    expect(sleeps).toEqual([1, 2]);
+    expect(client.stats).toMatchObject({ requests: 3, retries: 2, serverErrors: 2, badResponses: 0 });
+  });
+
+  it('gives up on a 5xxxx stat FAIL inside a 200 with DUO_UNAVAILABLE, saying it came in a 200', async () => {
+    const failIn200: ScriptedReply = { status: 200, body: { stat: 'FAIL', code: 50001, message: 'Internal error' } };
+    const server = await serve([failIn200, failIn200]);
+    const { client } = clientFor(server, { maxRetries: 1 });
+    const err = await failure(client.getTelephonyPage(WINDOW));
+    expect(err.message).toBe(
+      'Duo failed /admin/v2/logs/telephony 2 attempts in a row, the last with HTTP 200 with stat FAIL: 50001 Internal error. ' +
+        'Duo or a proxy in front of it is failing: try again later (status.duo.com lists Duo incidents)',
+    );
+    expect(err.code).toBe('DUO_UNAVAILABLE');
+    expect(err.exitCode).toBe(4);
+    expect(err).toMatchObject({ httpStatus: 200, duoCode: 50001, retryable: true });
+  });
+
+  it('retries a 42901 stat FAIL inside a 200 as Duo’s rate limit', async () => {
+    const failIn200: ScriptedReply = { status: 200, body: { stat: 'FAIL', code: 42901, message: 'Too Many Requests' } };
+    const server = await serve([failIn200, failIn200]);
+    const { client, sleeps } = clientFor(server, { maxRetries: 1 });
+    const err = await failure(client.getTelephonyPage(WINDOW));
+    expect(err.message).toBe(
+      'Duo kept answering HTTP 200 with stat FAIL (too many requests) for /admin/v2/logs/telephony after 2 attempts: 42901 Too Many Requests. ' +
+        'Other clients of the same integration share its rate limit: lower REQUESTS_PER_MINUTE or poll less often',
+    );
+    expect(err.code).toBe('DUO_RATE_LIMITED');
+    expect(err.exitCode).toBe(4);
+    expect(sleeps).toEqual([1]);
+  });
+
+  it('retries a stat FAIL inside a 200 that carries no Duo code as an unusable answer', async () => {
+    const server = await serve([{ body: { stat: 'FAIL', message: 'odd' } }]);
+    const { client } = clientFor(server, { maxRetries: 0 });
+    const err = await failure(client.getTelephonyPage(WINDOW));
+    expect(err.code).toBe('DUO_BAD_RESPONSE');
+    expect(err.message).toContain('the last: HTTP 200 with stat "FAIL" (Duo error odd)');
+  });
+
   it('times out a slow answer and retries it', async () => {
     const server = await serve([{ ...ok([item(1)]), delayMs: 60_000 }, ok([item(2)])]);
     const { client } = clientFor(server, { timeoutMs: 150, maxRetries: 1 });
@@ -363,6 +426,23 @@ describe('refusals are not retried', () => {
       code: 'DUO_FORBIDDEN',
       exitCode: 3,
       contains: ['40301', 'Access forbidden', '"Read Telephony"', 'Networks for API Access'],
+    },
+    {
+      name: '200 carrying stat FAIL 40002 (refused as the 400 it stands for)',
+      reply: duoFail(200, 40002, 'Invalid request parameters', 'mintime must be within the past 180 days'),
+      code: 'DUO_BAD_REQUEST',
+      exitCode: 2,
+      contains: [
+        'Duo answered HTTP 200 for /admin/v2/logs/telephony with stat FAIL: 40002 Invalid request parameters (mintime must be within the past 180 days). ' +
+          'Duo refused the request window or parameters: the detail names which',
+      ],
+    },
+    {
+      name: '200 carrying stat FAIL 40103',
+      reply: duoFail(200, 40103, 'Invalid signature in request credentials'),
+      code: 'DUO_UNAUTHORIZED',
+      exitCode: 3,
+      contains: ['Duo answered HTTP 200 for /admin/v2/logs/telephony with stat FAIL: 40103 Invalid signature in request credentials. Check DUO_SKEY'],
     },
     {
       name: '404 from something that is not Duo',

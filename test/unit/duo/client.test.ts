@@ -11,7 +11,7 @@ import {
   parseTelephonyBody,
   readBody,
 } from '../../../src/duo/client.js';
-import { isRetryableStatus, RETRYABLE_STATUSES } from '../../../src/duo/errors-map.js';
+import { isRetryableStatus, refusalFor, RETRYABLE_STATUSES, statusOfDuoCode } from '../../../src/duo/errors-map.js';
 import { ConfigError } from '../../../src/errors.js';
 
 describe('normalizeNextOffset', () => {
@@ -134,6 +134,14 @@ describe('small helpers', () => {
     ]);
     expect([429, 500, 502, 503, 504, 599].every(isRetryableStatus)).toBe(true);
     expect([200, 301, 400, 401, 403, 404, 408, 428, 430, 600].some(isRetryableStatus)).toBe(false);
+  });
+
+  it('reads the status a Duo code stands for, for a stat FAIL inside a 2xx', () => {
+    expect([40002, 40103, 40105, 40301, 42901, 50001, 59999].map(statusOfDuoCode)).toEqual([400, 401, 401, 403, 429, 500, 599]);
+    for (const code of [undefined, 0, 200, 4000, 39999, 60000, 400020, 40002.5]) expect(statusOfDuoCode(code), String(code)).toBeUndefined();
+    // Judged by that status, 40002 maps as it does on a 400.
+    expect(refusalFor(statusOfDuoCode(40002)!, 40002)).toEqual(refusalFor(400, 40002));
+    expect(refusalFor(statusOfDuoCode(40002)!, 40002).code).toBe('DUO_BAD_REQUEST');
   });
 });
 
