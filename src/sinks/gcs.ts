@@ -3,6 +3,11 @@
  * whatever runs overlap or retry. A 412 means the name is taken: the existing object's content decides
  * between `exists` (a retry of the same page, including a retry of our own create whose answer was lost)
  * and `ObjectConflictError` (different data under the same name: stop, never overwrite or skip).
+ *
+ * `readPage` downloads the live object with the client's CRC32C check against GCS's own hash, so a
+ * corrupted transfer is an error, not other bytes. Only a 404 about the object is null: a 404 about the
+ * bucket, a 401/403 or a failure after the client's retries (GET is idempotent, so it retries them) is a
+ * StorageError.
  */
 import { createHash } from 'node:crypto';
 import type { File } from '@google-cloud/storage';
@@ -32,8 +37,24 @@ function md5Base64(data: Buffer): string {
   return createHash('md5').update(data).digest('base64');
 }
 
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortedError('aborted before writing the page');
+function checkAborted(signal: AbortSignal | undefined, what = 'writing the page'): void {
+  if (signal?.aborted) throw new AbortedError(`aborted before ${what}`);
+}
+
+/** The object's bytes, checked against its CRC32C; an abort destroys the download. */
+async function download(file: File, signal: AbortSignal | undefined): Promise<Buffer> {
+  const stream = file.createReadStream({ validation: 'crc32c' });
+  const onAbort = (): void => {
+    stream.destroy(new AbortedError(`aborted while reading ${file.name}`));
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 export function createGcsSink(opts: GcsSinkOptions): Sink {
@@ -107,6 +128,17 @@ export function createGcsSink(opts: GcsSinkOptions): Sink {
             '(DUO_API_HOST, ENRICH, PAGE_LIMIT) writes to the same bucket and prefix, or whether the object was edited; ' +
             'move the object aside to let the page be written again.',
         );
+      }
+    },
+
+    async readPage(key: string, signal?: AbortSignal): Promise<Buffer | null> {
+      checkAborted(signal, `reading ${gsUri(opts.bucket, key)}`);
+      try {
+        return await download(bucket.file(key), signal);
+      } catch (err) {
+        if (err instanceof AbortedError) throw err;
+        if (isNotFound(err) && !isBucketNotFound(err)) return null;
+        throw toStorageError(err, { bucket: opts.bucket, key, action: 'read' });
       }
     },
   };

@@ -7,9 +7,12 @@
  * `link` fails with EEXIST instead of replacing, which is exactly "create if absent" (rename would
  * overwrite). The file only appears under its final name complete, so a reader or a crash never sees a
  * half-written page; a crash leaves at most a hidden temp file, swept once it is an hour old.
+ *
+ * `readPage` reads the file under its final name, which only ever holds a complete page. No file there,
+ * or no folder on the way to it, is null; a folder under the object's name is an error.
  */
 import { createHash } from 'node:crypto';
-import { link } from 'node:fs/promises';
+import { link, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AbortedError, ObjectConflictError, StorageError } from '../errors.js';
 import { fsyncDir, mkdirDurable, removeStaleTemps, sha256File, tempPathFor, unlinkIfPresent, writeSyncedFile } from '../fs/durable.js';
@@ -22,6 +25,7 @@ export interface LocalSinkOptions {
 }
 
 const HINT = 'check OUTPUT_DIR (--out) names a folder on a local disk that this user can write';
+const READ_HINT = 'check OUTPUT_DIR (--out) names a folder on a local disk that this user can read and write';
 
 export function createLocalSink(opts: LocalSinkOptions): Sink {
   const root = resolve(opts.root);
@@ -92,6 +96,28 @@ export function createLocalSink(opts: LocalSinkOptions): Sink {
         throw storageErrorFrom(err, { action: 'sync the folder', path: dir, hint: HINT });
       }
       return 'created';
+    },
+
+    async readPage(key: string, signal?: AbortSignal): Promise<Buffer | null> {
+      if (signal?.aborted) throw new AbortedError(`read of ${key} aborted`);
+      const path = resolveKey(root, key);
+      let data: Buffer;
+      try {
+        data = await readFile(path, { signal });
+      } catch (err) {
+        if (signal?.aborted) throw new AbortedError(`read of ${key} aborted`);
+        // ENOTDIR: a file sits where a folder on the way should be, so no object can have this name.
+        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return null;
+        throw storageErrorFrom(err, { action: 'read', path, hint: READ_HINT });
+      }
+      try {
+        // As for `exists`: the writer may not have synced the folder yet, and the caller is about to act
+        // (write what the page lacks, commit the checkpoint) on the page being there.
+        await fsyncDir(dirname(path));
+      } catch (err) {
+        throw storageErrorFrom(err, { action: 'sync the folder of', path, hint: HINT });
+      }
+      return data;
     },
   };
 }

@@ -5,6 +5,10 @@
  * Delivery to a pipe is at-least-once, not exactly-once: a stream has no object names, so a crash between
  * writing a page and committing the checkpoint repeats that page on the next run. Every write is
  * therefore `created`. Consumers that need exactly-once deduplicate on `telephony_id`.
+ *
+ * Nor can it read back what it wrote: `readPage` answers null for every name. That is safe because the
+ * only reader is the run loop reconciling a page whose name already holds different content, and a
+ * write here never meets an existing object (no `exists`, no ObjectConflictError), so it never asks.
  */
 import { AbortedError, OutputClosedError, StorageError } from '../errors.js';
 import { errnoCode } from '../fs/errors.js';
@@ -43,6 +47,11 @@ export function createStdoutSink(opts: StdoutSinkOptions): Sink {
       queue = turn.catch(() => {});
       await turn;
       return 'created';
+    },
+
+    async readPage(key: string, signal?: AbortSignal): Promise<Buffer | null> {
+      if (signal?.aborted) throw new AbortedError(`read of ${key} aborted`);
+      return null;
     },
 
     async close(): Promise<void> {

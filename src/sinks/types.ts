@@ -1,5 +1,6 @@
 /**
- * A Sink stores one object per page of logs, create-only: an object is never overwritten.
+ * A Sink stores one object per page of logs, create-only: an object is never overwritten, and reads
+ * it back by name.
  */
 
 export interface PageObject {
@@ -26,5 +27,16 @@ export interface Sink {
    * reject with `ObjectConflictError` when it differs. Other failures reject with `StorageError`.
    */
   writePage(obj: PageObject, signal?: AbortSignal): Promise<WriteOutcome>;
+  /**
+   * The bytes stored under `key`, exactly as written, or null when no object has that name.
+   *
+   * For reconciling a page whose name already holds different content (a late event arrived after an
+   * earlier attempt wrote the page): the caller reads the page and its supplementary objects
+   * (`…_p00003_s1.json`, `_s2`, …; see object-name.ts), which are names like any other, and writes only
+   * what they lack. An aborted `signal` rejects with `AbortedError` before any I/O. A store that cannot be
+   * read rejects with `StorageError` (permission, missing bucket, unavailable after retries), never
+   * null: a bucket that does not exist is not an object that does not exist.
+   */
+  readPage(key: string, signal?: AbortSignal): Promise<Buffer | null>;
   close?(): Promise<void>;
 }

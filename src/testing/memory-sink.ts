@@ -4,12 +4,13 @@
  *
  * `MemoryFaults` lets unit tests of the collector make the next operation fail, either before it takes
  * effect or after (the write landed but the caller saw an error, like a GCS timeout after the upload).
+ * A read has no effect to take, so a `readPage` fault fails it either way.
  */
 import { createHash } from 'node:crypto';
 import { AbortedError, ObjectConflictError } from '../errors.js';
 import type { PageObject, Sink, WriteOutcome } from '../sinks/types.js';
 
-export type MemoryOp = 'writePage' | 'load' | 'save';
+export type MemoryOp = 'writePage' | 'readPage' | 'load' | 'save';
 
 export interface MemoryFaultOptions {
   /** `before` (default): the operation fails without effect. `after`: it takes effect, then fails. */
@@ -97,6 +98,16 @@ export function createMemorySink(opts: MemorySinkOptions = {}): Sink {
       }
       if (fault) throw fault.error;
       return outcome;
+    },
+
+    async readPage(key: string, signal?: AbortSignal): Promise<Buffer | null> {
+      if (signal?.aborted) throw new AbortedError(`read of ${key} aborted`);
+      await tick();
+      const fault = faults?.take('readPage', key);
+      if (fault) throw fault.error;
+      const stored = objects.get(key);
+      // Copy: the caller must not be able to change stored bytes.
+      return stored === undefined ? null : Buffer.from(stored);
     },
   };
 }
