@@ -41,6 +41,7 @@ describe('GCS drivers on the local GCS test server', () => {
       read: async (key) => server.objects(bucket).find((o) => o.name === key)?.data ?? null,
       another: async () => createGcsSink({ storage: await client(), bucket, prefix: 'duo-telephony' }),
       cleanup: async () => {},
+      requests: () => server.requests().filter((r) => r.path.includes(`/b/${bucket}/`)).length,
     };
   });
 
@@ -83,6 +84,7 @@ if (!realBucket) {
     const prefixed = (inner: Sink, root: string): Sink => ({
       location: inner.location,
       writePage: (obj, signal) => inner.writePage({ ...obj, key: `${root}/${obj.key}` }, signal),
+      readPage: (key, signal) => inner.readPage(`${root}/${key}`, signal),
     });
 
     sinkContract('gcs (real)', async () => {

@@ -85,6 +85,45 @@ describe('memory store extras', () => {
     expect(store.objects.get(page.key)?.toString()).toBe('{"a":1}\n');
   });
 
+  it('fails the next read on request, for one key if asked, then reads again', async () => {
+    const store = createMemoryStore();
+    const sink = store.sink();
+    const page = contractPage(contractKey(), '{"a":1}\n');
+    const other = contractPage(contractKey(), '{"b":1}\n');
+    await sink.writePage(page);
+    await sink.writePage(other);
+    store.failNext('readPage', new StorageError('STORAGE_DENIED', 'denied'), { key: page.key, times: 2 });
+    await expect(sink.readPage(other.key)).resolves.toEqual(other.body);
+    await expect(sink.readPage(page.key)).rejects.toThrow('denied');
+    // A read has no effect to land first: `after` fails it the same way.
+    await expect(store.sink().readPage(page.key)).rejects.toThrow('denied');
+    store.failNext('readPage', new StorageError('STORAGE_UNAVAILABLE', 'timeout'), { when: 'after' });
+    await expect(sink.readPage(page.key)).rejects.toThrow('timeout');
+    await expect(sink.readPage(page.key)).resolves.toEqual(page.body);
+  });
+
+  it('reads a copy, so callers cannot change stored bytes', async () => {
+    const store = createMemoryStore();
+    const page = contractPage(contractKey(), '{"a":1}\n');
+    await store.sink().writePage(page);
+    const read = await store.sink().readPage(page.key);
+    read?.fill(0);
+    expect(store.objects.get(page.key)?.toString()).toBe('{"a":1}\n');
+  });
+
+  it('rejects an aborted read before it could meet a queued fault', async () => {
+    const store = createMemoryStore();
+    const sink = store.sink();
+    const page = contractPage(contractKey(), '{"a":1}\n');
+    await sink.writePage(page);
+    store.failNext('readPage', new StorageError('STORAGE_UNAVAILABLE', 'queued'));
+    const ac = new AbortController();
+    ac.abort();
+    await expect(sink.readPage(page.key, ac.signal)).rejects.toMatchObject({ code: 'ABORTED' });
+    // The fault is still queued: the aborted call never reached the store.
+    await expect(sink.readPage(page.key)).rejects.toThrow('queued');
+  });
+
   it('rejects an aborted signal without writing', async () => {
     const store = createMemoryStore();
     const ac = new AbortController();

@@ -4,11 +4,13 @@
  *
  * The collector's exactly-once guarantee rests on these properties: an object name is written at most
  * once, a retry of the same page is recognised as `exists`, and a different page under the same name is
- * never silently accepted.
+ * never silently accepted. And a page can be read back by name, exactly as stored, so a run can
+ * reconcile a page whose name already holds different content.
  */
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ObjectConflictError } from '../../src/errors.js';
+import { AbortedError, ObjectConflictError } from '../../src/errors.js';
+import { formatObjectName, parseObjectName } from '../../src/sinks/object-name.js';
 import type { PageObject, Sink, WriteOutcome } from '../../src/sinks/types.js';
 
 export interface SinkFixture {
@@ -19,6 +21,8 @@ export interface SinkFixture {
   /** Another independent sink instance on the same store (another client, process or function instance). */
   another(): Promise<Sink>;
   cleanup(): Promise<void>;
+  /** Requests that have reached the store so far, for a store that can count them (a test server). */
+  requests?(): number;
 }
 
 let seq = 0;
@@ -44,6 +48,13 @@ export function contractPage(key: string, body: Buffer | string): PageObject {
     firstTs: '2023-11-14T22:13:20.000000+00:00',
     lastTs: '2023-11-14T22:13:21.000000+00:00',
   };
+}
+
+/** The name of supplement `n` of the page named `key`, by the collector's own grammar. */
+export function supplementKey(key: string, n: number): string {
+  const name = parseObjectName(key);
+  if (name === null) throw new Error(`not an object name: ${key}`);
+  return formatObjectName({ ...name, supplement: n });
 }
 
 function ndjson(n: number, tag: string): string {
@@ -172,6 +183,88 @@ export function sinkContract(name: string, setup: () => Promise<SinkFixture>): v
       expect(stored?.length).toBe(body.length);
       expect(Buffer.compare(stored as Buffer, body)).toBe(0);
       await expect(fx.sink.writePage(contractPage(key, Buffer.from(body)))).resolves.toBe('exists');
+      const read = await fx.sink.readPage(key);
+      expect(read?.length).toBe(body.length);
+      expect(Buffer.compare(read as Buffer, body)).toBe(0);
+    });
+
+    it('reads null for a name never written, in a folder that exists and in one that does not', async () => {
+      const written = contractPage(contractKey(2), ndjson(2, 'neighbour'));
+      await expect(fx.sink.writePage(written)).resolves.toBe('created');
+      // Same folder as an object that exists, then a folder nothing was ever written to.
+      const sibling = written.key.replace(/_p00002\.json$/, '_p00003.json');
+      expect(sibling).not.toBe(written.key);
+      await expect(fx.sink.readPage(sibling)).resolves.toBeNull();
+      await expect(fx.sink.readPage(contractKey())).resolves.toBeNull();
+      await expect(fx.sink.readPage(`never-written/${contractKey()}`)).resolves.toBeNull();
+    });
+
+    it('reads exactly the bytes written, also after an `exists` and after a conflict', async () => {
+      const key = contractKey();
+      const page = contractPage(key, ndjson(6, 'read'));
+      await expect(fx.sink.writePage(page)).resolves.toBe('created');
+      const first = await fx.sink.readPage(key);
+      expect(first).toBeInstanceOf(Buffer);
+      expect(Buffer.compare(first as Buffer, page.body)).toBe(0);
+
+      await expect(fx.sink.writePage(contractPage(key, Buffer.from(page.body)))).resolves.toBe('exists');
+      expect(Buffer.compare((await fx.sink.readPage(key)) as Buffer, page.body)).toBe(0);
+
+      // The case reads are for: a later attempt collected the page with one more event.
+      const later = contractPage(key, `${page.body.toString('utf8')}${ndjson(1, 'late')}`);
+      await expect(fx.sink.writePage(later)).rejects.toBeInstanceOf(ObjectConflictError);
+      expect(Buffer.compare((await fx.sink.readPage(key)) as Buffer, page.body)).toBe(0);
+
+      // Another instance on the same store reads the same bytes.
+      const other = await fx.another();
+      try {
+        expect(Buffer.compare((await other.readPage(key)) as Buffer, page.body)).toBe(0);
+      } finally {
+        await other.close?.();
+      }
+    });
+
+    it('treats a supplementary object name as just another name', async () => {
+      const key = contractKey(3);
+      const s1 = supplementKey(key, 1);
+      expect(s1).toMatch(/_p00003_s1\.json$/);
+      const page = contractPage(key, ndjson(3, 'page'));
+      const supplement = contractPage(s1, ndjson(1, 'supplement'));
+      await expect(fx.sink.readPage(s1)).resolves.toBeNull();
+      await expect(fx.sink.writePage(page)).resolves.toBe('created');
+      await expect(fx.sink.readPage(s1)).resolves.toBeNull();
+      await expect(fx.sink.writePage(supplement)).resolves.toBe('created');
+      expect((await fx.sink.readPage(key))?.toString('utf8')).toBe(page.body.toString('utf8'));
+      expect((await fx.sink.readPage(s1))?.toString('utf8')).toBe(supplement.body.toString('utf8'));
+      await expect(fx.sink.readPage(supplementKey(key, 2))).resolves.toBeNull();
+      // Create-only holds for supplements too.
+      await expect(fx.sink.writePage(contractPage(s1, ndjson(2, 'other')))).rejects.toBeInstanceOf(ObjectConflictError);
+      expect((await fx.sink.readPage(s1))?.toString('utf8')).toBe(supplement.body.toString('utf8'));
+    });
+
+    it('reads objects spread over several folders under a prefix', async () => {
+      const prefix = 'tenant-a/secops/duo';
+      // Different days (one date folder each), two pages of one window, a supplement, a deeper name.
+      const keys = [contractKey(1), contractKey(1), contractKey(4)].map((k) => `${prefix}/${k}`);
+      const first = keys[0] as string;
+      keys.push(first.replace(/_p00001\.json$/, '_p00002.json'), supplementKey(first, 1), `${prefix}/extra/a/b/${contractKey()}`);
+      const pages = keys.map((k, i) => contractPage(k, ndjson(i + 1, `folders-${i}`)));
+      for (const p of pages) await expect(fx.sink.writePage(p)).resolves.toBe('created');
+      const read = await Promise.all(pages.map((p) => fx.sink.readPage(p.key)));
+      read.forEach((bytes, i) => expect(bytes?.toString('utf8')).toBe(pages[i]?.body.toString('utf8')));
+      // A name beside the stored ones is no object.
+      await expect(fx.sink.readPage(`${prefix}/${contractKey()}`)).resolves.toBeNull();
+    });
+
+    it('rejects a read with an aborted signal before any I/O', async () => {
+      const key = contractKey();
+      await expect(fx.sink.writePage(contractPage(key, ndjson(1, 'abort')))).resolves.toBe('created');
+      const before = fx.requests?.();
+      const controller = new AbortController();
+      controller.abort();
+      await expect(fx.sink.readPage(key, controller.signal)).rejects.toBeInstanceOf(AbortedError);
+      await expect(fx.sink.readPage(contractKey(), controller.signal)).rejects.toMatchObject({ code: 'ABORTED' });
+      expect(fx.requests?.()).toBe(before);
     });
   });
 }

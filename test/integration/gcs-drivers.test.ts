@@ -1,9 +1,11 @@
 /**
  * GCS-specific behaviour of the drivers beyond the shared contracts: the guide's state.json migration,
  * what a page object looks like in the bucket, conflicts, races, retries whose first answer was lost,
- * and the messages a missing bucket or a missing permission produce.
+ * reads and their failures, and the messages a missing bucket or a missing permission produce.
  */
 import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createStorage, gcsStatus, isPreconditionFailed, toStorageError } from '../../src/gcs/storage.js';
@@ -161,6 +163,170 @@ describe('GCS sink', () => {
     controller.abort();
     await expect(sink.writePage(page(KEY, BODY), controller.signal)).rejects.toBeInstanceOf(AbortedError);
     expect(server.objects(bucket)).toHaveLength(0);
+  });
+});
+
+interface StubGcs {
+  url: string;
+  /** `METHOD path?query` of each request received. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** A stand-in for GCS that gives the answers the test server does not: `answer` replies to every request. */
+async function startStubGcs(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<StubGcs> {
+  const requests: string[] = [];
+  const stub = createServer((req, res) => {
+    requests.push(`${req.method ?? 'GET'} ${req.url ?? '/'}`);
+    answer(req, res);
+  });
+  await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        stub.close((err) => (err ? reject(err) : resolve()));
+        stub.closeAllConnections();
+      }),
+  };
+}
+
+/** How GCS answers a media download it refuses: status and a plain-text body (not the JSON error). */
+function plainText(status: number, text: string): (req: IncomingMessage, res: ServerResponse) => void {
+  return (_req, res) => {
+    res.writeHead(status, { 'Content-Type': 'text/html; charset=UTF-8', 'Content-Length': String(Buffer.byteLength(text)) });
+    res.end(text);
+  };
+}
+
+describe('GCS sink reads', () => {
+  it('downloads the live object in one request and returns its bytes, whoever wrote it', async () => {
+    const bucket = newBucket();
+    const sink = createGcsSink({ storage: await client(), bucket, prefix: 'duo-telephony' });
+    await sink.writePage(page(KEY, BODY));
+    const foreign = 'duo-telephony/2026/11/23/telephony_1795399200000_1795402800000_p00001_s1.json';
+    server.putObject(bucket, foreign, '{"written":"by hand"}\n');
+    server.clearRequests();
+    expect((await sink.readPage(KEY))?.toString()).toBe(BODY);
+    expect((await sink.readPage(foreign))?.toString()).toBe('{"written":"by hand"}\n');
+    expect(server.requests().map((r) => `${r.method} ${r.query['alt'] ?? ''}`)).toEqual(['GET media', 'GET media']);
+  });
+
+  it('answers null for a missing object: the test server answers the download with 404, as GCS does', async () => {
+    const bucket = newBucket();
+    const storage = await client();
+    const sink = createGcsSink({ storage, bucket });
+    await expect(sink.readPage(KEY)).resolves.toBeNull();
+    // What the client itself reports for that download, as GCS's answer produces it.
+    const raw = await rejection(storage.bucket(bucket).file(KEY).download());
+    expect(gcsStatus(raw)).toBe(404);
+    expect(toStorageError(raw, { bucket, key: KEY, action: 'read' }).message).toContain(`No such object: ${bucket}/${KEY}`);
+    expect(server.requests().filter((r) => r.query['alt'] === 'media')).toHaveLength(2);
+  });
+
+  it('reads GCS’s own plain-text 404 bodies: null for the object, STORAGE_NOT_FOUND for the bucket', async () => {
+    const noObject = await startStubGcs(plainText(404, `No such object: b/${KEY}`));
+    const noBucket = await startStubGcs(plainText(404, 'The specified bucket does not exist.'));
+    try {
+      const storageOf = (url: string): Storage => new Storage({ apiEndpoint: url, projectId: 'test', retryOptions: { autoRetry: false } });
+      await expect(createGcsSink({ storage: storageOf(noObject.url), bucket: 'b' }).readPage(KEY)).resolves.toBeNull();
+      expect(noObject.requests).toEqual([`GET /storage/v1/b/b/o/${encodeURIComponent(KEY)}?alt=media`]);
+      const err = await rejection(createGcsSink({ storage: storageOf(noBucket.url), bucket: 'b' }).readPage(KEY));
+      expect(err).toMatchObject({ code: 'STORAGE_NOT_FOUND', exitCode: 2 });
+      expect((err as Error).message).toMatch(/^bucket b does not exist or is in another project/);
+    } finally {
+      await Promise.all([noObject.close(), noBucket.close()]);
+    }
+  });
+
+  it('a missing bucket is STORAGE_NOT_FOUND naming the bucket, never null', async () => {
+    const err = await rejection(createGcsSink({ storage: await client(), bucket: 'no-such-bucket' }).readPage(KEY));
+    expect(err).toBeInstanceOf(StorageError);
+    expect(err).toMatchObject({ code: 'STORAGE_NOT_FOUND', exitCode: 2, retryable: false });
+    expect((err as Error).message).toMatch(/^bucket no-such-bucket does not exist or is in another project/);
+    expect((err as Error).message).toContain(`to read gs://no-such-bucket/${KEY}`);
+  });
+
+  it('403 and 401: STORAGE_DENIED naming the object and what to check, as for writes', async () => {
+    const bucket = newBucket();
+    server.putObject(bucket, KEY, BODY);
+    server.setFault({ kind: 'status', status: 403, times: Infinity, message: `test@test.iam.gserviceaccount.com does not have storage.objects.get access to the Google Cloud Storage object.` });
+    const denied = await rejection(createGcsSink({ storage: await client(), bucket }).readPage(KEY));
+    expect(denied).toMatchObject({ code: 'STORAGE_DENIED', exitCode: 2 });
+    const message = (denied as Error).message;
+    expect(message).toContain(`GCS denied permission to read gs://${bucket}/${KEY} (HTTP 403)`);
+    expect(message).toContain('storage.objects.get access');
+    expect(message).toContain('roles/storage.objectUser');
+    server.setFault({ kind: 'status', status: 401, times: Infinity });
+    const unauthenticated = await rejection(createGcsSink({ storage: await client(), bucket }).readPage(KEY));
+    expect(unauthenticated).toMatchObject({ code: 'STORAGE_DENIED' });
+    expect((unauthenticated as Error).message).toContain('Application Default Credentials');
+  });
+
+  it('reads through a transient 503 (the client retries a download itself)', async () => {
+    const bucket = newBucket();
+    server.putObject(bucket, KEY, BODY);
+    server.setFault({ kind: 'status', status: 503, match: { method: 'GET' } });
+    await expect(createGcsSink({ storage: fastClient(), bucket }).readPage(KEY)).resolves.toEqual(Buffer.from(BODY));
+    expect(server.requests().filter((r) => r.query['alt'] === 'media')).toHaveLength(2);
+  });
+
+  it('503 after the client’s retries: STORAGE_UNAVAILABLE, retryable, exit code 4', async () => {
+    const bucket = newBucket();
+    server.putObject(bucket, KEY, BODY);
+    server.setFault({ kind: 'status', status: 503, times: Infinity });
+    const err = await rejection(createGcsSink({ storage: fastClient(1), bucket }).readPage(KEY));
+    expect(err).toMatchObject({ code: 'STORAGE_UNAVAILABLE', retryable: true, exitCode: 4 });
+    expect((err as Error).message).toContain(`GCS is unavailable to read gs://${bucket}/${KEY} (HTTP 503)`);
+    expect(server.requests().filter((r) => r.query['alt'] === 'media')).toHaveLength(2);
+  });
+
+  it('refuses bytes that do not match the CRC32C GCS sent with them (validation is on)', async () => {
+    const stub = await startStubGcs((_req, res) => {
+      const body = Buffer.from(BODY);
+      res.writeHead(200, {
+        'Content-Type': 'application/x-ndjson',
+        'Content-Length': String(body.length),
+        // The hashes of other bytes: a transfer corrupted on the way.
+        'x-goog-hash': 'crc32c=AAAAAA==,md5=1B2M2Y8AsgTpgAmY7PhCfg==',
+        'x-goog-stored-content-encoding': 'identity',
+        'x-goog-generation': '1',
+      });
+      res.end(body);
+    });
+    try {
+      const storage = new Storage({ apiEndpoint: stub.url, projectId: 'test', retryOptions: { autoRetry: false } });
+      const err = await rejection(createGcsSink({ storage, bucket: 'b' }).readPage(KEY));
+      expect(err).toMatchObject({ code: 'STORAGE_UNAVAILABLE', retryable: true });
+      expect((err as Error).message).toContain(`gs://b/${KEY}`);
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it('does not start a read once aborted, and abandons one under way when aborted', async () => {
+    const bucket = newBucket();
+    server.putObject(bucket, KEY, BODY);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(createGcsSink({ storage: await client(), bucket }).readPage(KEY, controller.signal)).rejects.toBeInstanceOf(AbortedError);
+    expect(server.requests()).toHaveLength(0);
+
+    // A server that never answers: the read ends when the signal fires, not when an answer comes.
+    let arrived!: () => void;
+    const requestSeen = new Promise<void>((resolve) => (arrived = resolve));
+    const silent = await startStubGcs(() => arrived());
+    try {
+      const storage = new Storage({ apiEndpoint: silent.url, projectId: 'test', retryOptions: { autoRetry: false } });
+      const during = new AbortController();
+      const read = createGcsSink({ storage, bucket: 'b' }).readPage(KEY, during.signal);
+      await requestSeen;
+      during.abort();
+      await expect(read).rejects.toBeInstanceOf(AbortedError);
+    } finally {
+      await silent.close();
+    }
   });
 });
 

@@ -720,6 +720,87 @@ describe('local sink', () => {
   });
 });
 
+describe('local sink reads', () => {
+  it('reads null when OUTPUT_DIR or a folder on the way is missing, or a file stands where a folder should be, and creates nothing', async () => {
+    const missingRoot = createLocalSink({ root: join(dir, 'never-made') });
+    await expect(missingRoot.readPage(contractKey())).resolves.toBeNull();
+    expect(await readdir(dir)).toEqual([]);
+
+    const root = join(dir, 'out');
+    const sink = createLocalSink({ root });
+    const page = contractPage(contractKey(), '{"a":1}\n');
+    await sink.writePage(page);
+    // The page's own file as a folder on the way: no object can have that name.
+    await expect(sink.readPage(`${page.key}/telephony_1_2_p00001.json`)).resolves.toBeNull();
+    const before = (await readdir(root, { recursive: true })).sort();
+    await expect(sink.readPage(`elsewhere/${contractKey()}`)).resolves.toBeNull();
+    expect((await readdir(root, { recursive: true })).sort()).toEqual(before);
+  });
+
+  it('refuses a folder under an object name with a StorageError saying so', async () => {
+    const root = join(dir, 'out');
+    const sink = createLocalSink({ root });
+    const key = contractKey();
+    await mkdir(join(root, key), { recursive: true });
+    const err = await sink.readPage(key).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect(err).toMatchObject({ code: 'STORAGE_NOT_FOUND', exitCode: 2 });
+    expect((err as Error).message).toBe(
+      `cannot read ${join(root, key)}: it is a folder, not a file; check OUTPUT_DIR (--out) names a folder on a local disk that this user can read and write`,
+    );
+    // The date folder above the object, read as an object, is the same mistake.
+    await expect(sink.readPage(dirname(key))).rejects.toMatchObject({ code: 'STORAGE_NOT_FOUND' });
+  });
+
+  it('rejects an aborted read before touching the folder', async () => {
+    const root = join(dir, 'out');
+    const key = contractKey();
+    // Reading this name would fail (it is a folder): an abort that did I/O would report that instead.
+    await mkdir(join(root, key), { recursive: true });
+    const controller = new AbortController();
+    controller.abort();
+    await expect(createLocalSink({ root }).readPage(key, controller.signal)).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
+  it('refuses keys that are absolute or could leave the output folder', async () => {
+    await writeFile(join(dir, 'escape.json'), 'outside\n');
+    const sink = createLocalSink({ root: join(dir, 'out') });
+    for (const key of ['/etc/passwd', '../escape.json', 'a/../../escape.json', 'a//b.json', '', 'a/\0.json']) {
+      const err = await sink.readPage(key).catch((e: unknown) => e);
+      expect(err, key).toBeInstanceOf(StorageError);
+      expect((err as Error).message).toContain('refusing object key');
+    }
+  });
+
+  it('reads a page being written as null until it appears whole under its name', async () => {
+    const root = join(dir, 'out');
+    const sink = createLocalSink({ root });
+    const page = contractPage(contractKey(), '{"a":1}\n{"a":2}\n');
+    const target = join(root, page.key);
+    const seen: Array<Buffer | null> = [];
+    // Just before the final name is linked: the bytes are all in the hidden temp file beside it.
+    hooks.beforeLink = async (to) => {
+      if (to === target) seen.push(await createLocalSink({ root }).readPage(page.key));
+    };
+    await expect(sink.writePage(page)).resolves.toBe('created');
+    expect(seen).toEqual([null]);
+    expect(await sink.readPage(page.key)).toEqual(page.body);
+  });
+
+  it.skipIf(isRoot)('fails with STORAGE_DENIED on a page it may not read (not as root: root ignores permissions)', async () => {
+    const root = join(dir, 'out');
+    const sink = createLocalSink({ root });
+    const page = contractPage(contractKey(), '{"a":1}\n');
+    await sink.writePage(page);
+    await chmod(join(root, page.key), 0o200);
+    const err = await sink.readPage(page.key).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'STORAGE_DENIED', exitCode: 2 });
+    expect((err as Error).message).toBe(
+      `cannot read ${join(root, page.key)}: permission denied; check OUTPUT_DIR (--out) names a folder on a local disk that this user can read and write`,
+    );
+  });
+});
+
 describe('local checkpoint store at a path that already holds a checkpoint', () => {
   it('carries on from a file at its own path when no generation exists (STATE_KEY set to the guide’s file)', async () => {
     const path = join(dir, 'duo-telephony', 'state.json');

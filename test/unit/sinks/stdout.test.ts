@@ -89,6 +89,20 @@ describe('stdout sink', () => {
     expect(text()).toBe('');
   });
 
+  it('cannot read back what it wrote: every read answers null and leaves the stream alone', async () => {
+    const { stream, text } = collecting();
+    const sink = createStdoutSink({ stream });
+    const p = page('{"a":1}\n');
+    await sink.writePage(p);
+    await expect(sink.readPage(p.key)).resolves.toBeNull();
+    await expect(sink.readPage(contractKey())).resolves.toBeNull();
+    expect(text()).toBe('{"a":1}\n');
+    const ac = new AbortController();
+    ac.abort();
+    await expect(sink.readPage(p.key, ac.signal)).rejects.toMatchObject({ code: 'ABORTED' });
+    await sink.close?.();
+  });
+
   it('stops listening for stream errors on close', async () => {
     const stream = new PassThrough();
     const before = stream.listenerCount('error');
