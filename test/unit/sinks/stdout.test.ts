@@ -46,7 +46,9 @@ describe('stdout sink', () => {
       done = true;
       return o;
     });
-    await new Promise((r) => setTimeout(r, 20));
+    // Wait until the stream holds the chunk (an event, not a time): the write must still be pending.
+    while (pending.length === 0) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
     expect(done).toBe(false);
     expect(delivered).toEqual([]);
     const release = pending;
