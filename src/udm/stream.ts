@@ -4,8 +4,12 @@
  * Memory stays flat whatever the input size: input chunks are split into lines as they arrive, each
  * chunk's output is written in one `write` and the next chunk is read only once `out` has room
  * (backpressure). A line longer than `maxLineLength` is dropped as it streams past, not buffered.
+ *
+ * Lines are split as bytes and each is decoded on its own, so a line that is not valid UTF-8 is
+ * rejected with its number instead of having its bad bytes silently replaced by U+FFFD (a phone
+ * number would come out as `+1212��5556707`).
  */
-import { StringDecoder } from 'node:string_decoder';
+import { isUtf8 } from 'node:buffer';
 import { toUdmJson } from './serialize.js';
 import type { ToUdmOptions } from './types.js';
 
@@ -32,6 +36,53 @@ export interface ConvertOptions extends ToUdmOptions {
 }
 
 export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
+
+/**
+ * A character (UTF-16 code unit) takes one to three bytes of UTF-8, so a line of more than three bytes
+ * per allowed character is too long whatever it holds: past that, its bytes are dropped, not held.
+ */
+const MAX_BYTES_PER_CHARACTER = 3;
+const NEWLINE = 0x0a;
+
+/**
+ * Where the first byte sequence that is not UTF-8 starts (0-based), or -1. The same rules as
+ * `isUtf8` and the WHATWG decoder: no overlong forms, no surrogates, nothing above U+10FFFF.
+ */
+export function invalidUtf8At(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const lead = bytes[i]!;
+    if (lead < 0x80) {
+      i += 1;
+      continue;
+    }
+    let follow: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) follow = 1;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      follow = 2;
+      if (lead === 0xe0) low = 0xa0;
+      if (lead === 0xed) high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      follow = 3;
+      if (lead === 0xf0) low = 0x90;
+      if (lead === 0xf4) high = 0x8f;
+    } else return i;
+    for (let k = 1; k <= follow; k += 1) {
+      const b = bytes[i + k];
+      if (b === undefined || b < (k === 1 ? low : 0x80) || b > (k === 1 ? high : 0xbf)) return i;
+    }
+    i += follow + 1;
+  }
+  return -1;
+}
+
+/** Why a line is not UTF-8, by byte position and value (never the line itself: it holds phone numbers). */
+function utf8Reason(bytes: Uint8Array): string {
+  const at = invalidUtf8At(bytes);
+  if (at < 0) return 'not valid UTF-8';
+  return `not valid UTF-8 (0x${bytes[at]!.toString(16).toUpperCase().padStart(2, '0')} at byte ${at + 1})`;
+}
 
 /**
  * `out` failed or closed (EPIPE when a reader such as `head` stops early). Carries the counts so far, so
@@ -102,8 +153,10 @@ function drained(out: NodeJS.WritableStream): Promise<void> {
 }
 
 /**
- * Convert one NDJSON input. Bad lines (not JSON, not an object, no parseable `ts`, too long) go to
- * `report` and are skipped; everything else is written to `out` as one UDM event per line.
+ * Convert one NDJSON input. Bad lines (too long, not UTF-8, not JSON, not an object, no parseable
+ * `ts`) go to `report` and are skipped; everything else is written to `out` as one UDM event per line.
+ * Give it bytes (a file or stdin without an encoding): a string chunk was decoded by someone else, and
+ * any bad bytes it had were replaced before they reached this function.
  * Does not end `out`: callers convert several inputs into one output. Rejects with `OutputError` when
  * `out` fails, and with the input's own error when reading fails.
  */
@@ -120,9 +173,12 @@ export async function convertNdjsonStream(
     ...(opts.logType !== undefined && { logType: opts.logType }),
     ...(opts.case !== undefined && { case: opts.case }),
   };
-  const decoder = new StringDecoder('utf8');
+  const maxLineBytes = maxLineLength * MAX_BYTES_PER_CHARACTER;
   let lineNo = 0;
-  let carry = '';
+  /** The bytes of the line being read, when it spans chunks. */
+  let carry: Buffer[] = [];
+  let carryBytes = 0;
+  /** The line being read has passed `maxLineBytes`: the rest of it is skipped. */
   let tooLong = false;
   let pending = '';
   let outError: Error | undefined;
@@ -132,16 +188,21 @@ export async function convertNdjsonStream(
   // Without a listener an 'error' on `out` (EPIPE on a closed pipe) would crash the process.
   out.on('error', onOutError);
 
-  const handleLine = (raw: string): void => {
+  const reject = (reason: string): void => {
+    stats.lines += 1;
+    stats.rejected += 1;
+    report({ file: name, line: lineNo, reason });
+  };
+
+  /** One physical line, without its `\n`; undefined when it was too long to keep. */
+  const handleLine = (bytes: Buffer | undefined): void => {
     lineNo += 1;
+    const tooLongReason = `line longer than ${maxLineLength} characters`;
     // Also checked here: a whole long line can arrive inside one large chunk.
-    if (tooLong || raw.length > maxLineLength) {
-      tooLong = false;
-      stats.lines += 1;
-      stats.rejected += 1;
-      report({ file: name, line: lineNo, reason: `line longer than ${maxLineLength} characters` });
-      return;
-    }
+    if (bytes === undefined || bytes.length > maxLineBytes) return reject(tooLongReason);
+    if (!isUtf8(bytes)) return reject(utf8Reason(bytes));
+    const raw = bytes.toString('utf8');
+    if (raw.length > maxLineLength) return reject(tooLongReason);
     let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (lineNo === 1 && line.startsWith('\uFEFF')) line = line.slice(1);
     if (line.trim() === '') return;
@@ -165,21 +226,30 @@ export async function convertNdjsonStream(
     pending += `${result.json}\n`;
   };
 
-  const feed = (text: string): void => {
+  /** The line that `carry` (and `tail`) hold, ending it. */
+  const takeCarry = (tail?: Buffer): Buffer | undefined => {
+    const line = tooLong ? undefined : carry.length === 0 ? tail : Buffer.concat(tail ? [...carry, tail] : carry, carryBytes + (tail?.length ?? 0));
+    carry = [];
+    carryBytes = 0;
+    tooLong = false;
+    return line;
+  };
+
+  const feed = (chunk: Buffer): void => {
     let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      const piece = text.slice(start, nl);
+    for (let nl = chunk.indexOf(NEWLINE); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
+      const piece = chunk.subarray(start, nl);
       start = nl + 1;
-      if (tooLong) handleLine('');
-      else {
-        handleLine(carry + piece);
-        carry = '';
-      }
+      handleLine(carry.length === 0 && !tooLong ? piece : takeCarry(piece));
     }
-    if (start < text.length && !tooLong) {
-      carry += text.slice(start);
-      if (carry.length > maxLineLength) {
-        carry = '';
+    if (start < chunk.length && !tooLong) {
+      // Copied: a slice would keep the whole chunk alive until the line ends.
+      const rest = Buffer.from(chunk.subarray(start));
+      carry.push(rest);
+      carryBytes += rest.length;
+      if (carryBytes > maxLineBytes) {
+        carry = [];
+        carryBytes = 0;
         tooLong = true;
       }
     }
@@ -202,16 +272,12 @@ export async function convertNdjsonStream(
 
   try {
     for await (const chunk of input) {
-      feed(typeof chunk === 'string' ? chunk : decoder.write(chunk));
+      // Text was decoded by the caller already; bytes are split here and checked line by line.
+      feed(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       await flush();
     }
-    feed(decoder.end());
     // A last line without a trailing newline is still a line.
-    if (carry !== '' || tooLong) {
-      const last = carry;
-      carry = '';
-      handleLine(last);
-    }
+    if (carryBytes > 0 || tooLong) handleLine(takeCarry());
     await flush();
   } finally {
     out.removeListener('error', onOutError);

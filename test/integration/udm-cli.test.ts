@@ -202,6 +202,25 @@ describe('duo-secops udm', () => {
     expect(r.code).toBe(1);
   });
 
+  it('rejects a line that is not UTF-8 as file:line: reason, exit 1, instead of replacing its bytes', async () => {
+    // The phone +12125556707 with two bytes no UTF-8 text has: it used to come out as +1212��5556707, exit 0.
+    const [before, after] = LINES[0]!.split('+12125556707');
+    const broken = Buffer.concat([Buffer.from(`${before}+1212`), Buffer.from([0xff, 0xfe]), Buffer.from(`5556707${after}`)]);
+    const content = Buffer.concat([Buffer.from(`${LINES[1]}\n`), broken, Buffer.from(`\n${LINES[2]}\n`)]);
+    const byte = broken.indexOf(0xff) + 1;
+    const path = join(dir, 'latin.json');
+    await writeFile(path, content);
+    const fromFile = await runUdm([path]);
+    expect(fromFile.stderr).toBe(`${path}:2: not valid UTF-8 (0xFF at byte ${byte})\n`);
+    expect(fromFile.code).toBe(1);
+    expect(ids(fromFile.stdout)).toEqual([ID[1], ID[2]]);
+    expect(fromFile.stdout).not.toContain('\uFFFD');
+    const fromStdin = await runUdm(['-'], { stdin: new PassThrough().end(content) });
+    expect(fromStdin.stderr).toBe(`<stdin>:2: not valid UTF-8 (0xFF at byte ${byte})\n`);
+    expect(fromStdin.code).toBe(1);
+    expect(ids(fromStdin.stdout)).toEqual([ID[1], ID[2]]);
+  });
+
   it('an unreadable input is exit 2, and the other inputs are still converted', async () => {
     const f = await put('ok.json', `${LINES[0]}\n`);
     const missing = join(dir, 'missing.json');

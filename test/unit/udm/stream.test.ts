@@ -1,7 +1,8 @@
 import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { addStats, convertNdjsonStream, emptyStats, type ConvertOptions, type LineProblem } from '../../../src/udm/stream.js';
+import { isUtf8 } from 'node:buffer';
+import { addStats, convertNdjsonStream, emptyStats, invalidUtf8At, type ConvertOptions, type LineProblem } from '../../../src/udm/stream.js';
 import { EXAMPLE_ITEMS } from './examples.js';
 
 /** A Writable that keeps what it is given; `highWaterMark` small to force backpressure. */
@@ -97,6 +98,77 @@ describe('convertNdjsonStream', () => {
     expect(whole.stats).toMatchObject({ converted: 1, rejected: 1 });
   });
 
+  it('rejects a line that is not UTF-8 with its number and the bad byte, instead of replacing the byte', async () => {
+    const item = EXAMPLE_ITEMS[0]!;
+    // The phone of a good line with bytes that no UTF-8 text has, as a broken export would leave it.
+    const phoneWith = (bad: number[]): Buffer => {
+      const [before, after] = JSON.stringify(item).split(item.phone!);
+      return Buffer.concat([Buffer.from(`${before}${item.phone!.slice(0, 5)}`), Buffer.from(bad), Buffer.from(`${item.phone!.slice(5)}${after}`)]);
+    };
+    const at = Buffer.from(JSON.stringify(item).split(item.phone!)[0]!).length + 5 + 1;
+    const lines: Buffer[] = [
+      Buffer.from(GOOD[1]!),
+      phoneWith([0xff, 0xfe]), // not a UTF-8 byte at all
+      phoneWith([0x80]), // a continuation byte with no lead
+      phoneWith([0xe2, 0x98]), // a three-byte character cut after two
+      phoneWith([0xc0, 0xaf]), // an overlong "/"
+      phoneWith([0xed, 0xa0, 0x80]), // a UTF-16 surrogate
+      phoneWith([0xf4, 0x90, 0x80, 0x80]), // above U+10FFFF
+      Buffer.from(GOOD[2]!),
+      Buffer.from([0x7b, 0xc3]), // the last line, cut inside a character
+    ];
+    const { stats, problems, lines: out } = await convert([Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])).subarray(0, -1)]);
+    expect(problems).toEqual([
+      { file: 'in.ndjson', line: 2, reason: `not valid UTF-8 (0xFF at byte ${at})` },
+      { file: 'in.ndjson', line: 3, reason: `not valid UTF-8 (0x80 at byte ${at})` },
+      { file: 'in.ndjson', line: 4, reason: `not valid UTF-8 (0xE2 at byte ${at})` },
+      { file: 'in.ndjson', line: 5, reason: `not valid UTF-8 (0xC0 at byte ${at})` },
+      { file: 'in.ndjson', line: 6, reason: `not valid UTF-8 (0xED at byte ${at})` },
+      { file: 'in.ndjson', line: 7, reason: `not valid UTF-8 (0xF4 at byte ${at})` },
+      { file: 'in.ndjson', line: 9, reason: 'not valid UTF-8 (0xC3 at byte 2)' },
+    ]);
+    expect(stats).toMatchObject({ lines: 9, converted: 2, rejected: 7 });
+    expect(out.map((e) => (e['metadata'] as Record<string, unknown>)['productLogId'])).toEqual([EXAMPLE_ITEMS[1]!.telephony_id, EXAMPLE_ITEMS[2]!.telephony_id]);
+    expect(JSON.stringify(out)).not.toContain('\uFFFD');
+  });
+
+  it('finds the same bad UTF-8 however the bytes are cut into chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.constantFrom(...GOOD.map((l) => Buffer.from(l!))), fc.uint8Array({ maxLength: 12 }).map((b) => Buffer.from(b))), { maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 12 }),
+        async (lines, sizes) => {
+          const bytes = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
+          const chunks: Buffer[] = [];
+          let at = 0;
+          for (const size of sizes) {
+            if (at >= bytes.length) break;
+            chunks.push(bytes.subarray(at, at + size));
+            at += size;
+          }
+          if (at < bytes.length) chunks.push(bytes.subarray(at));
+          expect(await convert(chunks)).toEqual(await convert([bytes]));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('counts the length limit in characters, however many bytes each takes', async () => {
+    const line = (text: string): string => `{"ts":"2023-01-01T00:00:00Z","context":"${text}"}`;
+    const fits = line('☎'.repeat(900)); // 942 characters, 2,742 bytes
+    const over = line('x'.repeat(1000)); // 1,042 characters and bytes
+    const farOver = line('☎'.repeat(1100)); // 3,342 bytes, over 3 per character: dropped as it streams past
+    const { problems, stats } = await convert([`${fits}\n${over}\n`, ...Buffer.from(`${farOver}\n${fits}`).toString('latin1').match(/.{1,500}/gs)!.map((s) => Buffer.from(s, 'latin1'))], {
+      maxLineLength: 1000,
+    });
+    expect(problems).toEqual([
+      { file: 'in.ndjson', line: 2, reason: 'line longer than 1000 characters' },
+      { file: 'in.ndjson', line: 3, reason: 'line longer than 1000 characters' },
+    ]);
+    expect(stats).toMatchObject({ converted: 2, rejected: 2 });
+  });
+
   it('passes options through: snake_case and logType', async () => {
     const { lines } = await convert([GOOD[0]!], { case: 'snake', logType: 'DUO_TELEPHONY' });
     expect(lines[0]?.['metadata']).toMatchObject({ event_type: 'USER_UNCATEGORIZED', log_type: 'DUO_TELEPHONY' });
@@ -128,6 +200,23 @@ describe('convertNdjsonStream', () => {
     });
     const lines = Array.from({ length: 100 }, (_, i) => `${GOOD[i % 3]}\n`);
     await expect(convertNdjsonStream(Readable.from(lines), 'x', out, () => undefined)).rejects.toThrow('EPIPE');
+  });
+
+  it('finds bad UTF-8 exactly where Node and the WHATWG decoder do', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 16 }), (bytes) => {
+        const at = invalidUtf8At(bytes);
+        expect(at === -1).toBe(isUtf8(bytes));
+        if (at >= 0) {
+          // Everything before it decodes; with it, decoding fails.
+          expect(isUtf8(bytes.subarray(0, at))).toBe(true);
+          expect(() => new TextDecoder('utf-8', { fatal: true }).decode(bytes)).toThrow();
+        }
+      }),
+      { numRuns: 5000 },
+    );
+    expect(invalidUtf8At(Buffer.from('vérification ☎ 電話 😀'))).toBe(-1);
+    expect(invalidUtf8At(Buffer.from([0x61, 0xf0, 0x9f, 0x98]))).toBe(1);
   });
 
   it('adds up stats over several inputs', () => {
