@@ -1,8 +1,8 @@
 /**
  * The simulator's clock: what it decides by time (the 180-day rule, the Date header and its skew
- * check, which events are visible yet) reads `now()` from here. By default it runs with real time;
- * a test can freeze it, move it forward or set it, so late events and ingestion delays need no real
- * waiting. Pacing stays on real elapsed time (the token bucket, the `delayMs` fault): those model the
+ * check, which events are visible yet) reads `now()` from here. By default it runs with real time,
+ * or at a fixed offset from it (a Duo whose clock is off from ours); a test can freeze it, move it
+ * forward or set it, so late events and ingestion delays need no real waiting. Pacing stays on real elapsed time (the token bucket, the `delayMs` fault): those model the
  * network, and a frozen clock must not hold a request forever.
  */
 
@@ -19,6 +19,8 @@ export interface SimClock {
   set(ms: number): void;
   /** Run again at real speed from the current simulator time. */
   resume(): void;
+  /** Run at real time plus `ms` (negative: behind), from now on; a frozen clock runs again. */
+  setOffset(ms: number): void;
 }
 
 export interface SimClockOptions {
@@ -26,6 +28,8 @@ export interface SimClockOptions {
   source?: () => number;
   /** Start frozen at this instant instead of running. */
   frozenAtMs?: number;
+  /** Run this far ahead of real time (negative: behind), as a Duo whose clock is off. Default 0. */
+  offsetMs?: number;
 }
 
 function assertFinite(what: string, ms: number): void {
@@ -38,9 +42,16 @@ export function createSimClock(opts: SimClockOptions = {}): SimClock {
   let offsetMs = 0;
   /** Frozen: simulator time is frozenAtMs. */
   let frozenAtMs: number | null = null;
+  if (opts.frozenAtMs !== undefined && opts.offsetMs !== undefined) {
+    throw new RangeError('simulator clock: give either frozenAtMs or offsetMs, not both (a frozen clock has no offset from real time)');
+  }
   if (opts.frozenAtMs !== undefined) {
     assertFinite('frozenAtMs', opts.frozenAtMs);
     frozenAtMs = opts.frozenAtMs;
+  }
+  if (opts.offsetMs !== undefined) {
+    assertFinite('offsetMs', opts.offsetMs);
+    offsetMs = opts.offsetMs;
   }
 
   const now = (): number => frozenAtMs ?? source() + offsetMs;
@@ -67,6 +78,11 @@ export function createSimClock(opts: SimClockOptions = {}): SimClock {
     resume() {
       if (frozenAtMs === null) return;
       offsetMs = frozenAtMs - source();
+      frozenAtMs = null;
+    },
+    setOffset(ms: number) {
+      assertFinite('setOffset(ms)', ms);
+      offsetMs = ms;
       frozenAtMs = null;
     },
   };

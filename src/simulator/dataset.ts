@@ -21,6 +21,17 @@ export interface DatasetOptions {
   bursts?: Array<{ atMs: number; count: number }>;
   /** That many events (chosen by the seed) become visible only `delayMs` after their `ts`. */
   late?: { count: number; delayMs: number };
+  /**
+   * Events published late by a random amount: each event, with probability `rate` (default 1),
+   * becomes visible a whole number of ms after its `ts`, uniform in [0, maxDelayMs]. An event also
+   * chosen by `late` arrives at the later of the two.
+   */
+  lateness?: { maxDelayMs: number; rate?: number };
+  /**
+   * Probability per event (default 0) that its item has no `telephony_id`. The simulator still pages
+   * it: its `id`, which cursors name, is the simulator's own.
+   */
+  missingIdRate?: number;
 }
 
 export interface SimEvent {
@@ -32,6 +43,8 @@ export interface SimEvent {
   json: string;
   /** Epoch ms from which the simulator serves the event (Duo's ingestion delay, late arrivals). */
   visibleAtMs: number;
+  /** The item has no `telephony_id`: `id` is the simulator's own, seen only in cursors. */
+  missingId?: true;
 }
 
 /** Order of every data set and of `ts:asc` pages: time, then id (code-unit order). */
@@ -165,6 +178,10 @@ function assertInteger(name: string, value: number, min: number, max = Number.MA
   }
 }
 
+function assertProbability(name: string, p: number | undefined): void {
+  if (p !== undefined && !(p >= 0 && p <= 1)) throw new RangeError(`generateDataset: ${name} must be a probability in [0, 1], got ${p}`);
+}
+
 function validate(opts: DatasetOptions): number {
   assertInteger('events', opts.events, 0, MAX_DATASET_EVENTS);
   if (!Number.isFinite(opts.seed)) throw new RangeError(`generateDataset: seed must be a finite number, got ${opts.seed}`);
@@ -187,6 +204,11 @@ function validate(opts: DatasetOptions): number {
     assertInteger('late.count', opts.late.count, 0, opts.events);
     assertInteger('late.delayMs', opts.late.delayMs, 0);
   }
+  if (opts.lateness) {
+    assertInteger('lateness.maxDelayMs', opts.lateness.maxDelayMs, 0);
+    assertProbability('lateness.rate', opts.lateness.rate);
+  }
+  assertProbability('missingIdRate', opts.missingIdRate);
   return background;
 }
 
@@ -254,10 +276,16 @@ export function generateDataset(opts: DatasetOptions): SimEvent[] {
   const timeRng = createRng(opts.seed);
   const fieldRng = createRng(opts.seed + 0x5bd1e995);
   const lateRng = createRng(opts.seed + 0x1b873593);
+  const latenessRng = createRng(opts.seed + 0x27d4eb2f);
+  const missingIdRng = createRng(opts.seed + 0x165667b1);
 
   const times = drawTimes(timeRng, opts, background);
   const late = opts.late && opts.late.count > 0 ? drawLate(lateRng, total, opts.late.count) : undefined;
   const lateDelayMs = opts.late?.delayMs ?? 0;
+  const latenessRate = opts.lateness?.rate ?? 1;
+  // Whole ms from 0 to maxDelayMs: the span of the draw is one more than the largest delay.
+  const latenessSpan = opts.lateness && latenessRate > 0 ? opts.lateness.maxDelayMs + 1 : 0;
+  const missingIdRate = opts.missingIdRate ?? 0;
   const phones = buildPhonePool(fieldRng, 600);
 
   const events = new Array<SimEvent>(total);
@@ -307,15 +335,17 @@ export function generateDataset(opts: DatasetOptions): SimEvent[] {
       }
       const type = context === 'verify' || fieldRng.next() >= 0.27 ? 'sms' : 'phone';
       const credits = creditsFor(fieldRng, type, phone);
-      const json = `{"context":"${context}","credits":${credits},"phone":"${phone.e164}","telephony_id":"${id}","ts":"${ts}","txid":"${txid}","type":"${type}"}`;
-      // Slicing the id out of the item flattens `json` and shares its memory instead of keeping two copies.
-      const idStart = json.indexOf('"telephony_id":"') + 16;
-      events[k] = {
-        tsMicros,
-        id: json.slice(idStart, idStart + id.length),
-        json,
-        visibleAtMs: late !== undefined && late[k] === 1 ? tsMs + lateDelayMs : tsMs,
-      };
+      let visibleAtMs = late !== undefined && late[k] === 1 ? tsMs + lateDelayMs : tsMs;
+      if (latenessSpan > 0 && latenessRng.chance(latenessRate)) visibleAtMs = Math.max(visibleAtMs, tsMs + Math.floor(latenessRng.next53() * latenessSpan));
+      if (missingIdRng.chance(missingIdRate)) {
+        const json = `{"context":"${context}","credits":${credits},"phone":"${phone.e164}","ts":"${ts}","txid":"${txid}","type":"${type}"}`;
+        events[k] = { tsMicros, id, json, visibleAtMs, missingId: true };
+      } else {
+        const json = `{"context":"${context}","credits":${credits},"phone":"${phone.e164}","telephony_id":"${id}","ts":"${ts}","txid":"${txid}","type":"${type}"}`;
+        // Slicing the id out of the item flattens `json` and shares its memory instead of keeping two copies.
+        const idStart = json.indexOf('"telephony_id":"') + 16;
+        events[k] = { tsMicros, id: json.slice(idStart, idStart + id.length), json, visibleAtMs };
+      }
       prevTxid = txid;
       prevPhone = phone;
       prevContext = context;
@@ -338,6 +368,8 @@ export interface SimEventFields {
   type?: string;
   /** Fields Duo might add later: appended after the known ones, so parsers meet unknown keys. */
   extra?: Record<string, unknown>;
+  /** Leave `telephony_id` out of the item; `id` still orders the event and names it in cursors. */
+  missingId?: boolean;
 }
 
 /** One hand-made event (a test adding a late or odd event to a running simulator). */
@@ -346,11 +378,13 @@ export function createSimEvent(f: SimEventFields): SimEvent {
     context: f.context ?? 'authentication',
     credits: f.credits ?? 1,
     phone: f.phone ?? '+12125550100',
-    telephony_id: f.id,
+    ...(f.missingId !== true && { telephony_id: f.id }),
     ts: formatTs(f.tsMicros),
     txid: f.txid ?? f.id,
     type: f.type ?? 'sms',
     ...f.extra,
   };
-  return { tsMicros: f.tsMicros, id: f.id, json: JSON.stringify(item), visibleAtMs: f.visibleAtMs ?? Math.floor(f.tsMicros / 1000) };
+  const event: SimEvent = { tsMicros: f.tsMicros, id: f.id, json: JSON.stringify(item), visibleAtMs: f.visibleAtMs ?? Math.floor(f.tsMicros / 1000) };
+  if (f.missingId === true) event.missingId = true;
+  return event;
 }

@@ -11,7 +11,8 @@ export {
   type FaultKind,
   type SimIntegration,
 } from './server.js';
+export { Misbehaviour, validateMisbehaviour, type MisbehaviourOptions, type MisbehaviourKind, type PagePlan } from './misbehaviour.js';
 export { createSimClock, type SimClock, type SimClockOptions } from './clock.js';
-export { EventStore, type PageQuery, type PageSelection, type SortOrder } from './store.js';
+export { EventStore, cursorFor, type PageQuery, type PageSelection, type SortOrder, type WindowQuery } from './store.js';
 export { parseQuery, parsePageQuery, verifyCredentials, type DuoFailure } from './request.js';
 export { createRng, type Rng } from './rng.js';

@@ -1,6 +1,7 @@
 /**
  * The Duo Admin API simulator: a real HTTP server on loopback answering
- * `GET /admin/v2/logs/telephony` the way docs/duo-api.md says Duo does, with pacing and injectable faults.
+ * `GET /admin/v2/logs/telephony` the way docs/duo-api.md says Duo does, with pacing, injectable faults
+ * and, on request, the misbehaviour of a Duo that breaks its contract (misbehaviour.ts).
  *
  * Order of processing, and why: route (404/405) → credentials (401) → permission (403) → token
  * bucket (429, needs the integration) → faults (so that a fault never hides an auth bug) → parameters
@@ -15,11 +16,13 @@ import { TELEPHONY_PATH } from '../duo/types.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createSimClock, type SimClock } from './clock.js';
 import { generateDataset, type DatasetOptions, type SimEvent } from './dataset.js';
+import { emptyMisbehaviourCounts, Misbehaviour, validateMisbehaviour, type MisbehaviourKind, type MisbehaviourOptions } from './misbehaviour.js';
 import { createRng, type Rng } from './rng.js';
-import { EventStore } from './store.js';
+import { cursorFor, EventStore, type PageQuery } from './store.js';
 import { failure, parsePageQuery, parseQuery, verifyCredentials, type DuoFailure, type QueryParams, type SimIntegration } from './request.js';
 
 export type { SimIntegration } from './request.js';
+export type { MisbehaviourKind, MisbehaviourOptions } from './misbehaviour.js';
 
 export interface FaultOptions {
   /** Seed of the fault draws (default 1): the same request sequence meets the same faults. */
@@ -67,6 +70,8 @@ export interface SimulatorOptions {
   /** Date header tolerance (default 300 s) before 401 40105. */
   maxSkewSeconds?: number;
   faults?: FaultOptions;
+  /** Cursors that go back and odd items, from the first request (`Simulator.setMisbehaviour` changes them). */
+  misbehaviour?: MisbehaviourOptions;
   /**
    * What the simulator decides by time (180-day rule, Date header and skew, what is visible yet)
    * follows this clock; also `Simulator.clock`. Default: a running clock on `now`.
@@ -74,6 +79,11 @@ export interface SimulatorOptions {
   clock?: SimClock;
   /** Real time of the default clock, epoch ms (default Date.now). Not together with `clock`. */
   now?: () => number;
+  /**
+   * Run the default clock this far ahead of real time (negative: behind), as a Duo whose clock is off
+   * from the client's. Not together with `clock` (give that clock an `offsetMs` instead).
+   */
+  clockOffsetMs?: number;
   logger?: Logger;
 }
 
@@ -86,6 +96,11 @@ export interface SimulatorStats {
   itemsServed: number;
   /** Injected faults by kind (429s from the token bucket are not faults: see byStatus). */
   faults: Record<FaultKind, number>;
+  /**
+   * Misbehaviour in complete 200 pages: pages whose cursor was rewound, cycled or repeated, pages
+   * shuffled out of order, extra items from outside the window, and items without `telephony_id`.
+   */
+  misbehaviour: Record<MisbehaviourKind, number>;
   /** Time spent handling requests (checks, page selection, serialisation), excluding injected delays. */
   handlerMs: number;
 }
@@ -103,6 +118,8 @@ export interface Simulator {
   stats: SimulatorStats;
   /** Replace the fault configuration (a new seed restarts the draws). */
   setFaults(f: FaultOptions): void;
+  /** Replace the misbehaviour switches; null or `{}` behaves again (a new seed restarts the draws). */
+  setMisbehaviour(m: MisbehaviourOptions | null): void;
   /** Merge more events into the data set (they follow the usual visibility rules). */
   addEvents(e: SimEvent[]): void;
   close(): Promise<void>;
@@ -158,7 +175,12 @@ function validateOptions(opts: SimulatorOptions): void {
     if (!i.ikey || i.ikey.includes(':') || !i.skey) throw new RangeError('simulator: every integration needs a non-empty ikey without ":" and a non-empty skey');
   }
   if (opts.faults) validateFaults(opts.faults);
+  if (opts.misbehaviour) validateMisbehaviour(opts.misbehaviour);
   if (opts.clock && opts.now) throw new RangeError('simulator: give either clock or now, not both (now is the default clock’s source)');
+  if (opts.clockOffsetMs !== undefined) {
+    if (!Number.isFinite(opts.clockOffsetMs)) throw new RangeError(`simulator: clockOffsetMs must be a finite number of ms, got ${opts.clockOffsetMs}`);
+    if (opts.clock) throw new RangeError('simulator: give either clock or clockOffsetMs, not both (createSimClock takes an offsetMs)');
+  }
 }
 
 class TokenBucket {
@@ -195,7 +217,9 @@ function failBody(f: DuoFailure): string {
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   validateOptions(opts);
   const logger = opts.logger ?? silentLogger();
-  const clock = opts.clock ?? createSimClock(opts.now ? { source: opts.now } : {});
+  const clock =
+    opts.clock ??
+    createSimClock({ ...(opts.now && { source: opts.now }), ...(opts.clockOffsetMs !== undefined && { offsetMs: opts.clockOffsetMs }) });
   const now = (): number => clock.now();
   const apiHost = opts.apiHost ?? DEFAULT_API_HOST;
   const integrations = opts.integrations && opts.integrations.length > 0 ? opts.integrations : [randomIntegration()];
@@ -218,6 +242,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   // Response shape choices (cursor key omitted vs null, total_objects form) get their own stream so
   // turning faults on does not change them.
   const shapeRng = createRng((faults.seed ?? 1) + 0x632be5ab);
+  const misbehaviour = new Misbehaviour(opts.misbehaviour);
 
   const stats: SimulatorStats = {
     requests: 0,
@@ -225,6 +250,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     pagesServed: 0,
     itemsServed: 0,
     faults: { '429': 0, '500': 0, '503': 0, html502: 0, reset: 0, truncated: 0, delay: 0 },
+    misbehaviour: emptyMisbehaviourCounts(),
     handlerMs: 0,
   };
   const pendingDelays = new Set<NodeJS.Timeout>();
@@ -296,22 +322,38 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return undefined;
   };
 
-  const pageBody = (query: Parameters<EventStore['selectPage']>[0], nowMs: number): { body: string; items: number } | DuoFailure => {
+  interface PageBody {
+    body: string;
+    items: number;
+    /** The cursor returned, null for none (what the next request in this window may send). */
+    cursor: string | null;
+    injected: MisbehaviourKind[];
+    missingIds: number;
+  }
+
+  const pageBody = (query: PageQuery, nowMs: number): PageBody | DuoFailure => {
     const page = store.selectPage(query, nowMs);
     if (!page.found) return failure(400, 40002, 'Invalid request parameters', 'next_offset');
     const last = page.items[page.items.length - 1];
-    const cursor = last ? JSON.stringify(`${Math.floor(last.tsMicros / 1000)},${last.id}`) : 'null';
+    const sendsCursor = lastPageCursor === 'present' || page.hasMore;
+    const plan = misbehaviour.plan(store, query, page.items, sendsCursor && last ? cursorFor(last) : null, nowMs);
     let meta: string;
-    if (lastPageCursor === 'present' || page.hasMore) {
-      meta = `"next_offset":${cursor},`;
+    if (sendsCursor) {
+      meta = `"next_offset":${plan.cursor === null ? 'null' : JSON.stringify(plan.cursor)},`;
     } else {
       // Both readings of "no more" occur in the wild: a null cursor and no cursor key at all.
       meta = shapeRng.chance(0.5) ? '"next_offset":null,' : '';
     }
     meta += shapeRng.chance(0.25) ? `"total_objects":${page.total}` : `"total_objects":{"relation":"eq","value":${page.total}}`;
     let items = '';
-    for (let i = 0; i < page.items.length; i++) items += i === 0 ? (page.items[i] as SimEvent).json : `,${(page.items[i] as SimEvent).json}`;
-    return { body: `{"stat":"OK","response":{"items":[${items}],"metadata":{${meta}}}}`, items: page.items.length };
+    let missingIds = 0;
+    for (let i = 0; i < plan.items.length; i++) {
+      const e = plan.items[i] as SimEvent;
+      items += i === 0 ? e.json : `,${e.json}`;
+      if (e.missingId === true) missingIds++;
+    }
+    const body = `{"stat":"OK","response":{"items":[${items}],"metadata":{${meta}}}}`;
+    return { body, items: plan.items.length, cursor: plan.cursor, injected: plan.injected, missingIds };
   };
 
   const serve = (res: ServerResponse, path: string, query: QueryParams, fault: Drawn): void => {
@@ -326,7 +368,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     send(res, 200, body);
     stats.pagesServed++;
     stats.itemsServed += page.items;
-    logger.debug({ event: 'page.served', path, items: page.items, sort: parsed.query.sort }, 'page served');
+    stats.misbehaviour.missingId += page.missingIds;
+    for (const kind of page.injected) stats.misbehaviour[kind]++;
+    misbehaviour.served(parsed.query, page.cursor);
+    logger.debug({ event: 'page.served', path, items: page.items, sort: parsed.query.sort, ...(page.injected.length > 0 && { misbehaviour: page.injected }) }, 'page served');
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -427,6 +472,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       validateFaults(f);
       faults = { ...f };
       if (f.seed !== undefined) faultRng = createRng(f.seed);
+    },
+    setMisbehaviour(m: MisbehaviourOptions | null) {
+      misbehaviour.set(m);
     },
     addEvents(e: SimEvent[]) {
       store.add(e);

@@ -16,6 +16,12 @@ export interface PageQuery {
   cursor?: { tsMs: number; id: string } | undefined;
 }
 
+/** A window and its order, without the page's own parameters. */
+export type WindowQuery = Pick<PageQuery, 'mintimeMs' | 'maxtimeMs' | 'sort'>;
+
+/** How far `visibleOutside` looks past hidden events before giving up. */
+const OUTSIDE_SCAN_LIMIT = 100_000;
+
 export type PageSelection =
   | {
       found: true;
@@ -26,6 +32,11 @@ export type PageSelection =
       total: number;
     }
   | { found: false };
+
+/** A page's cursor as Duo writes it: `"<ts_ms>,<id>"`, naming the event to continue after. */
+export function cursorFor(e: SimEvent): string {
+  return `${Math.floor(e.tsMicros / 1000)},${e.id}`;
+}
 
 function isSorted(events: readonly SimEvent[]): boolean {
   for (let i = 1; i < events.length; i++) {
@@ -39,6 +50,8 @@ export class EventStore {
   #times = new Float64Array(0);
   /** Indices of events served later than their own `ts` (late arrivals), ascending. */
   #late: number[] = [];
+  /** The longest of those delays, ms: a late event older than that has arrived whatever its delay. */
+  #maxDelayMs = 0;
 
   constructor(events: readonly SimEvent[] = []) {
     this.#rebuild(isSorted(events) ? [...events] : [...events].sort(compareEvents));
@@ -81,10 +94,15 @@ export class EventStore {
     this.#events = events;
     this.#times = new Float64Array(events.length);
     this.#late = [];
+    this.#maxDelayMs = 0;
     for (let i = 0; i < events.length; i++) {
       const e = events[i] as SimEvent;
       this.#times[i] = e.tsMicros;
-      if (e.visibleAtMs > Math.floor(e.tsMicros / 1000)) this.#late.push(i);
+      const delayMs = e.visibleAtMs - Math.floor(e.tsMicros / 1000);
+      if (delayMs > 0) {
+        this.#late.push(i);
+        if (delayMs > this.#maxDelayMs) this.#maxDelayMs = delayMs;
+      }
     }
   }
 
@@ -130,8 +148,7 @@ export class EventStore {
    */
   selectPage(q: PageQuery, nowMs: number): PageSelection {
     const events = this.#events;
-    const lo = this.lowerBound(q.mintimeMs * 1000);
-    const hi = Math.max(lo, this.upperBound(Math.min(q.maxtimeMs, nowMs) * 1000));
+    const [lo, hi] = this.#bounds(q, nowMs);
     let cursorIndex = -1;
     if (q.cursor) {
       cursorIndex = this.findCursor(q.cursor.tsMs, q.cursor.id);
@@ -168,9 +185,57 @@ export class EventStore {
     return { found: true, items, hasMore, total: hi - lo - this.#hiddenIn(lo, hi, nowMs) };
   }
 
-  /** Late events in [lo, hi) not visible yet: few, so a scan of that list is cheap. */
+  /** Indices [lo, hi) of the events inside the window whose time has come (arrived or not). */
+  #bounds(q: Pick<PageQuery, 'mintimeMs' | 'maxtimeMs'>, nowMs: number): [number, number] {
+    const lo = this.lowerBound(q.mintimeMs * 1000);
+    return [lo, Math.max(lo, this.upperBound(Math.min(q.maxtimeMs, nowMs) * 1000))];
+  }
+
+  /**
+   * Walking from the event at `index` toward the start of the window (in its sort order), the
+   * `steps`-th visible event of the window, or the window's first visible one when fewer lie before;
+   * -1 when none does.
+   */
+  visibleBefore(index: number, steps: number, q: WindowQuery, nowMs: number): number {
+    const [lo, hi] = this.#bounds(q, nowMs);
+    const step = q.sort === 'ts:asc' ? -1 : 1;
+    let found = -1;
+    let taken = 0;
+    for (let i = index + step; i >= lo && i < hi && taken < steps; i += step) {
+      if ((this.#events[i] as SimEvent).visibleAtMs <= nowMs) {
+        found = i;
+        taken++;
+      }
+    }
+    return found;
+  }
+
+  /** The visible event nearest outside the window: just after its maxtime, or just before its mintime. */
+  visibleOutside(q: Pick<PageQuery, 'mintimeMs' | 'maxtimeMs'>, nowMs: number, side: 'after' | 'before'): SimEvent | undefined {
+    const events = this.#events;
+    const end = this.upperBound(nowMs * 1000);
+    if (side === 'after') {
+      const start = this.upperBound(q.maxtimeMs * 1000);
+      for (let i = start; i < end && i < start + OUTSIDE_SCAN_LIMIT; i++) {
+        if ((events[i] as SimEvent).visibleAtMs <= nowMs) return events[i];
+      }
+    } else {
+      const start = Math.min(this.lowerBound(q.mintimeMs * 1000), end) - 1;
+      for (let i = start; i >= 0 && i > start - OUTSIDE_SCAN_LIMIT; i--) {
+        if ((events[i] as SimEvent).visibleAtMs <= nowMs) return events[i];
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Late events in [lo, hi) not visible yet. Only those within the longest delay of `nowMs` can still
+   * be hidden, so the scan stays short even when every event of the data set arrived late.
+   */
   #hiddenIn(lo: number, hi: number, nowMs: number): number {
     const late = this.#late;
+    if (late.length === 0) return 0;
+    lo = Math.max(lo, this.lowerBound((nowMs - this.#maxDelayMs) * 1000));
     let a = 0;
     let b = late.length;
     while (a < b) {

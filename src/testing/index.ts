@@ -17,6 +17,8 @@ export {
   type SimulatorStats,
   type FaultOptions,
   type FaultKind,
+  type MisbehaviourOptions,
+  type MisbehaviourKind,
   type SimIntegration,
   type SimClock,
   type SimClockOptions,

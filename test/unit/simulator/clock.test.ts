@@ -101,6 +101,42 @@ describe('createSimClock', () => {
     expect(() => createSimClock({ frozenAtMs: Number.NaN })).toThrow(RangeError);
     expect(clock.now()).toBe(T);
   });
+
+  it('runs at a fixed offset from real time, ahead or behind', () => {
+    const real = fakeRealTime(T);
+    const ahead = createSimClock({ source: real.source, offsetMs: 290_000 });
+    const behind = createSimClock({ source: real.source, offsetMs: -45 * MIN });
+    expect(ahead.frozen).toBe(false);
+    expect([ahead.now(), behind.now()]).toEqual([T + 290_000, T - 45 * MIN]);
+    real.pass(1234);
+    expect([ahead.now(), behind.now()]).toEqual([T + 291_234, T - 45 * MIN + 1234]);
+    // The other controls work from there.
+    ahead.advance(MIN);
+    expect(ahead.now()).toBe(T + 291_234 + MIN);
+    const fromDateNow = createSimClock({ offsetMs: DAY });
+    const before = Date.now();
+    const read = fromDateNow.now();
+    expect(read - DAY).toBeGreaterThanOrEqual(before);
+    expect(read - DAY).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('changes its offset at run time, running again if it stood still', () => {
+    const real = fakeRealTime(T);
+    const clock = createSimClock({ source: real.source, frozenAtMs: T - DAY });
+    clock.setOffset(-30_000);
+    expect(clock.frozen).toBe(false);
+    expect(clock.now()).toBe(T - 30_000);
+    real.pass(500);
+    expect(clock.now()).toBe(T - 29_500);
+    clock.setOffset(0);
+    expect(clock.now()).toBe(T + 500);
+  });
+
+  it('refuses an offset that is not a number, and an offset on a frozen clock', () => {
+    expect(() => createSimClock({ offsetMs: Number.NaN })).toThrow(RangeError);
+    expect(() => createSimClock({ frozenAtMs: T, offsetMs: 1000 })).toThrow(/either frozenAtMs or offsetMs/);
+    expect(() => createSimClock().setOffset(Number.POSITIVE_INFINITY)).toThrow(RangeError);
+  });
 });
 
 describe('the simulator on its clock', () => {
@@ -192,5 +228,82 @@ describe('the simulator on its clock', () => {
 
   it('refuses both a clock and now', async () => {
     await expect(startSimulator({ clock: createSimClock(), now: Date.now })).rejects.toThrow(/either clock or now/);
+  });
+});
+
+describe('a simulator whose clock is off from the client’s (clockOffsetMs)', () => {
+  const running: Simulator[] = [];
+  async function start(opts: SimulatorOptions): Promise<Simulator> {
+    const sim = await startSimulator(opts);
+    running.push(sim);
+    return sim;
+  }
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((s) => s.close()));
+  });
+
+  const body = (text: string) => parseBody({ status: 200, headers: {}, text });
+
+  it('290 s ahead: accepts a client on the real clock, dates its answers 290 s ahead, and already serves an event 200 s in the real future', async () => {
+    const realNow = Date.now();
+    const sim = await start({
+      clockOffsetMs: 290_000,
+      maxSkewSeconds: 300,
+      events: [createSimEvent({ tsMicros: (realNow + 200_000) * 1000, id: 'ahead' })],
+    });
+    expect(sim.clock.frozen).toBe(false);
+    const params = { mintime: String(realNow - 10 * MIN), maxtime: String(realNow + 250_000), sort: 'ts:asc' };
+    const before = Date.now();
+    // signedGet dates the request by the real clock.
+    const r = await signedGet(sim, { params });
+    const after = Date.now();
+    expect(r.status).toBe(200);
+    expect(body(r.text).response!.items.map((i) => i['telephony_id'])).toEqual(['ahead']);
+    // The header has whole seconds: it lies in [before + 290 s - 1 s, after + 290 s].
+    const dateMs = Date.parse(String(r.headers['date']));
+    expect(dateMs).toBeGreaterThanOrEqual(before + 290_000 - 1000);
+    expect(dateMs).toBeLessThanOrEqual(after + 290_000);
+  });
+
+  it('the same on a fake real time: the Date header exactly 290 s ahead, the event visible from 290 s before its ts', async () => {
+    const real = fakeRealTime(T);
+    const sim = await start({ now: real.source, clockOffsetMs: 290_000, events: [createSimEvent({ tsMicros: (T + 200_000) * 1000, id: 'ahead' })] });
+    const params = { mintime: String(T - 10 * MIN), maxtime: String(T + 10 * MIN), sort: 'ts:asc' };
+    const r = await signedGet(sim, { params, dateMs: T });
+    expect(r.status).toBe(200);
+    expect(Date.parse(String(r.headers['date']))).toBe(T + 290_000);
+    expect(body(r.text).response!.items).toHaveLength(1);
+    // 290 s ahead of a real time 91 s earlier is 1 s before the event: not there yet.
+    real.pass(-91_000);
+    const early = await signedGet(sim, { params, dateMs: T - 91_000 });
+    expect(body(early.text).response!.items).toHaveLength(0);
+  });
+
+  it('400 s ahead or behind, beyond the 300 s tolerance: every request gets 401 40105', async () => {
+    const real = fakeRealTime(T);
+    const params = { mintime: String(T - 10 * MIN), maxtime: String(T - MIN) };
+    for (const clockOffsetMs of [400_000, -400_000]) {
+      const sim = await start({ now: real.source, clockOffsetMs });
+      const r = await signedGet(sim, { params, dateMs: T });
+      expect([r.status, body(r.text).code]).toEqual([401, 40105]);
+      expect(Date.parse(String(r.headers['date']))).toBe(T + clockOffsetMs);
+      // A client that learned Duo's clock is accepted.
+      expect((await signedGet(sim, { params, dateMs: T + clockOffsetMs })).status).toBe(200);
+    }
+    const real400 = await start({ clockOffsetMs: 400_000 });
+    const r = await signedGet(real400, { params: { mintime: String(Date.now() - 10 * MIN), maxtime: String(Date.now() - MIN) } });
+    expect([r.status, body(r.text).code]).toEqual([401, 40105]);
+  });
+
+  it('applies the 180-day rule from its own today', async () => {
+    const real = fakeRealTime(T);
+    const sim = await start({ now: real.source, clockOffsetMs: 2 * DAY, maxSkewSeconds: 3 * 86_400 });
+    const r = await signedGet(sim, { params: { mintime: String(T - 179 * DAY), maxtime: String(T - 178 * DAY) }, dateMs: T });
+    expect(body(r.text).message_detail).toBe('mintime must be within the past 180 days');
+  });
+
+  it('refuses an offset that is not a number, or one beside a clock of its own', async () => {
+    await expect(startSimulator({ clockOffsetMs: Number.NaN })).rejects.toThrow(RangeError);
+    await expect(startSimulator({ clock: createSimClock(), clockOffsetMs: 1000 })).rejects.toThrow(/either clock or clockOffsetMs/);
   });
 });

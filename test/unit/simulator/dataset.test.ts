@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareEvents, createSimEvent, formatTs, generateDataset, type DatasetOptions } from '../../../src/simulator/dataset.js';
+import { compareEvents, createSimEvent, formatTs, generateDataset, type DatasetOptions, type SimEvent } from '../../../src/simulator/dataset.js';
 import { createRng } from '../../../src/simulator/rng.js';
 import { parseTsMicros } from '../../../src/duo/ts.js';
 
@@ -148,12 +148,86 @@ describe('generateDataset', () => {
     expect(allLate.every((e) => e.visibleAtMs === Math.floor(e.tsMicros / 1000) + 1)).toBe(true);
   });
 
+  describe('lateness: events published late by a random amount', () => {
+    const plain = generateDataset({ ...base, events: 20_000 });
+    const delayOf = (e: SimEvent) => e.visibleAtMs - Math.floor(e.tsMicros / 1000);
+
+    it('delays every event uniformly from 0 to maxDelayMs, deterministically by seed, leaving the items as they were', () => {
+      const opts: DatasetOptions = { ...base, events: 20_000, lateness: { maxDelayMs: 600_000 } };
+      const ds = generateDataset(opts);
+      expect(ds.map((e) => e.json)).toEqual(plain.map((e) => e.json));
+      expect(generateDataset(opts).map((e) => e.visibleAtMs)).toEqual(ds.map((e) => e.visibleAtMs));
+      expect(generateDataset({ ...opts, seed: 43 }).map(delayOf).slice(0, 10)).not.toEqual(ds.map(delayOf).slice(0, 10));
+      const delays = ds.map(delayOf);
+      expect(delays.every((d) => Number.isInteger(d) && d >= 0 && d <= 600_000)).toBe(true);
+      // Uniform: each tenth of the range holds about a tenth of the events, the mean is about half the range.
+      const tenths = new Array<number>(10).fill(0);
+      for (const d of delays) tenths[Math.min(9, Math.floor(d / 60_000))]!++;
+      for (const n of tenths) expect(n / delays.length).toBeGreaterThan(0.08);
+      for (const n of tenths) expect(n / delays.length).toBeLessThan(0.12);
+      expect(delays.reduce((a, b) => a + b, 0) / delays.length).toBeCloseTo(300_000, -4);
+    });
+
+    it('delays only a fraction of events with rate, and keeps the fixed `late` option: the later of the two wins', () => {
+      const some = generateDataset({ ...base, events: 20_000, lateness: { maxDelayMs: 60_000, rate: 0.25 } });
+      const delayed = some.filter((e) => delayOf(e) > 0).length / some.length;
+      expect(delayed).toBeGreaterThan(0.22);
+      expect(delayed).toBeLessThan(0.28);
+      expect(generateDataset({ ...base, events: 1000, lateness: { maxDelayMs: 60_000, rate: 0 } }).every((e) => delayOf(e) === 0)).toBe(true);
+
+      const fixedOnly = generateDataset({ ...base, events: 2000, late: { count: 300, delayMs: 30_000 } });
+      const both = generateDataset({ ...base, events: 2000, late: { count: 300, delayMs: 30_000 }, lateness: { maxDelayMs: 60_000 } });
+      const randomOnly = generateDataset({ ...base, events: 2000, lateness: { maxDelayMs: 60_000 } });
+      // Turning lateness on does not change which events `late` picks, and the other way round.
+      expect(both.map(delayOf)).toEqual(fixedOnly.map((e, i) => Math.max(delayOf(e), delayOf(randomOnly[i]!))));
+      expect(fixedOnly.filter((e) => delayOf(e) === 30_000)).toHaveLength(300);
+    });
+  });
+
+  describe('missingIdRate: events without telephony_id', () => {
+    it('leaves the field out of about that fraction of items, and changes nothing else', () => {
+      const plain = generateDataset({ ...base, events: 10_000 });
+      const ds = generateDataset({ ...base, events: 10_000, missingIdRate: 0.1 });
+      const without = ds.filter((e) => e.missingId === true);
+      expect(without.length / ds.length).toBeGreaterThan(0.08);
+      expect(without.length / ds.length).toBeLessThan(0.12);
+      expect(ds.filter((e) => e.missingId !== true).every((e) => !('missingId' in e))).toBe(true);
+      for (const [i, e] of ds.entries()) {
+        const item = JSON.parse(e.json) as Record<string, unknown>;
+        const before = JSON.parse(plain[i]!.json) as Record<string, unknown>;
+        // The internal id is the one the item would have carried: order and cursors do not move.
+        expect(e.id).toBe(plain[i]!.id);
+        if (e.missingId) {
+          expect('telephony_id' in item).toBe(false);
+          delete before['telephony_id'];
+        }
+        expect(item).toEqual(before);
+        if (i > 200) break;
+      }
+      expect(without.every((e) => !e.json.includes('telephony_id'))).toBe(true);
+      expect(ds.filter((e) => !e.missingId).every((e) => e.json.includes(`"telephony_id":"${e.id}"`))).toBe(true);
+      expect(generateDataset({ ...base, events: 10_000, missingIdRate: 0.1 }).map((e) => e.missingId === true)).toEqual(ds.map((e) => e.missingId === true));
+    });
+
+    it('by hand: createSimEvent({ missingId: true })', () => {
+      const e = createSimEvent({ tsMicros: 1_700_000_000_000_500, id: 'internal-1', missingId: true });
+      expect(e.missingId).toBe(true);
+      expect(e.id).toBe('internal-1');
+      expect(Object.keys(JSON.parse(e.json) as object)).toEqual(['context', 'credits', 'phone', 'ts', 'txid', 'type']);
+      expect(createSimEvent({ tsMicros: 1, id: 'x', missingId: false }).missingId).toBeUndefined();
+    });
+  });
+
   it('rejects impossible options', () => {
     expect(() => generateDataset({ ...base, events: -1 })).toThrow(RangeError);
     expect(() => generateDataset({ ...base, events: 1.5 })).toThrow(RangeError);
     expect(() => generateDataset({ ...base, toMs: FROM })).toThrow(/toMs/);
     expect(() => generateDataset({ ...base, events: 10, bursts: [{ atMs: FROM, count: 11 }] })).toThrow(/bursts/);
     expect(() => generateDataset({ ...base, events: 10, late: { count: 11, delayMs: 1 } })).toThrow(/late/);
+    expect(() => generateDataset({ ...base, events: 10, lateness: { maxDelayMs: -1 } })).toThrow(/lateness\.maxDelayMs/);
+    expect(() => generateDataset({ ...base, events: 10, lateness: { maxDelayMs: 1.5 } })).toThrow(/lateness\.maxDelayMs/);
+    expect(() => generateDataset({ ...base, events: 10, lateness: { maxDelayMs: 1000, rate: 1.1 } })).toThrow(/lateness\.rate/);
+    expect(() => generateDataset({ ...base, events: 10, missingIdRate: Number.NaN })).toThrow(/missingIdRate/);
     // Only a burst: no background range needed.
     expect(generateDataset({ events: 5, seed: 1, fromMs: 0, toMs: 0, bursts: [{ atMs: FROM, count: 5 }] })).toHaveLength(5);
     expect(generateDataset({ ...base, events: 0 })).toEqual([]);

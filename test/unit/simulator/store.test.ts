@@ -94,6 +94,59 @@ describe('EventStore.selectPage', () => {
     expect(ids).toEqual(burst.map((e) => e.id));
   });
 
+  it('counts the window right when every event arrives late by a random amount, as time passes', () => {
+    const events = generateDataset({ events: 3000, seed: 4, fromMs: T0, toMs: T0 + 3_600_000, lateness: { maxDelayMs: 600_000 } });
+    const store = new EventStore(events);
+    const q = { mintimeMs: T0 + 600_000, maxtimeMs: T0 + 3_000_000, limit: 1000, sort: 'ts:asc' as const };
+    for (const nowMs of [T0 + 900_000, T0 + 2_000_000, T0 + 3_000_000, T0 + 3_300_000, T0 + 3_600_001, T0 + 5_000_000]) {
+      const want = expected(events, q, nowMs);
+      const first = store.selectPage(q, nowMs);
+      expect(first.found && first.total).toBe(want.length);
+      expect(pageAll(store, q, nowMs)).toEqual(want.map((e) => e.id));
+    }
+  });
+
+  it('walks back toward the start of a window over visible events only (visibleBefore)', () => {
+    // a b [c hidden] d e, all inside the window; z before it.
+    const at = (ms: number) => (T0 + ms) * 1000;
+    const store = new EventStore([ev(at(-5), 'z'), ev(at(1), 'a'), ev(at(2), 'b'), ev(at(3), 'c', T0 + 99_000), ev(at(4), 'd'), ev(at(5), 'e')]);
+    const asc = { mintimeMs: T0, maxtimeMs: T0 + 10, sort: 'ts:asc' as const };
+    const idx = (id: string) => store.events.findIndex((e) => e.id === id);
+    const idAt = (i: number) => (i < 0 ? null : store.events[i]!.id);
+    const nowMs = T0 + 1000;
+    expect(idAt(store.visibleBefore(idx('e'), 1, asc, nowMs))).toBe('d');
+    expect(idAt(store.visibleBefore(idx('e'), 2, asc, nowMs))).toBe('b');
+    // Never past the window's first visible event, whatever the number of steps.
+    expect(idAt(store.visibleBefore(idx('e'), 50, asc, nowMs))).toBe('a');
+    expect(idAt(store.visibleBefore(idx('a'), 1, asc, nowMs))).toBeNull();
+    // ts:desc: toward the start of the window is toward later events.
+    const desc = { ...asc, sort: 'ts:desc' as const };
+    expect(idAt(store.visibleBefore(idx('b'), 1, desc, nowMs))).toBe('d');
+    expect(idAt(store.visibleBefore(idx('b'), 9, desc, nowMs))).toBe('e');
+    expect(idAt(store.visibleBefore(idx('e'), 1, desc, nowMs))).toBeNull();
+    // Once c has arrived it counts.
+    expect(idAt(store.visibleBefore(idx('e'), 2, asc, T0 + 99_000))).toBe('c');
+  });
+
+  it('finds the visible event nearest outside a window, on either side (visibleOutside)', () => {
+    const store = new EventStore([
+      ev((T0 - 2) * 1000, 'before-2'),
+      ev((T0 - 1) * 1000, 'before-1', T0 + 50_000),
+      ev(T0 * 1000, 'at-min'),
+      ev((T0 + 10) * 1000, 'at-max'),
+      ev((T0 + 10) * 1000 + 500, 'half-ms-after'),
+      ev((T0 + 20) * 1000, 'after'),
+    ]);
+    const q = { mintimeMs: T0, maxtimeMs: T0 + 10 };
+    expect(store.visibleOutside(q, T0 + 1000, 'after')?.id).toBe('half-ms-after');
+    // before-1 has not arrived yet.
+    expect(store.visibleOutside(q, T0 + 1000, 'before')?.id).toBe('before-2');
+    expect(store.visibleOutside(q, T0 + 50_000, 'before')?.id).toBe('before-1');
+    // Nothing after maxtime whose time has come yet.
+    expect(store.visibleOutside(q, T0 + 10, 'after')).toBeUndefined();
+    expect(store.visibleOutside({ mintimeMs: T0 - 2, maxtimeMs: T0 + 30 }, T0 + 1000, 'before')).toBeUndefined();
+  });
+
   it('merges added events in order', () => {
     const store = new EventStore([ev(T0 * 1000 + 5, 'b')]);
     store.add([ev(T0 * 1000 + 9, 'c'), ev(T0 * 1000 + 1, 'a'), ev(T0 * 1000 + 5, 'a2')]);
