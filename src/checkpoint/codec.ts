@@ -21,7 +21,7 @@ import { splitCursor } from '../duo/types.js';
 import type { PreviousCheckpoint, StoredCheckpoint } from './types.js';
 
 /** The newest document version this collector understands, and the one it writes. */
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 
 export interface CheckpointField {
   /** Path in the document (`open.page`). */
@@ -43,17 +43,20 @@ export const CHECKPOINT_FIELDS: readonly CheckpointField[] = [
   { name: 'version', sinceVersion: 1, changesDelivery: true, meaning: 'format of the document; a collector refuses a version above its own' },
   { name: 'source', sinceVersion: 1, changesDelivery: true, meaning: 'the Duo log this checkpoint follows: `telephony`' },
   { name: 'nextMintimeMs', sinceVersion: 1, changesDelivery: true, meaning: 'start of the next window, inclusive, in epoch milliseconds' },
-  { name: 'boundaryIds', sinceVersion: 1, changesDelivery: true, meaning: 'ids already written at the millisecond `nextMintimeMs`: the next window drops them' },
+  { name: 'skipIds', sinceVersion: 2, changesDelivery: true, meaning: 'ids to skip at the window start: items of the millisecond `nextMintimeMs` the previous window already wrote (`boundaryIds` in version 1)' },
+  { name: 'skipThrough', sinceVersion: 2, changesDelivery: true, meaning: "carried on from Google's guide: `{ms, id}`, skip the items of that millisecond up to and including that id, which the guide wrote" },
   { name: 'open', sinceVersion: 1, changesDelivery: true, meaning: 'the window being paged, or null between windows' },
   { name: 'open.mintimeMs', sinceVersion: 1, changesDelivery: true, meaning: "the open window's `mintime` (inclusive), epoch ms" },
   { name: 'open.maxtimeMs', sinceVersion: 1, changesDelivery: true, meaning: "the open window's `maxtime`, epoch ms; the next window starts here" },
   { name: 'open.nextOffset', sinceVersion: 1, changesDelivery: true, meaning: "Duo's cursor for the next page; null before the first page" },
   { name: 'open.page', sinceVersion: 1, changesDelivery: true, meaning: 'number of the next page, from 1; part of its object name' },
   { name: 'open.limit', sinceVersion: 1, changesDelivery: true, meaning: 'items per request, fixed when the window opened so page names never shift' },
-  { name: 'open.boundaryIds', sinceVersion: 1, changesDelivery: true, meaning: 'ids already written at the millisecond `open.maxtimeMs`' },
+  { name: 'open.carry', sinceVersion: 2, changesDelivery: true, meaning: "ids to carry: the items written in this window from the cursor's millisecond on, by millisecond; a later page drops them, and at the window's end those of `maxtimeMs` become the next window's `skipIds`" },
+  { name: 'open.cursors', sinceVersion: 2, changesDelivery: true, meaning: "the cursors already followed in this window in the current cursor's millisecond: one of them coming back is a loop" },
   { name: 'updatedAt', sinceVersion: 1, changesDelivery: false, meaning: 'when the checkpoint was last committed (ISO 8601); for people' },
   { name: 'migratedFrom', sinceVersion: 1, changesDelivery: false, meaning: "set once when the checkpoint was carried on from the guide's `state.json`" },
   { name: 'collectedFromMs', sinceVersion: 1, changesDelivery: false, meaning: 'where collection into this store began (the first run, or the last `state reset`), epoch ms; absent when unknown' },
+  { name: 'clockOffsetMs', sinceVersion: 2, changesDelivery: false, meaning: "Duo's clock minus this machine's, as last seen in Duo's `Date` header (a lower bound, in ms): where the next run's windows end before it hears from Duo" },
 ];
 
 export interface OpenWindow {
@@ -65,8 +68,16 @@ export interface OpenWindow {
   page: number;
   /** Items per request, fixed when the window opened so page names never shift. */
   limit: number;
-  /** Ids of items already written whose `ts` falls in the millisecond `maxtimeMs`. */
-  boundaryIds: string[];
+  /** Ids to carry: the items written in this window from the cursor's millisecond on, keyed by millisecond. */
+  carry: Record<string, string[]>;
+  /** Cursors already followed in this window, in the millisecond of `nextOffset`. */
+  cursors: string[];
+}
+
+/** Where a checkpoint carried on from Google's guide stopped: its cursor's item, which the guide wrote. */
+export interface SkipThrough {
+  ms: number;
+  id: string;
 }
 
 /**
@@ -74,18 +85,22 @@ export interface OpenWindow {
  * at run time, the fields this collector does not know; spread it to change a field so they are kept.
  */
 export interface Checkpoint {
-  version: 1;
+  version: 2;
   source: 'telephony';
   /** Start of the next window (inclusive). */
   nextMintimeMs: number;
-  /** Ids already written at the millisecond `nextMintimeMs`: the next window drops them. */
-  boundaryIds: string[];
+  /** Ids to skip at the window start: written at the millisecond `nextMintimeMs` by the previous window. */
+  skipIds: string[];
+  /** From Google's guide: skip the items of `ms` up to and including `id`. */
+  skipThrough?: SkipThrough | undefined;
   open: OpenWindow | null;
   updatedAt: string;
   /** Set once when the state came from Google's guide (`{last_offset,last_timestamp_ms}`). */
   migratedFrom?: string | undefined;
   /** Where collection into this store began (advisory: for messages about LOOKBACK_HOURS). */
   collectedFromMs?: number | undefined;
+  /** Duo's clock minus ours, a lower bound in ms, as last seen (advisory). */
+  clockOffsetMs?: number | undefined;
 }
 
 /** Anything before 2001-09-09 in ms has at most 12 digits: a 10-digit value is seconds. */
@@ -109,19 +124,53 @@ const openSchema = z.looseObject({
   nextOffset: z.string().min(1).nullable(),
   page: z.number().int().min(1),
   limit: z.number().int().min(1).max(1000),
-  boundaryIds: z.array(z.string()).default([]),
+  carry: z.record(z.string().regex(/^\d+$/, 'open.carry keys must be epoch milliseconds'), z.array(z.string())),
+  cursors: z.array(z.string()),
 });
 
+const v2Schema = z.looseObject({
+  version: z.literal(2),
+  source: z.literal('telephony'),
+  nextMintimeMs: msField('nextMintimeMs'),
+  skipIds: z.array(z.string()),
+  skipThrough: z.object({ ms: msField('skipThrough.ms'), id: z.string().min(1) }).optional(),
+  open: openSchema.nullable(),
+  updatedAt: z.string(),
+  migratedFrom: z.string().optional(),
+  collectedFromMs: msField('collectedFromMs').optional(),
+  clockOffsetMs: z.number().int().optional(),
+});
+
+/** Version 1, read and migrated: its `boundaryIds` are version 2's `skipIds` and `open.carry`. */
+const v1OpenSchema = z.looseObject({
+  mintimeMs: msField('open.mintimeMs'),
+  maxtimeMs: msField('open.maxtimeMs'),
+  nextOffset: z.string().min(1).nullable(),
+  page: z.number().int().min(1),
+  limit: z.number().int().min(1).max(1000),
+  boundaryIds: z.array(z.string()).default([]),
+});
 const v1Schema = z.looseObject({
   version: z.literal(1),
   source: z.literal('telephony'),
   nextMintimeMs: msField('nextMintimeMs'),
   boundaryIds: z.array(z.string()),
-  open: openSchema.nullable(),
+  open: v1OpenSchema.nullable(),
   updatedAt: z.string(),
   migratedFrom: z.string().optional(),
   collectedFromMs: msField('collectedFromMs').optional(),
 });
+
+function fromV1(v1: z.infer<typeof v1Schema>): Checkpoint {
+  const { boundaryIds, open, ...rest } = v1;
+  let open2: OpenWindow | null = null;
+  if (open) {
+    const { boundaryIds: tail, ...o } = open;
+    // Version 1 kept the ids written in the window's last millisecond: what is carried to its end.
+    open2 = { ...o, carry: tail.length > 0 ? { [String(open.maxtimeMs)]: tail } : {}, cursors: open.nextOffset ? [open.nextOffset] : [] };
+  }
+  return { ...rest, version: 2, skipIds: boundaryIds, open: open2 };
+}
 
 /** The field table as Markdown, for docs/checkpoint.md (a test holds the document equal to it). */
 export function checkpointFieldsTable(): string {
@@ -131,7 +180,7 @@ export function checkpointFieldsTable(): string {
 
 /** The schema's field names, `open.*` included: the unit tests hold them equal to CHECKPOINT_FIELDS. */
 export function checkpointSchemaFields(): string[] {
-  return [...Object.keys(v1Schema.shape), ...Object.keys(openSchema.shape).map((k) => `open.${k}`)];
+  return [...Object.keys(v2Schema.shape), ...Object.keys(openSchema.shape).map((k) => `open.${k}`)];
 }
 
 /** Google's guide: `{"last_offset": "<ts_ms>,<id>" | null, "last_timestamp_ms": <ms>}`. */
@@ -144,7 +193,7 @@ const legacySchema = z
 
 /** A checkpoint that starts collecting at `nextMintimeMs` (a first run, or `state reset`). */
 export function initialCheckpoint(nextMintimeMs: number, nowIso: string): Checkpoint {
-  return { version: 1, source: 'telephony', nextMintimeMs, boundaryIds: [], open: null, updatedAt: nowIso, collectedFromMs: nextMintimeMs };
+  return { version: 2, source: 'telephony', nextMintimeMs, skipIds: [], open: null, updatedAt: nowIso, collectedFromMs: nextMintimeMs };
 }
 
 function describeIssues(err: z.ZodError): string {
@@ -171,9 +220,16 @@ function decode(data: Buffer | string, nowIso: string): Decoded {
         newer: true,
       };
     }
-    const r = v1Schema.safeParse(doc);
-    if (!r.success) return { ok: false, problem: `is invalid: ${describeIssues(r.error)}`, newer: false };
-    const cp = r.data;
+    let cp: Checkpoint;
+    if (version === 1) {
+      const r = v1Schema.safeParse(doc);
+      if (!r.success) return { ok: false, problem: `is invalid: ${describeIssues(r.error)}`, newer: false };
+      cp = fromV1(r.data);
+    } else {
+      const r = v2Schema.safeParse(doc);
+      if (!r.success) return { ok: false, problem: `is invalid: ${describeIssues(r.error)}`, newer: false };
+      cp = r.data as Checkpoint;
+    }
     if (cp.open && cp.open.maxtimeMs <= cp.open.mintimeMs) return { ok: false, problem: 'is invalid: open window maxtime must be after mintime', newer: false };
     return { ok: true, checkpoint: cp };
   }
@@ -236,14 +292,15 @@ function previousRemedy(previous: PreviousCheckpoint, nowIso: string): string {
 function migrateLegacy(l: z.infer<typeof legacySchema>, nowIso: string): Decoded {
   const cursor = Array.isArray(l.last_offset) ? l.last_offset.map(String).join(',') : l.last_offset;
   let next = l.last_timestamp_ms;
-  let boundaryIds: string[] = [];
+  let skipThrough: SkipThrough | undefined;
   if (typeof cursor === 'string') {
-    // The guide saves the cursor of a run that stopped mid-way (and wrote what it had fetched):
-    // carry on from the cursor's millisecond, dropping the item the cursor names.
+    // The guide saves the cursor of a run that stopped mid-way, having written every item up to and
+    // including the one the cursor names (Duo's cursor names a page's last item). Carry on from the
+    // cursor's millisecond, skipping its items up to that one: they were written, those after it not.
     const { ms, id } = splitCursor(cursor);
     if (Number.isInteger(ms) && (next === undefined || ms >= next)) {
       next = ms;
-      boundaryIds = id ? [id] : [];
+      if (id) skipThrough = { ms, id };
     }
   }
   const r = msField('last_timestamp_ms').safeParse(next);
@@ -251,10 +308,11 @@ function migrateLegacy(l: z.infer<typeof legacySchema>, nowIso: string): Decoded
   return {
     ok: true,
     checkpoint: {
-      version: 1,
+      version: 2,
       source: 'telephony',
       nextMintimeMs: r.data,
-      boundaryIds,
+      skipIds: [],
+      ...(skipThrough ? { skipThrough } : {}),
       open: null,
       updatedAt: nowIso,
       migratedFrom: 'google-guide-state-json',

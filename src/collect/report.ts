@@ -26,8 +26,10 @@ export function formatSummary(s: RunSummary): string {
   return (
     `${outcome[s.outcome]}: ${plural(s.events, 'event')} in ${plural(s.objectsCreated, 'new object')}` +
     (s.objectsExisting ? ` (+${n(s.objectsExisting)} already written by an earlier attempt)` : '') +
+    (s.supplements ? `, ${plural(s.supplements, 'supplement')} for events published late` : '') +
     `, ${plural(s.windowsClosed, 'window')}, ${plural(s.pages, 'page')}, ${plural(s.requests, 'request')}, ${plural(s.retries, 'retry', 'retries')}, ${n(s.rateLimited)} × 429; ` +
-    `checkpoint at ${new Date(position).toISOString()} (lag ${formatDuration(s.lagMs)}), in ${formatDuration(s.durationMs)} → ${s.sink}`
+    `checkpoint at ${new Date(position).toISOString()} (lag ${formatDuration(s.lagMs)}), in ${formatDuration(s.durationMs)} → ${s.sink}` +
+    (s.windowHeld ? "; the last window stays open until Duo's clock passes its end plus the delay" : '')
   );
 }
 

@@ -72,7 +72,7 @@ describe('duo-secops CLI', () => {
       const ok = await runCli(['state', 'reset', '--out', dir, '--to', to, '--yes'], {});
       expect(ok.code, ok.stderr).toBe(0);
       const shown = await runCli(['state', 'show', '--out', dir, '--json'], {});
-      expect(JSON.parse(shown.stdout)).toMatchObject({ version: 1, nextMintimeMs: Date.parse(to), open: null });
+      expect(JSON.parse(shown.stdout)).toMatchObject({ version: 2, nextMintimeMs: Date.parse(to), open: null });
       const human = await runCli(['state', 'show', '--out', dir], {});
       expect(human.stdout).toContain(`next window starts: ${to}`);
     } finally {

@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as FsPromises from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { initialCheckpoint, parseStoredCheckpoint, serializeCheckpoint } from '../../src/checkpoint/codec.js';
+import { CHECKPOINT_VERSION, initialCheckpoint, parseStoredCheckpoint, serializeCheckpoint } from '../../src/checkpoint/codec.js';
 import { createLocalCheckpointStore } from '../../src/checkpoint/local.js';
 import type { CheckpointStore, StoredCheckpoint } from '../../src/checkpoint/types.js';
 import { CheckpointConflictError, CheckpointError, ObjectConflictError, StorageError } from '../../src/errors.js';
@@ -499,10 +499,11 @@ describe('local checkpoint store: a corrupt generation, a hand-edited copy', () 
   it('refuses a checkpoint from a newer duo-secops and offers no way back past it', async () => {
     const store = createLocalCheckpointStore({ path: cpPath() });
     const v = await saveMany(store, 2);
-    await store.save(Buffer.from(JSON.stringify({ ...initialCheckpoint(1_700_000_000_003, '2026-11-23T02:00:00.000Z'), version: 2 })), v);
+    const newer = CHECKPOINT_VERSION + 1;
+    await store.save(Buffer.from(JSON.stringify({ ...initialCheckpoint(1_700_000_000_003, '2026-11-23T02:00:00.000Z'), version: newer })), v);
     const before = await snapshot();
     const err = refusal(await store.load());
-    expect(err.message).toContain(`checkpoint ${genFile(3)} was written by a newer duo-secops (version 2); this one understands up to 1: upgrade`);
+    expect(err.message).toContain(`checkpoint ${genFile(3)} was written by a newer duo-secops (version ${newer}); this one understands up to ${CHECKPOINT_VERSION}: upgrade`);
     expect(err.message).not.toContain('mv ');
     expect(await snapshot()).toEqual(before);
   });

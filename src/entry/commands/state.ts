@@ -12,7 +12,9 @@ import { addSettingOptions, explicitFlags } from '../options.js';
 function describe(cp: Checkpoint, location: string, nowMs: number): string {
   const lines = [`checkpoint: ${location}`];
   lines.push(`next window starts: ${new Date(cp.nextMintimeMs).toISOString()} (${formatDuration(nowMs - cp.nextMintimeMs)} ago)`);
-  if (cp.boundaryIds.length) lines.push(`ids already written at that millisecond: ${cp.boundaryIds.length}`);
+  if (cp.skipIds.length) lines.push(`ids already written at that millisecond: ${cp.skipIds.length}`);
+  if (cp.skipThrough) lines.push(`carried on from Google's guide: its items of that millisecond up to ${cp.skipThrough.id} are skipped`);
+  if (cp.clockOffsetMs !== undefined) lines.push(`Duo's clock minus this machine's, last seen: ${(cp.clockOffsetMs / 1000).toFixed(1)} s`);
   if (cp.open) {
     lines.push(
       `open window: ${new Date(cp.open.mintimeMs).toISOString()} → ${new Date(cp.open.maxtimeMs).toISOString()}, next page ${cp.open.page}` +

@@ -13,7 +13,7 @@ import type { StoredCheckpoint } from '../../../src/checkpoint/types.js';
 import { CheckpointError } from '../../../src/errors.js';
 
 const now = '2026-11-23T02:00:00.000Z';
-const openWindow = { mintimeMs: 1_700_000_000_000, maxtimeMs: 1_700_086_400_000, nextOffset: '1700000100000,abc', page: 3, limit: 1000, boundaryIds: [] };
+const openWindow = { mintimeMs: 1_700_000_000_000, maxtimeMs: 1_700_086_400_000, nextOffset: '1700000100000,abc', page: 3, limit: 1000, carry: { '1700000100000': ['abc'] }, cursors: ['1700000100000,abc'] };
 
 function thrown(fn: () => unknown): Error {
   try {
@@ -25,17 +25,41 @@ function thrown(fn: () => unknown): Error {
 }
 
 describe('checkpoint codec', () => {
-  it('round-trips a v1 checkpoint with an open window', () => {
-    const cp = { ...initialCheckpoint(1_700_000_000_000, now), boundaryIds: ['a'], open: openWindow };
+  it('round-trips a checkpoint with an open window', () => {
+    const cp = { ...initialCheckpoint(1_700_000_000_000, now), skipIds: ['a'], open: openWindow, clockOffsetMs: -1500 };
     expect(parseCheckpoint(serializeCheckpoint(cp), 'mem')).toEqual(cp);
   });
 
-  it('migrates the guide format, preferring the saved cursor', () => {
+  it('reads version 1: its boundary ids become the ids to skip and to carry', () => {
+    const v1 = {
+      version: 1,
+      source: 'telephony',
+      nextMintimeMs: 1_700_000_000_000,
+      boundaryIds: ['a'],
+      open: { mintimeMs: 1_700_000_000_000, maxtimeMs: 1_700_086_400_000, nextOffset: '1700000100000,abc', page: 3, limit: 1000, boundaryIds: ['z'], learnedPageMs: 7 },
+      updatedAt: now,
+      somethingNewer: true,
+    };
+    const cp = parseCheckpoint(JSON.stringify(v1), 'mem');
+    expect(cp).toEqual({
+      version: 2,
+      source: 'telephony',
+      nextMintimeMs: 1_700_000_000_000,
+      skipIds: ['a'],
+      open: { mintimeMs: 1_700_000_000_000, maxtimeMs: 1_700_086_400_000, nextOffset: '1700000100000,abc', page: 3, limit: 1000, carry: { '1700086400000': ['z'] }, cursors: ['1700000100000,abc'], learnedPageMs: 7 },
+      updatedAt: now,
+      somethingNewer: true,
+    });
+    expect(JSON.parse(serializeCheckpoint(cp).toString())).not.toHaveProperty('boundaryIds');
+  });
+
+  it('migrates the guide format, preferring the saved cursor: the items of its millisecond up to its item are skipped', () => {
     const cp = parseCheckpoint(JSON.stringify({ last_offset: '1700000100000,abc', last_timestamp_ms: 1_700_000_000_001 }), 'gs://b/p/state.json', now);
-    expect(cp).toMatchObject({ version: 1, nextMintimeMs: 1_700_000_100_000, boundaryIds: ['abc'], open: null, migratedFrom: 'google-guide-state-json' });
+    expect(cp).toMatchObject({ version: 2, nextMintimeMs: 1_700_000_100_000, skipIds: [], skipThrough: { ms: 1_700_000_100_000, id: 'abc' }, open: null, migratedFrom: 'google-guide-state-json' });
     const cp2 = parseCheckpoint(JSON.stringify({ last_offset: null, last_timestamp_ms: 1_700_000_000_001 }), 'x', now);
     expect(cp2.nextMintimeMs).toBe(1_700_000_000_001);
-    expect(cp2.boundaryIds).toEqual([]);
+    expect(cp2.skipIds).toEqual([]);
+    expect(cp2.skipThrough).toBeUndefined();
     // A migrated checkpoint is saved as the current version.
     expect(JSON.parse(serializeCheckpoint(cp).toString())).toMatchObject({ version: CHECKPOINT_VERSION, migratedFrom: 'google-guide-state-json' });
   });
@@ -47,7 +71,7 @@ describe('checkpoint codec', () => {
   });
 
   it('names the location and the fix for corrupt documents', () => {
-    for (const bad of ['{not json', '[]', '{"version":2}', '{"foo":1}', '', '{"version":0}', '{"version":"2"}']) {
+    for (const bad of ['{not json', '[]', '{"version":2}', '{"version":1}', '{"foo":1}', '', '{"version":0}', '{"version":"2"}']) {
       const err = thrown(() => parseCheckpoint(bad, '/data/_state/duo-telephony.json'));
       expect(err, bad).toBeInstanceOf(CheckpointError);
       expect(err.message).toContain('/data/_state/duo-telephony.json');
@@ -92,6 +116,7 @@ describe('the version rule', () => {
       ...initialCheckpoint(1_700_000_000_000, now),
       open: { ...openWindow, learnedPageMs: 812 },
       clockOffsetMs: -42,
+      learnedSomething: 'x',
       requestRate: { perMinute: 50, learnedAt: '2026-11-22T00:00:00.000Z' },
     };
     const cp = parseCheckpoint(serializeCheckpoint(stored as Checkpoint), 'mem', now);
@@ -105,7 +130,7 @@ describe('the version rule', () => {
       open: { ...stored.open, nextOffset: '1700000200000,def', page: 4 },
     });
     // And parsed again, they are still there.
-    expect(parseCheckpoint(serializeCheckpoint(advanced), 'mem')).toMatchObject({ clockOffsetMs: -42, open: { learnedPageMs: 812, page: 4 } });
+    expect(parseCheckpoint(serializeCheckpoint(advanced), 'mem')).toMatchObject({ clockOffsetMs: -42, learnedSomething: 'x', open: { learnedPageMs: 812, page: 4 } });
   });
 });
 

@@ -1,0 +1,140 @@
+/**
+ * Storing a page: its object, create-only, under the page's name. When an object of that name already
+ * holds other content, an earlier attempt wrote the page before Duo published an event inside it (the
+ * attempt died after the write, before the commit, and the page fetched again holds one more event).
+ * That never wedges and never doubles (docs/protocol.md, "A page written before"): the object and its
+ * supplements are read back, the items they lack are written as the page's next supplement
+ * (`…_p00003_s1.json`), and the items they hold are carried, so a later page of the window drops any
+ * of them it serves again. An object this collector could not have written for the page (lines that
+ * are not items, items without a readable `ts` or outside the window) still stops the run
+ * (OBJECT_CONFLICT, exit 5).
+ */
+import type { Logger } from 'pino';
+import type { TelephonyItem } from '../duo/types.js';
+import { tsMillis } from '../duo/ts.js';
+import { ObjectConflictError } from '../errors.js';
+import { formatObjectName, type ObjectName } from '../sinks/object-name.js';
+import type { Sink } from '../sinks/types.js';
+import { buildPageObject, type Enrichment } from './page-object.js';
+import { itemKey, type WrittenItem } from './page.js';
+import type { Failpoint } from './failpoint.js';
+
+export interface StorePageOptions {
+  sink: Sink;
+  /** The page's own name; supplements take the same with `supplement: n`. */
+  name: ObjectName;
+  /** The page's new items and their keys (judgePage's `write` and `written`). */
+  items: readonly TelephonyItem[];
+  written: readonly WrittenItem[];
+  enrich: Enrichment | null;
+  /** Checked just before a supplement is written: only the run that owns the window writes one. */
+  stillOwner: () => Promise<boolean>;
+  logger: Logger;
+  failpoint: Failpoint;
+  signal?: AbortSignal | undefined;
+}
+
+export interface StoredPage {
+  objectsCreated: number;
+  /** Objects found already written, identical (an earlier attempt of the same page). */
+  objectsExisting: number;
+  supplements: number;
+  /** Items stored by this call: in an object it created or found identical. */
+  events: number;
+  /** Items found written by an earlier attempt (object and supplements): the window carries them. */
+  found: WrittenItem[];
+}
+
+/** At most this many supplements of one page are tried before giving up (each means another late event). */
+const MAX_SUPPLEMENTS = 1000;
+
+export async function storePage(o: StorePageOptions): Promise<StoredPage | 'not-owner'> {
+  const none: StoredPage = { objectsCreated: 0, objectsExisting: 0, supplements: 0, events: 0, found: [] };
+  if (o.items.length === 0) return none;
+  const key = formatObjectName(o.name);
+  const first = await write(o, key, o.items);
+  if (first !== 'conflict') return { ...none, ...first, events: o.items.length };
+
+  // Written before with other content: what do the page's objects hold?
+  const found = await readWritten(o, key);
+  const have = new Set(found.map((f) => f.key));
+  const merge = (body: Buffer, name: string): void => {
+    for (const f of parseWritten(body, name, o.name)) {
+      if (have.has(f.key)) continue;
+      have.add(f.key);
+      found.push(f);
+    }
+  };
+  let n = 1;
+  for (let turn = 0; turn < MAX_SUPPLEMENTS; turn++) {
+    const lacking = o.items.filter((_, i) => !have.has(o.written[i]!.key));
+    if (lacking.length === 0) return { ...none, objectsExisting: 1, found };
+    const supplementKey = formatObjectName({ ...o.name, supplement: n });
+    const existing = await o.sink.readPage(supplementKey, o.signal);
+    if (existing !== null) {
+      merge(existing, supplementKey);
+      n += 1;
+      continue;
+    }
+    if (!(await o.stillOwner())) return 'not-owner';
+    // Another attempt may write this supplement meanwhile: then the next turn reads it.
+    const outcome = await write(o, supplementKey, lacking);
+    if (outcome === 'conflict') continue;
+    o.logger.info(
+      { event: 'page.supplemented', key: supplementKey, items: lacking.length },
+      `${key} was written before ${lacking.length} more event(s) of its page were published: they go to ${supplementKey}`,
+    );
+    return { ...none, objectsExisting: 1, supplements: 1, events: lacking.length, found };
+  }
+  throw new ObjectConflictError(`${key} has ${MAX_SUPPLEMENTS} supplements already; stopping rather than writing more`);
+}
+
+async function write(o: StorePageOptions, key: string, items: readonly TelephonyItem[]): Promise<{ objectsCreated: number; objectsExisting: number } | 'conflict'> {
+  const obj = buildPageObject(key, items, o.enrich);
+  o.failpoint('object.writing');
+  try {
+    const outcome = await o.sink.writePage(obj, o.signal);
+    o.failpoint('object.written');
+    o.logger.info({ event: 'batch.written', key, items: obj.itemCount, bytes: obj.body.length, outcome }, `wrote ${obj.itemCount} events`);
+    return outcome === 'created' ? { objectsCreated: 1, objectsExisting: 0 } : { objectsCreated: 0, objectsExisting: 1 };
+  } catch (err) {
+    if (err instanceof ObjectConflictError) return 'conflict';
+    throw err;
+  }
+}
+
+/** The items of the page's object and of every supplement it has, in that order. */
+async function readWritten(o: StorePageOptions, key: string): Promise<WrittenItem[]> {
+  const body = await o.sink.readPage(key, o.signal);
+  if (body === null) throw new ObjectConflictError(`${key} was refused as existing, then could not be read: run again`);
+  return parseWritten(body, key, o.name);
+}
+
+/**
+ * The items an object holds, as keys and milliseconds. Anything this collector would not have written
+ * for the page (a line that is not a JSON object, an item outside the window) is an OBJECT_CONFLICT.
+ */
+export function parseWritten(body: Buffer, key: string, name: Pick<ObjectName, 'mintimeMs' | 'maxtimeMs'>): WrittenItem[] {
+  const out: WrittenItem[] = [];
+  const lines = body.toString('utf8').split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (line === '') continue;
+    let item: unknown;
+    try {
+      item = JSON.parse(line);
+    } catch {
+      item = undefined;
+    }
+    const bad = (why: string): ObjectConflictError =>
+      new ObjectConflictError(
+        `${key} exists with different content and line ${i + 1} ${why}: this collector did not write it for this page. Nothing was overwritten or skipped; ` +
+          'look at the object (another program writing to this prefix?) before moving it aside',
+      );
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw bad('is not a log item');
+    const ms = tsMillis((item as TelephonyItem).ts);
+    if (ms === null) throw bad('holds an item without a readable ts');
+    if (ms < name.mintimeMs || ms > name.maxtimeMs) throw bad(`holds an item of ${new Date(ms).toISOString()}, outside the page's window`);
+    out.push({ key: itemKey(item as TelephonyItem), ms });
+  }
+  return out;
+}
