@@ -43,7 +43,7 @@ export function validateMisbehaviour(m: MisbehaviourOptions): void {
   }
   // One draw per page picks at most one wrong cursor: the three share it.
   const cursorRates = (m.rewindRate ?? 0) + (m.cycleRate ?? 0) + (m.repeatRate ?? 0);
-  if (cursorRates > 1 + 1e-9) throw new RangeError(`simulator misbehaviour: rewindRate, cycleRate and repeatRate add up to ${cursorRates}, more than 1`);
+  if (cursorRates > 1 + 1e-9) throw new RangeError(`simulator misbehaviour: rewindRate, cycleRate and repeatRate add up to ${Math.round(cursorRates * 1e6) / 1e6}, more than 1`);
 }
 
 /** How a page is served. */

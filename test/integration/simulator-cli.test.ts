@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import type { CliIo } from '../../src/entry/io.js';
 import { ConfigError } from '../../src/errors.js';
-import { parseSimulateFlags, register, simulatorOptionsFrom, type SimulateJson } from '../../src/entry/commands/simulate.js';
+import { misbehaviourNotes, parseSimulateFlags, register, simulatorOptionsFrom, type SimulateJson } from '../../src/entry/commands/simulate.js';
 import { pageAll, parseBody, signedGet, type SimTarget } from '../unit/simulator/support.js';
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
@@ -131,6 +131,75 @@ describe('parseSimulateFlags', () => {
     expect(opts.integrations).toEqual([{ ikey: 'DIABC', skey: 'secret', permissions: { readTelephony: false } }]);
   });
 
+  it('behaves by default: no clock offset, no lateness, every id, no misbehaviour', () => {
+    const s = parseSimulateFlags({}, NOW);
+    expect(s).toMatchObject({ clockOffsetMs: 0, lateness: undefined, missingIdRate: 0, misbehaviour: undefined });
+    const opts = simulatorOptionsFrom(s);
+    for (const key of ['clockOffsetMs', 'misbehaviour'] as const) expect(opts).not.toHaveProperty(key);
+    expect(opts.events).not.toHaveProperty('lateness');
+    expect(opts.events).not.toHaveProperty('missingIdRate');
+    expect(misbehaviourNotes(s)).toEqual([]);
+  });
+
+  it('reads the misbehaviour flags: a clock off by an offset, late events, missing ids, cursors and items that misbehave', () => {
+    const s = parseSimulateFlags(
+      {
+        seed: '7',
+        clockOffsetSeconds: '-290',
+        latenessSeconds: '600',
+        latenessRate: '0.25',
+        missingIdRate: '0.01',
+        rewindRate: '0.1',
+        cycleRate: '0.05',
+        repeatRate: '0',
+        outOfOrderRate: '0.2',
+        beyondMaxtimeRate: '0.3',
+      },
+      NOW,
+    );
+    expect(s).toMatchObject({
+      clockOffsetMs: -290_000,
+      // The default data set ends ten minutes ago by the simulator's clock.
+      toMs: NOW - 290_000 - 600_000,
+      lateness: { maxDelayMs: 600_000, rate: 0.25 },
+      missingIdRate: 0.01,
+    });
+    // Only the switches that are on, seeded with --seed.
+    expect(s.misbehaviour).toEqual({ seed: 7, rewindRate: 0.1, cycleRate: 0.05, outOfOrderRate: 0.2, beyondMaxtimeRate: 0.3 });
+    const opts = simulatorOptionsFrom(s);
+    expect(opts).toMatchObject({ clockOffsetMs: -290_000, misbehaviour: s.misbehaviour, events: { lateness: { maxDelayMs: 600_000, rate: 0.25 }, missingIdRate: 0.01 } });
+    expect(parseSimulateFlags({ clockOffsetSeconds: '+45', latenessSeconds: '30' }, NOW)).toMatchObject({ clockOffsetMs: 45_000, lateness: { maxDelayMs: 30_000, rate: 1 } });
+    expect(parseSimulateFlags({ latenessSeconds: '0' }, NOW).lateness).toBeUndefined();
+
+    expect(misbehaviourNotes(s)).toEqual([
+      "Its clock runs 290 s behind this machine's.",
+      '25 % of events are published up to 600 s after their ts.',
+      '1 % of events have no telephony_id.',
+      'Misbehaving per page: rewind 0.1, cycle 0.05, outOfOrder 0.2, beyondMaxtime 0.3.',
+    ]);
+    expect(misbehaviourNotes(parseSimulateFlags({ clockOffsetSeconds: '400' }, NOW))).toEqual([
+      "Its clock runs 400 s ahead of this machine's, beyond the 300 s it accepts: requests dated by this machine's clock get 401 40105.",
+    ]);
+  });
+
+  it('lists every problem with the misbehaviour flags', () => {
+    let error: unknown;
+    try {
+      parseSimulateFlags(
+        { clockOffsetSeconds: '1.5', latenessSeconds: '-1', missingIdRate: 'some', rewindRate: '0.6', cycleRate: '0.3', repeatRate: '0.2', outOfOrderRate: '2', beyondMaxtimeRate: '' },
+        NOW,
+      );
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const flag of ['--clock-offset-seconds', '--lateness-seconds', '--missing-id-rate', '--out-of-order-rate', '--beyond-maxtime-rate']) expect(problems).toContain(flag);
+    expect(problems).toMatch(/--rewind-rate, --cycle-rate and --repeat-rate add up to 1\.1/);
+    expect(() => parseSimulateFlags({ latenessRate: '0.5' }, NOW)).toThrow(/--lateness-rate needs --lateness-seconds/);
+    expect(() => parseSimulateFlags({ clockOffsetSeconds: String(366 * 86_400) }, NOW)).toThrow(/--clock-offset-seconds must be an integer from -31536000 to 31536000/);
+  });
+
   it('keeps small data sets mostly outside the burst unless a size is given', () => {
     expect(parseSimulateFlags({ events: '100' }, NOW).burst?.count).toBe(20);
     expect(parseSimulateFlags({ events: '100', burstSize: '0' }, NOW).burst).toBeUndefined();
@@ -185,6 +254,36 @@ describe('simulate command', () => {
     const target: SimTarget = { url: env['DUO_API_URL']!, apiHost: env['DUO_API_HOST']!, integrations: [{ ikey: env['DUO_IKEY']!, skey: env['DUO_SKEY']! }] };
     const r = await signedGet(target, { params: { mintime: String(Date.now() - 3_600_000), maxtime: String(Date.now()) } });
     expect([r.status, parseBody(r).code]).toEqual([403, 40301]);
+    await run.stop();
+  });
+
+  it('serves with a clock off by --clock-offset-seconds and the misbehaviour asked for', async () => {
+    const run = runCommand(['--json', '--events', '300', '--burst-size', '0', '--clock-offset-seconds', '400', '--repeat-rate', '1', '--missing-id-rate', '0.5']);
+    const line = await waitFor(() => (run.io.out().includes('\n') ? run.io.out() : undefined));
+    const summary = JSON.parse(line) as SimulateJson;
+    expect(summary).toMatchObject({ clockOffsetSeconds: 400, lateness: null, missingIdRate: 0.5, misbehaviour: { seed: 1, repeatRate: 1 } });
+    const target: SimTarget = { url: summary.url, apiHost: summary.apiHost, integrations: [{ ikey: summary.ikey, skey: summary.skey }] };
+    const params = { mintime: String(summary.window.fromMs), maxtime: String(summary.window.toMs), limit: '50', sort: 'ts:asc' };
+    // Signed by this machine's clock: 400 s off, beyond the 300 s tolerance.
+    const refused = await signedGet(target, { params });
+    expect([refused.status, parseBody(refused).code]).toEqual([401, 40105]);
+    // Signed by the simulator's clock, as a collector that learned it would.
+    const first = await signedGet(target, { params, dateMs: Date.now() + 400_000 });
+    expect(first.status).toBe(200);
+    const body = parseBody(first).response!;
+    expect(body.items.some((i) => !('telephony_id' in i))).toBe(true);
+    const cursor = body.metadata.next_offset!;
+    const second = await signedGet(target, { params: { ...params, next_offset: cursor }, dateMs: Date.now() + 400_000 });
+    expect(parseBody(second).response!.metadata.next_offset).toBe(cursor);
+    await run.stop();
+    expect(run.io.exitCode()).toBe(0);
+  });
+
+  it('says on stderr how it misbehaves', async () => {
+    const run = runCommand(['--events', '50', '--clock-offset-seconds', '-30', '--rewind-rate', '0.5']);
+    const err = await waitFor(() => (run.io.err().includes('Paste these lines') ? run.io.err() : undefined));
+    expect(err).toContain("Its clock runs 30 s behind this machine's.");
+    expect(err).toContain('Misbehaving per page: rewind 0.5.');
     await run.stop();
   });
 

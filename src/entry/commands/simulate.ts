@@ -10,7 +10,15 @@ import type { CliIo } from '../io.js';
 import { ConfigError } from '../../errors.js';
 import { createLogger, type LogLevel } from '../../log.js';
 import { MAX_DATASET_EVENTS } from '../../simulator/dataset.js';
-import { DEFAULT_API_HOST, randomIntegration, startSimulator, type FaultOptions, type Simulator, type SimulatorOptions } from '../../simulator/server.js';
+import {
+  DEFAULT_API_HOST,
+  randomIntegration,
+  startSimulator,
+  type FaultOptions,
+  type MisbehaviourOptions,
+  type Simulator,
+  type SimulatorOptions,
+} from '../../simulator/server.js';
 
 export interface SimulateFlags {
   port?: string;
@@ -31,6 +39,15 @@ export interface SimulateFlags {
   /** commander's reading of `--no-permission`: false when given. */
   permission?: boolean;
   maxSkewSeconds?: string;
+  clockOffsetSeconds?: string;
+  latenessSeconds?: string;
+  latenessRate?: string;
+  missingIdRate?: string;
+  rewindRate?: string;
+  cycleRate?: string;
+  repeatRate?: string;
+  outOfOrderRate?: string;
+  beyondMaxtimeRate?: string;
   json?: boolean;
   logLevel?: string;
 }
@@ -52,6 +69,12 @@ export interface SimulateSettings {
   faultRate: number;
   readTelephony: boolean;
   maxSkewSeconds: number;
+  /** How far the simulator's clock runs ahead of this machine's (negative: behind). */
+  clockOffsetMs: number;
+  lateness: { maxDelayMs: number; rate: number } | undefined;
+  missingIdRate: number;
+  /** The misbehaviour switches that are on, seeded with the data set's seed; undefined when none is. */
+  misbehaviour: MisbehaviourOptions | undefined;
   json: boolean;
   logLevel: LogLevel;
 }
@@ -60,6 +83,8 @@ const DEFAULT_EVENTS = 5000;
 const DEFAULT_BURST_SIZE = 1000;
 const DEFAULT_LATE_DELAY_SECONDS = 300;
 const DEFAULT_MAX_SKEW_SECONDS = 300;
+/** A year either way: far enough for any clock that is off, near enough to keep dates readable. */
+const MAX_CLOCK_OFFSET_SECONDS = 365 * 86_400;
 const HOUR_MS = 3_600_000;
 /** The default data set ends a little in the past, beyond the collector's 2-minute delay. */
 const DEFAULT_END_AGO_MS = 10 * 60_000;
@@ -82,6 +107,24 @@ export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): Simulat
       return fallback;
     }
     return Number(text);
+  };
+  const signedInteger = (name: string, raw: string | undefined, fallback: number, limit: number): number => {
+    if (raw === undefined) return fallback;
+    const text = raw.trim();
+    if (!/^[+-]?\d+$/.test(text) || Math.abs(Number(text)) > limit) {
+      problems.push(`--${name} must be an integer from -${limit} to ${limit}, got "${raw}"`);
+      return fallback;
+    }
+    return Number(text);
+  };
+  const probability = (name: string, raw: string | undefined, fallback: number): number => {
+    if (raw === undefined) return fallback;
+    const p = Number(raw.trim());
+    if (raw.trim() === '' || !Number.isFinite(p) || p < 0 || p > 1) {
+      problems.push(`--${name} must be a probability from 0 to 1, got "${raw}"`);
+      return fallback;
+    }
+    return p;
   };
   const time = (name: string, raw: string | undefined, fallback: number): number => {
     if (raw === undefined) return fallback;
@@ -113,7 +156,9 @@ export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): Simulat
   const events = integer('events', flags.events, DEFAULT_EVENTS, 0, MAX_DATASET_EVENTS);
   const seed = integer('seed', flags.seed, 1, 0, Number.MAX_SAFE_INTEGER);
 
-  const defaultTo = nowMs - DEFAULT_END_AGO_MS;
+  const clockOffsetMs = signedInteger('clock-offset-seconds', flags.clockOffsetSeconds, 0, MAX_CLOCK_OFFSET_SECONDS) * 1000;
+  // Ten minutes ago by the simulator's clock: the data set ends in Duo's past, wherever ours stands.
+  const defaultTo = nowMs + clockOffsetMs - DEFAULT_END_AGO_MS;
   const toMs = time('to', flags.to, defaultTo);
   const fromMs = time('from', flags.from, (flags.to === undefined ? defaultTo : toMs) - 24 * HOUR_MS);
   if (toMs <= fromMs) problems.push(`--from (${new Date(fromMs).toISOString()}) must be before --to (${new Date(toMs).toISOString()})`);
@@ -134,12 +179,26 @@ export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): Simulat
   const lastPageCursor = text('last-page-cursor', flags.lastPageCursor, 'present', (v) => v === 'present' || v === 'absent', 'must be "present" or "absent"') as
     | 'present'
     | 'absent';
-  let faultRate = 0;
-  if (flags.faultRate !== undefined) {
-    const p = Number(flags.faultRate.trim());
-    if (flags.faultRate.trim() === '' || !Number.isFinite(p) || p < 0 || p > 1) problems.push(`--fault-rate must be a probability from 0 to 1, got "${flags.faultRate}"`);
-    else faultRate = p;
-  }
+  const faultRate = probability('fault-rate', flags.faultRate, 0);
+
+  const latenessSeconds = integer('lateness-seconds', flags.latenessSeconds, 0, 0, 86_400);
+  const latenessRate = probability('lateness-rate', flags.latenessRate, 1);
+  if (flags.latenessRate !== undefined && flags.latenessSeconds === undefined) problems.push('--lateness-rate needs --lateness-seconds (how late those events may be)');
+  const lateness = latenessSeconds > 0 && latenessRate > 0 ? { maxDelayMs: latenessSeconds * 1000, rate: latenessRate } : undefined;
+  const missingIdRate = probability('missing-id-rate', flags.missingIdRate, 0);
+
+  const rates: Array<[keyof MisbehaviourOptions, number]> = [
+    ['rewindRate', probability('rewind-rate', flags.rewindRate, 0)],
+    ['cycleRate', probability('cycle-rate', flags.cycleRate, 0)],
+    ['repeatRate', probability('repeat-rate', flags.repeatRate, 0)],
+    ['outOfOrderRate', probability('out-of-order-rate', flags.outOfOrderRate, 0)],
+    ['beyondMaxtimeRate', probability('beyond-maxtime-rate', flags.beyondMaxtimeRate, 0)],
+  ];
+  const cursorRates = rates.slice(0, 3).reduce((sum, [, p]) => sum + p, 0);
+  if (cursorRates > 1 + 1e-9) problems.push(`--rewind-rate, --cycle-rate and --repeat-rate add up to ${Math.round(cursorRates * 1e6) / 1e6}, more than 1`);
+  const on = rates.filter(([, p]) => p > 0);
+  const misbehaviour: MisbehaviourOptions | undefined = on.length > 0 ? { seed, ...Object.fromEntries(on) } : undefined;
+
   const maxSkewSeconds = integer('max-skew-seconds', flags.maxSkewSeconds, DEFAULT_MAX_SKEW_SECONDS, 0, 10 * 365 * 86_400);
   const logLevel = text('log-level', flags.logLevel, 'warn', (v) => (LOG_LEVELS as readonly string[]).includes(v), `must be one of ${LOG_LEVELS.join('|')}`) as LogLevel;
 
@@ -161,6 +220,10 @@ export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): Simulat
     faultRate,
     readTelephony: flags.permission !== false,
     maxSkewSeconds,
+    clockOffsetMs,
+    lateness,
+    missingIdRate,
+    misbehaviour,
     json: flags.json === true,
     logLevel,
   };
@@ -195,11 +258,15 @@ export function simulatorOptionsFrom(s: SimulateSettings): SimulatorOptions {
       toMs: s.toMs,
       ...(s.burst && { bursts: [s.burst] }),
       ...(s.late && { late: s.late }),
+      ...(s.lateness && { lateness: s.lateness }),
+      ...(s.missingIdRate > 0 && { missingIdRate: s.missingIdRate }),
     },
     lastPageCursor: s.lastPageCursor,
     ...(s.rpm > 0 && { rpm: s.rpm }),
     maxSkewSeconds: s.maxSkewSeconds,
     ...(s.faultRate > 0 && { faults: faultsFromRate(s.faultRate, s.seed) }),
+    ...(s.misbehaviour && { misbehaviour: s.misbehaviour }),
+    ...(s.clockOffsetMs !== 0 && { clockOffsetMs: s.clockOffsetMs }),
   };
 }
 
@@ -246,8 +313,32 @@ function simulateJson(sim: Simulator, s: SimulateSettings, env: Record<string, s
     lastPageCursor: s.lastPageCursor,
     faultRate: s.faultRate,
     readTelephony: s.readTelephony,
+    clockOffsetSeconds: s.clockOffsetMs / 1000,
+    lateness: s.lateness ?? null,
+    missingIdRate: s.missingIdRate,
+    misbehaviour: s.misbehaviour ?? null,
     env,
   };
+}
+
+/** What a user should know about a Duo that misbehaves on purpose, one sentence each; empty when it behaves. */
+export function misbehaviourNotes(s: SimulateSettings): string[] {
+  const notes: string[] = [];
+  if (s.clockOffsetMs !== 0) {
+    const seconds = Math.abs(s.clockOffsetMs / 1000);
+    const refused =
+      seconds > s.maxSkewSeconds ? `, beyond the ${s.maxSkewSeconds} s it accepts: requests dated by this machine's clock get 401 40105` : '';
+    notes.push(`Its clock runs ${seconds} s ${s.clockOffsetMs > 0 ? 'ahead of' : 'behind'} this machine's${refused}.`);
+  }
+  if (s.lateness) notes.push(`${Math.round(s.lateness.rate * 100)} % of events are published up to ${s.lateness.maxDelayMs / 1000} s after their ts.`);
+  if (s.missingIdRate > 0) notes.push(`${Math.round(s.missingIdRate * 1000) / 10} % of events have no telephony_id.`);
+  if (s.misbehaviour) {
+    const on = Object.entries(s.misbehaviour)
+      .filter(([k]) => k !== 'seed')
+      .map(([k, p]) => `${k.replace(/Rate$/, '')} ${String(p)}`);
+    notes.push(`Misbehaving per page: ${on.join(', ')}.`);
+  }
+  return notes;
 }
 
 export type SimulateJson = ReturnType<typeof simulateJson>;
@@ -276,6 +367,7 @@ export async function runSimulate(s: SimulateSettings, io: CliIo, signal: AbortS
       const burst = s.burst ? `, a burst of ${s.burst.count} in the millisecond ${new Date(s.burst.atMs).toISOString()}` : '';
       io.stderr.write(
         `Duo Admin API simulator on ${sim.url}: ${sim.events.length} events from ${window.from} to ${window.to}${burst}. Stop with Ctrl-C.\n` +
+          misbehaviourNotes(s).map((n) => `${n}\n`).join('') +
           'Paste these lines into another shell, then run `duo-secops check` and `duo-secops collect`:\n',
       );
       for (const [k, v] of Object.entries(env)) io.stdout.write(`export ${k}=${shellQuote(v)}\n`);
@@ -311,6 +403,15 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--fault-rate <p>', 'probability per request of 5xx, HTML 502, dropped connections, truncated bodies and 429'))
     .addOption(new Option('--no-permission', 'answer 403 40301, as for an integration without the telephony read permission'))
     .addOption(new Option('--max-skew-seconds <s>', 'Date header tolerance before 401 40105').default(String(DEFAULT_MAX_SKEW_SECONDS)))
+    .addOption(new Option('--clock-offset-seconds <s>', "run the simulator's clock this far ahead of this machine's (negative: behind)"))
+    .addOption(new Option('--lateness-seconds <s>', 'publish events late, each by a random delay up to this many seconds after its ts'))
+    .addOption(new Option('--lateness-rate <p>', 'the fraction of events published late (default 1, with --lateness-seconds)'))
+    .addOption(new Option('--missing-id-rate <p>', 'the fraction of events without telephony_id'))
+    .addOption(new Option('--rewind-rate <p>', 'probability per page that next_offset points back to an earlier event of the window'))
+    .addOption(new Option('--cycle-rate <p>', 'probability per page that next_offset is one already returned in the window'))
+    .addOption(new Option('--repeat-rate <p>', 'probability per page that next_offset is the one sent'))
+    .addOption(new Option('--out-of-order-rate <p>', 'probability per page that its items come out of ts order'))
+    .addOption(new Option('--beyond-maxtime-rate <p>', 'probability per page of one extra item from after maxtime or before mintime'))
     .addOption(new Option('--log-level <level>', 'simulator log level on stderr').default('warn'))
     .addOption(new Option('--json', 'print one JSON object instead of export lines'))
     .action(async (flags: SimulateFlags) => {
