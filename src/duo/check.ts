@@ -70,8 +70,10 @@ export async function checkDuo(client: DuoClient, opts: { apiHost: string; now?:
     };
     switch (err.code) {
       case 'DUO_UNAVAILABLE':
-      case 'DUO_BAD_RESPONSE':
         return { ...failed, reachable: 'failed', clock: 'unknown', clockOffsetMs: null };
+      case 'DUO_BAD_RESPONSE':
+        // Something answered, but not with a page of logs (a proxy, an answer too large): say what it was.
+        return { ...failed, reachable: 'ok' };
       case 'DUO_UNAUTHORIZED':
         return err.duoCode === 40103
           ? { ...failed, reachable: 'ok', integrationKey: 'ok', secretKey: 'failed' }

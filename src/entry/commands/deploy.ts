@@ -79,8 +79,8 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
   const prefix = (blank(flags.prefix) ?? settingFromEnv(env, 'prefix')?.trim() ?? GUIDE_PREFIX).replace(/^\/+|\/+$/g, '');
   if (prefix === '') {
     problems.push('--prefix: must not be empty: the feed would read the whole bucket, the checkpoint (_state/) included');
-  } else if (prefix.split('/').some((p) => p === '' || p === '.' || p === '..') || /[,\s]/.test(prefix)) {
-    problems.push('--prefix: must be folder names separated by /, without . or .. segments, commas or spaces');
+  } else if (prefix.split('/').some((p) => p === '' || p === '.' || p === '..') || /[,\s\\]/.test(prefix)) {
+    problems.push('--prefix: must be folder names separated by /, without . or .. segments, commas, spaces or backslashes');
   } else if (isUnderPrefix(defaultStateKey(prefix), prefix)) {
     problems.push(`--prefix: ${prefix} would hold the checkpoint ${defaultStateKey(prefix)}, which the feed must not read: choose another prefix`);
   }

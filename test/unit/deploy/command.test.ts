@@ -71,6 +71,7 @@ describe('resolveDeployInput', () => {
   it('refuses values that would break the function environment or the feed', () => {
     expect(problems({ ...FLAGS, prefix: 'a,b' }, ENV)).toEqual([expect.stringContaining('--prefix: must be folder names')]);
     expect(problems({ ...FLAGS, prefix: 'a/../b' }, ENV)).toEqual([expect.stringContaining('--prefix: must be folder names')]);
+    expect(problems({ ...FLAGS, prefix: 'logs\\duo' }, ENV)).toEqual([expect.stringContaining('backslashes')]);
     expect(problems({ ...FLAGS, schedule: '@hourly' }, ENV)).toEqual([expect.stringContaining('5-field unix cron')]);
     expect(problems({ ...FLAGS, secopsServiceAccount: 'me@example.com' }, ENV)).toEqual([expect.stringContaining('--secops-service-account')]);
     expect(problems(FLAGS, { ...ENV, DUO_SKEY: '   ' })).toEqual(['DUO_SKEY: is only white space']);

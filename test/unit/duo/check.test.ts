@@ -159,3 +159,19 @@ describe('refusal hints', () => {
     expect(refusalFor(302, undefined).hint).toContain('DUO_API_URL');
   });
 });
+
+describe('an answer that is not a page of logs', () => {
+  it('is shown as what Duo (or a proxy) answered, not as Duo unreachable', async () => {
+    const err = new DuoApiError('DUO_BAD_RESPONSE', { httpStatus: 200, path: '/admin/v2/logs/telephony' }, {
+      retryable: true,
+      summary: "Duo's answer for /admin/v2/logs/telephony was unusable after 2 attempts, the last: HTTP 200 with a body over the client's 32 MiB size limit",
+    });
+    const client = fakeClient(() => err);
+    const report = await checkDuo(client, { apiHost: API_HOST, now: () => NOW });
+    const text = formatCheckReport(report);
+    expect(report).toMatchObject({ ok: false, reachable: 'ok' });
+    expect(text).not.toContain('Duo unreachable');
+    expect(text).toContain('Duo answered:');
+    expect(text).toContain('32 MiB size limit');
+  });
+});
