@@ -73,16 +73,18 @@ function sentCursor(q: PageQuery): string | undefined {
   return q.cursor && `${String(q.cursor.tsMs).padStart(13, '0')},${q.cursor.id}`;
 }
 
+/** One stream per kind of draw. */
+function streams(seed: number): { cursor: Rng; order: Rng; beyond: Rng } {
+  return { cursor: createRng(seed), order: createRng(seed + 0x2545f491), beyond: createRng(seed + 0x4f1bbcdd) };
+}
+
 export class Misbehaviour {
   #opts: MisbehaviourOptions = {};
-  #cursorRng!: Rng;
-  #orderRng!: Rng;
-  #beyondRng!: Rng;
+  #rng = streams(1);
   /** Cursors returned so far, per window, in the order first returned (the candidates of a cycle). */
   #windows = new Map<string, WindowCursors>();
 
   constructor(opts: MisbehaviourOptions | null = null) {
-    this.#seed(opts?.seed ?? 1);
     this.set(opts);
   }
 
@@ -91,13 +93,7 @@ export class Misbehaviour {
     const next = { ...opts };
     validateMisbehaviour(next);
     this.#opts = next;
-    if (next.seed !== undefined) this.#seed(next.seed);
-  }
-
-  #seed(seed: number): void {
-    this.#cursorRng = createRng(seed);
-    this.#orderRng = createRng(seed + 0x2545f491);
-    this.#beyondRng = createRng(seed + 0x4f1bbcdd);
+    if (next.seed !== undefined) this.#rng = streams(next.seed);
   }
 
   /**
@@ -115,7 +111,7 @@ export class Misbehaviour {
     const cycle = o.cycleRate ?? 0;
     const rewind = o.rewindRate ?? 0;
     if (cursor !== null && repeat + cycle + rewind > 0) {
-      const r = this.#cursorRng.next();
+      const r = this.#rng.cursor.next();
       let wrong: string | undefined;
       let kind: MisbehaviourKind | undefined;
       if (r < repeat) {
@@ -135,8 +131,8 @@ export class Misbehaviour {
       }
     }
 
-    if (items.length > 0 && this.#beyondRng.chance(o.beyondMaxtimeRate ?? 0)) {
-      const first = this.#beyondRng.chance(0.5) ? 'after' : 'before';
+    if (items.length > 0 && this.#rng.beyond.chance(o.beyondMaxtimeRate ?? 0)) {
+      const first = this.#rng.beyond.chance(0.5) ? 'after' : 'before';
       const second = first === 'after' ? 'before' : 'after';
       let side: 'after' | 'before' = first;
       let extra = store.visibleOutside(q, nowMs, first);
@@ -152,7 +148,7 @@ export class Misbehaviour {
       }
     }
 
-    if (served.length > 1 && this.#orderRng.chance(o.outOfOrderRate ?? 0)) {
+    if (served.length > 1 && this.#rng.order.chance(o.outOfOrderRate ?? 0)) {
       served = this.#shuffled(served);
       injected.push('outOfOrder');
     }
@@ -187,7 +183,7 @@ export class Misbehaviour {
     if (w === undefined) return undefined;
     const sent = sentCursor(q);
     const candidates = w.list.filter((c) => c !== sent && c !== right);
-    return candidates.length === 0 ? undefined : candidates[this.#cursorRng.int(candidates.length)];
+    return candidates.length === 0 ? undefined : candidates[this.#rng.cursor.int(candidates.length)];
   }
 
   /**
@@ -199,7 +195,7 @@ export class Misbehaviour {
     const last = items[items.length - 1];
     if (last === undefined) return undefined;
     const lastIndex = store.findCursor(Math.floor(last.tsMicros / 1000), last.id);
-    const steps = 1 + this.#cursorRng.int(items.length + q.limit);
+    const steps = 1 + this.#rng.cursor.int(items.length + q.limit);
     const target = store.visibleBefore(lastIndex, steps, q, nowMs);
     return target < 0 ? undefined : cursorFor(store.events[target] as SimEvent);
   }
@@ -208,7 +204,7 @@ export class Misbehaviour {
   #shuffled(items: readonly SimEvent[]): SimEvent[] {
     const out = [...items];
     for (let i = out.length - 1; i > 0; i--) {
-      const j = this.#orderRng.int(i + 1);
+      const j = this.#rng.order.int(i + 1);
       const t = out[i] as SimEvent;
       out[i] = out[j] as SimEvent;
       out[j] = t;

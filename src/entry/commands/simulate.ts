@@ -330,8 +330,9 @@ export function misbehaviourNotes(s: SimulateSettings): string[] {
       seconds > s.maxSkewSeconds ? `, beyond the ${s.maxSkewSeconds} s it accepts: requests dated by this machine's clock get 401 40105` : '';
     notes.push(`Its clock runs ${seconds} s ${s.clockOffsetMs > 0 ? 'ahead of' : 'behind'} this machine's${refused}.`);
   }
-  if (s.lateness) notes.push(`${Math.round(s.lateness.rate * 100)} % of events are published up to ${s.lateness.maxDelayMs / 1000} s after their ts.`);
-  if (s.missingIdRate > 0) notes.push(`${Math.round(s.missingIdRate * 1000) / 10} % of events have no telephony_id.`);
+  const percent = (p: number): string => `${Math.round(p * 1000) / 10} %`;
+  if (s.lateness) notes.push(`${percent(s.lateness.rate)} of events are published up to ${s.lateness.maxDelayMs / 1000} s after their ts.`);
+  if (s.missingIdRate > 0) notes.push(`${percent(s.missingIdRate)} of events have no telephony_id.`);
   if (s.misbehaviour) {
     const on = Object.entries(s.misbehaviour)
       .filter(([k]) => k !== 'seed')
