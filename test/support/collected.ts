@@ -2,14 +2,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Every `telephony_*.json` object body under `dir`, recursively. */
+/** Every `telephony_*.json` object body under `dir` (pages and their supplements), recursively. */
 export async function localObjects(dir: string): Promise<Buffer[]> {
   const out: Buffer[] = [];
   const walk = async (d: string): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (/^telephony_\d+_\d+_p\d+\.json$/.test(e.name)) out.push(await readFile(p));
+      else if (/^telephony_\d+_\d+_p\d+(_s\d+)?\.json$/.test(e.name)) out.push(await readFile(p));
     }
   };
   await walk(dir);
