@@ -306,10 +306,19 @@ export interface Config extends Parsed {
   apiHost: string;
   /** `apiUrl` resolved: `https://<apiHost>` unless DUO_API_URL was given. */
   apiUrl: string;
-  /** `stateKey` resolved: `_state/<prefix>.json` unless STATE_KEY was given. */
+  /**
+   * Where the checkpoint is written: `_state/<prefix>.json`, or STATE_KEY when it lies outside the
+   * feed's prefix.
+   */
   stateKey: string;
-  /** True when STATE_KEY / --state-key was given (no carrying on from the guide's state.json then). */
+  /** True when STATE_KEY / --state-key was given. */
   stateKeyExplicit: boolean;
+  /**
+   * A state to carry on from, read and never written: the guide's `<prefix>/state.json`, or a STATE_KEY
+   * inside the feed's prefix (the guide sets `STATE_KEY=duo-telephony/state.json`), whose every change
+   * the feed would ingest as a log.
+   */
+  legacyStateKey: string | undefined;
   /** The settings given explicitly (environment or flag), for messages such as "LOOKBACK_HOURS is ignored". */
   explicit: ReadonlySet<SettingKey>;
   entry: Entry;
@@ -404,6 +413,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       );
     }
   }
+  if (c.stateKey !== undefined && c.prefix !== '' && isUnderPrefix(c.stateKey, c.prefix) && isUnderPrefix(defaultStateKey(c.prefix), c.prefix)) {
+    // A STATE_KEY in the feed's prefix is only read; the checkpoint would go to the default key, inside it too.
+    problems.push(`${nameOf('prefix')}: ${c.prefix} would hold the checkpoint ${defaultStateKey(c.prefix)}, which the feed must not read: choose another prefix`);
+  }
   if (c.bucket !== undefined && c.stdout) problems.push('--stdout and GCS_BUCKET / --bucket exclude each other: choose one sink');
   // Google's storage client reads STORAGE_EMULATOR_HOST itself and sends JSON calls there while uploads
   // go to the configured endpoint: two different stores behind one client. Refuse rather than split.
@@ -416,13 +429,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   if (problems.length > 0) throw new ConfigError(problems);
 
   const apiHost = c.apiHost ?? '';
+  // A STATE_KEY inside the feed's prefix is read as the guide's state and never written.
+  const stateKeyInFeed = c.stateKey !== undefined && c.prefix !== '' && isUnderPrefix(c.stateKey, c.prefix);
   return {
     ...c,
     apiHost,
     ikey: c.ikey ?? '',
     apiUrl: c.apiUrl ?? (apiHost ? `https://${apiHost}` : ''),
-    stateKey: c.stateKey ?? defaultStateKey(c.prefix),
+    stateKey: c.stateKey === undefined || stateKeyInFeed ? defaultStateKey(c.prefix) : c.stateKey,
     stateKeyExplicit: c.stateKey !== undefined,
+    legacyStateKey: c.stateKey === undefined ? legacyStateKey(c.prefix) : stateKeyInFeed ? c.stateKey : undefined,
     explicit,
     entry,
   };
@@ -449,11 +465,15 @@ export function configWarnings(c: Config): string[] {
   if (c.delaySeconds < 120) {
     w.push(`DELAY_SECONDS=${c.delaySeconds} is below Duo's 120 s: logs that arrive late may be missed (fine for a simulator)`);
   }
-  if (c.stateKeyExplicit && isUnderPrefix(c.stateKey, c.prefix)) {
+  if (c.stateKeyExplicit && c.prefix === '' && isUnderPrefix(c.stateKey, c.prefix)) {
     w.push(
-      c.prefix === ''
-        ? `STATE_KEY=${c.stateKey} is in the feed's reach: GCS_PREFIX is empty, so a SecOps GCS V2 feed reads the whole bucket and ingests it as a bogus log each time it changes; prefer a GCS_PREFIX such as duo-telephony`
-        : `STATE_KEY=${c.stateKey} is under the data prefix ${c.prefix}/: a SecOps GCS V2 feed ingests it as a bogus log each time it changes; prefer ${defaultStateKey(c.prefix)}`,
+      `STATE_KEY=${c.stateKey} is in the feed's reach: GCS_PREFIX is empty, so a SecOps GCS V2 feed reads the whole bucket and ingests it as a bogus log each time it changes; prefer a GCS_PREFIX such as duo-telephony`,
+    );
+  }
+  if (c.stateKeyExplicit && c.legacyStateKey !== undefined) {
+    w.push(
+      `STATE_KEY=${c.legacyStateKey} is under the feed's prefix ${c.prefix}/, where a SecOps GCS V2 feed would ingest each change of it as a log: ` +
+        `it is read as the guide's state and carried on from, never written; the checkpoint goes to ${c.stateKey}. Unset STATE_KEY to silence this`,
     );
   }
   return w;

@@ -5,7 +5,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { legacyStateKey } from '../config.js';
 import type { Sink } from '../sinks/types.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
 import { runOnce, type RunProgress, type RunSettings, type RunSummary } from './run.js';
@@ -39,8 +38,8 @@ export interface StoreOptions {
 
 /** The sink and checkpoint store the configuration names: GCS bucket, stdout, or the local folder. */
 export async function createStores(c: Config, opts: StoreOptions = {}): Promise<Stores> {
-  // The guide's `{prefix}/state.json` is carried on from once, unless STATE_KEY was set explicitly.
-  const legacyKey = c.stateKeyExplicit ? undefined : legacyStateKey(c.prefix);
+  // A state carried on from (the guide's), read only while our checkpoint does not exist yet.
+  const legacyKey = c.legacyStateKey;
   if (c.bucket) {
     const [{ createStorage }, { createGcsSink }, { createGcsCheckpointStore }] = await Promise.all([
       import('../gcs/storage.js'),

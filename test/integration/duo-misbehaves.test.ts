@@ -216,7 +216,7 @@ describe('odd items', () => {
 });
 
 describe("carrying on from Google's guide", () => {
-  it("skips the items of its cursor's millisecond up to its cursor's item, and nothing else", async () => {
+  it("skips the items of its cursor's millisecond up to its cursor's item, and nothing else; its STATE_KEY is only read", async () => {
     const duoNow = Date.now();
     const burstAt = duoNow - 2 * H;
     const events = generateDataset({ events: 1500, seed: 36, fromMs: duoNow - 3 * H, toMs: duoNow - 10 * MIN, bursts: [{ atMs: burstAt, count: 60 }] });
@@ -227,8 +227,11 @@ describe("carrying on from Google's guide", () => {
     // The guide stopped mid-way with this cursor, having written everything up to and including its item.
     await mkdir(join(w.dir, 'duo-telephony'), { recursive: true });
     await writeFile(join(w.dir, 'duo-telephony', 'state.json'), JSON.stringify({ last_offset: `${burstAt},${cursorItem.id}`, last_timestamp_ms: burstAt - H }));
-    const r = await collect(w);
+    // With the guide's own STATE_KEY, inside the feed's prefix: read as its state, never written.
+    const r = await collect({ ...w, env: { ...w.env, STATE_KEY: 'duo-telephony/state.json' } });
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("is read as the guide's state and carried on from, never written; the checkpoint goes to _state/duo-telephony.json");
+    expect(await readdir(join(w.dir, '_state'))).toContain('duo-telephony.json.d');
     const after = sorted.filter((e) => compareEvents(e, cursorItem) > 0);
     expect(await exactlyOnce(w.dir, after)).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: after.length });
     expect(JSON.parse(await readFile(join(w.dir, 'duo-telephony', 'state.json'), 'utf8'))).toMatchObject({ last_offset: `${burstAt},${cursorItem.id}` });

@@ -84,8 +84,17 @@ describe('loadConfig', () => {
     const c = loadConfig({ ...duo, GCS_BUCKET: 'duo-telephony-logs', GCS_PREFIX: 'duo-telephony', STATE_KEY: 'duo-telephony/state.json', MAX_ITERATIONS: '10' });
     expect(c.bucket).toBe('duo-telephony-logs');
     expect(c.maxPages).toBe(10);
-    expect(c.stateKey).toBe('duo-telephony/state.json');
-    expect(configWarnings(c).join('\n')).toMatch(/under the data prefix/);
+    // The guide's STATE_KEY lies inside the feed's prefix: read as the guide's state, never written.
+    expect(c.stateKey).toBe('_state/duo-telephony.json');
+    expect(c.legacyStateKey).toBe('duo-telephony/state.json');
+    expect(configWarnings(c).join('\n')).toMatch(/under the feed's prefix duo-telephony\/.*read as the guide's state and carried on from, never written; the checkpoint goes to _state\/duo-telephony\.json/);
+  });
+
+  it('writes the checkpoint at a STATE_KEY outside the prefix, and carries on from nothing else', () => {
+    const c = loadConfig({ ...duo, GCS_PREFIX: 'duo-telephony', STATE_KEY: 'state/duo.json' });
+    expect(c).toMatchObject({ stateKey: 'state/duo.json', legacyStateKey: undefined });
+    expect(loadConfig(duo)).toMatchObject({ stateKey: '_state/duo-telephony.json', legacyStateKey: 'duo-telephony/state.json' });
+    expect(configWarnings(c)).toEqual([]);
   });
 
   it('lists every problem in one error and never echoes the secret', () => {
