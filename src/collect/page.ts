@@ -60,12 +60,14 @@ export type PageVerdict =
       /** The new items, in the page's order: what the page's object holds. */
       write: TelephonyItem[];
       written: WrittenItem[];
+      /** Items skipped as written by Google's guide: carried like written ones, so a repeat is dropped too. */
+      writtenBefore: WrittenItem[];
       counts: PageCounts;
       /** The page ends the window: it has no items, or no cursor. */
       endOfWindow: boolean;
       /** The cursor for the next page (null at the end of the window). */
       nextCursor: string | null;
-      /** Google's guide's last item was found (or passed): `skipThrough` is done with. */
+      /** `skipThrough` is done with: its item was met or passed, or its window ended (or never was). */
       skipThroughDone: boolean;
     }
   | { ok: false; problem: string };
@@ -89,8 +91,9 @@ export function judgePage(ctx: PageContext, page: Pick<TelephonyPage, 'items' | 
   const counts: PageCounts = { skippedAtStart: 0, alreadyWritten: 0, outsideWindow: 0, withoutId: 0, withoutTs: 0 };
   const write: TelephonyItem[] = [];
   const written: WrittenItem[] = [];
+  const writtenBefore: WrittenItem[] = [];
+  // The guide's millisecond is this window's first, or it is behind us: nothing to skip then.
   let skipping = ctx.skipThrough !== undefined && ctx.skipThrough.ms === open.mintimeMs;
-  let skipThroughDone = ctx.skipThrough === undefined;
 
   for (const item of page.items) {
     const ms = tsMillis(item.ts);
@@ -106,15 +109,12 @@ export function judgePage(ctx: PageContext, page: Pick<TelephonyPage, 'items' | 
     if (skipping && ctx.skipThrough) {
       if (ms === ctx.skipThrough.ms) {
         counts.skippedAtStart += 1;
-        if (key === ctx.skipThrough.id) {
-          skipping = false;
-          skipThroughDone = true;
-        }
+        writtenBefore.push({ key, ms });
+        if (key === ctx.skipThrough.id) skipping = false;
         continue;
       }
       // Past the guide's millisecond without meeting its item: nothing more to skip.
       skipping = false;
-      skipThroughDone = true;
     }
     if (ms === open.mintimeMs && skip.has(key)) {
       counts.skippedAtStart += 1;
@@ -142,7 +142,9 @@ export function judgePage(ctx: PageContext, page: Pick<TelephonyPage, 'items' | 
       return { ok: false, problem: `Duo's cursor came back: ${where} was asked with ${sent} and answered ${next}, a cursor this window already followed` };
     }
   }
-  return { ok: true, write, written, counts, endOfWindow, nextCursor: endOfWindow ? null : page.nextOffset, skipThroughDone };
+  // Done once its item is met or passed, or once the window that starts at its millisecond ends.
+  const skipThroughDone = ctx.skipThrough !== undefined && (!skipping || endOfWindow);
+  return { ok: true, write, written, writtenBefore, counts, endOfWindow, nextCursor: endOfWindow ? null : page.nextOffset, skipThroughDone };
 }
 
 /**

@@ -99,6 +99,8 @@ export interface RunSummary {
   outsideWindow: number;
   /** Items written without a `telephony_id` (recognised by their content). */
   withoutId: number;
+  /** Items written with a `ts` that cannot be read (they cannot be placed in a window). */
+  withoutTs: number;
   pages: number;
   windowsClosed: number;
   /** The run caught up with a window Duo's clock has not yet passed (plus the delay): a later run closes it. */
@@ -122,7 +124,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
   const { settings: s, logger, sink } = deps;
   const startMs = now();
   const statsAtStart = { ...(deps.client.stats ?? { requests: 0, retries: 0, rateLimited: 0 }) };
-  const counters = { events: 0, objectsCreated: 0, objectsExisting: 0, supplements: 0, duplicatesDropped: 0, outsideWindow: 0, withoutId: 0, pages: 0, windowsClosed: 0 };
+  const counters = { events: 0, objectsCreated: 0, objectsExisting: 0, supplements: 0, duplicatesDropped: 0, outsideWindow: 0, withoutId: 0, withoutTs: 0, pages: 0, windowsClosed: 0 };
 
   // 1. The checkpoint.
   const keeper = await openKeeper({ store: deps.checkpoints, logger, now, failpoint, lookbackMs: s.lookbackMs, signal: deps.hardSignal });
@@ -174,7 +176,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
         pending = { cp: opened, reopened: false };
       }
       const open = (pending?.cp.open ?? cp.open) as OpenWindow;
-      if (!pending) assertNotStale(open, now(), deps.checkpoints.location);
+      if (!pending) assertNotStale(open, duoNowFloor(now(), offsetMs), deps.checkpoints.location);
       const request: PageRequest = { mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, limit: open.limit, nextOffset: open.nextOffset };
       const page = await reader.get(request);
       const learned = offsetFrom(page);
@@ -237,7 +239,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       counters.objectsExisting += stored.objectsExisting;
       counters.supplements += stored.supplements;
       counters.events += stored.events;
-      const written = [...stored.found, ...verdict.written];
+      const written = [...stored.found, ...verdict.written, ...verdict.writtenBefore];
 
       const lastMs = verdict.write.length > 0 ? tsMillis(verdict.write[verdict.write.length - 1]!.ts) : null;
       positionMs = Math.max(positionMs, closing && !held ? open.maxtimeMs : (lastMs ?? open.mintimeMs));
@@ -311,10 +313,11 @@ function assertNotStale(open: OpenWindow, nowMs: number, location: string): void
   if (open.mintimeMs < nowMs - DUO_RETENTION_MS) throw new CheckpointError(`${location}: ${staleWindowAdvice(open, nowMs)}`);
 }
 
-function count(c: { duplicatesDropped: number; outsideWindow: number; withoutId: number }, p: PageCounts): void {
+function count(c: { duplicatesDropped: number; outsideWindow: number; withoutId: number; withoutTs: number }, p: PageCounts): void {
   c.duplicatesDropped += p.skippedAtStart + p.alreadyWritten;
   c.outsideWindow += p.outsideWindow;
   c.withoutId += p.withoutId;
+  c.withoutTs += p.withoutTs;
 }
 
 /**

@@ -6,8 +6,7 @@
  * supplements are read back, the items they lack are written as the page's next supplement
  * (`…_p00003_s1.json`), and the items they hold are carried, so a later page of the window drops any
  * of them it serves again. An object this collector could not have written for the page (lines that
- * are not items, items without a readable `ts` or outside the window) still stops the run
- * (OBJECT_CONFLICT, exit 5).
+ * are not items, items outside the window) still stops the run (OBJECT_CONFLICT, exit 5).
  */
 import type { Logger } from 'pino';
 import type { TelephonyItem } from '../duo/types.js';
@@ -84,7 +83,8 @@ export async function storePage(o: StorePageOptions): Promise<StoredPage | 'not-
       { event: 'page.supplemented', key: supplementKey, items: lacking.length },
       `${key} was written before ${lacking.length} more event(s) of its page were published: they go to ${supplementKey}`,
     );
-    return { ...none, objectsExisting: 1, supplements: 1, events: lacking.length, found };
+    // Found identical (another attempt wrote exactly these): an object already there, not a new supplement.
+    return { ...none, objectsExisting: 1 + outcome.objectsExisting, supplements: outcome.objectsCreated, events: lacking.length, found };
   }
   throw new ObjectConflictError(`${key} has ${MAX_SUPPLEMENTS} supplements already; stopping rather than writing more`);
 }
@@ -132,8 +132,8 @@ export function parseWritten(body: Buffer, key: string, name: Pick<ObjectName, '
       );
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw bad('is not a log item');
     const ms = tsMillis((item as TelephonyItem).ts);
-    if (ms === null) throw bad('holds an item without a readable ts');
-    if (ms < name.mintimeMs || ms > name.maxtimeMs) throw bad(`holds an item of ${new Date(ms).toISOString()}, outside the page's window`);
+    // An item without a readable ts is written as Duo sent it (judgePage), so it may be found here.
+    if (ms !== null && (ms < name.mintimeMs || ms > name.maxtimeMs)) throw bad(`holds an item of ${new Date(ms).toISOString()}, outside the page's window`);
     out.push({ key: itemKey(item as TelephonyItem), ms });
   }
   return out;

@@ -14,8 +14,9 @@
  * | _r<n>       | a repair of that page (written after a check against Duo), from 1                 |
  *
  * The same page of the same window always gets the same name: that, with create-only writes, is what
- * makes a repeated write harmless. Today the collector writes plain pages; `_s` and `_r` are reserved
- * here so that the parser, the docs and every reader know them before anything writes them.
+ * makes a repeated write harmless. The collector writes pages and, for events published inside a page
+ * after an earlier attempt wrote it, supplements (collect/store-page.ts); `_r` is reserved for repairs,
+ * so the parser, the docs and every reader know it before anything writes it.
  */
 
 export interface ObjectName {

@@ -93,10 +93,20 @@ describe('judgePage', () => {
     const v = judgePage(ctx({}, { skipThrough: through }), { items: [item('a', T, 1), item('b', T, 2), item('c', T, 3), item('d', T + 1)], nextOffset: cursor(T + 1, 'd') });
     expect(v.ok && ids(v.write)).toEqual(['c', 'd']);
     expect(v.ok && v.skipThroughDone).toBe(true);
+    // What it skipped is carried like what it wrote: a page that serves it again drops it.
+    expect(v.ok && v.writtenBefore).toEqual([
+      { key: 'a', ms: T },
+      { key: 'b', ms: T },
+    ]);
     // Not met yet on this page: keep skipping on the next.
     const part = judgePage(ctx({}, { skipThrough: through }), { items: [item('a', T, 1)], nextOffset: cursor(T, 'a') });
     expect(part.ok && part.write).toEqual([]);
     expect(part.ok && part.skipThroughDone).toBe(false);
+    // Done with once its window ends without meeting it, or when the window starts elsewhere.
+    const empty = judgePage(ctx({}, { skipThrough: through }), { items: [], nextOffset: null });
+    expect(empty.ok && empty.skipThroughDone).toBe(true);
+    const elsewhere = judgePage(ctx({ mintimeMs: T + 1 }, { skipThrough: through }), { items: [item('x', T + 2)], nextOffset: cursor(T + 2, 'x') });
+    expect(elsewhere.ok && elsewhere.skipThroughDone).toBe(true);
   });
 });
 

@@ -25,6 +25,7 @@ const summary = (over: Partial<RunSummary> = {}): RunSummary => ({
   duplicatesDropped: 0,
   outsideWindow: 0,
   withoutId: 0,
+  withoutTs: 0,
   windowHeld: false,
   clockOffsetMs: null,
   pages: 1,

@@ -231,10 +231,11 @@ describe('runOnce', () => {
     const before = store.documents.get('_state/duo-telephony.json')!;
     // The next page's object already exists with other bytes.
     const nextKey = `duo-telephony/${new Date(X).toISOString().slice(0, 10).replace(/-/g, '/')}/telephony_${X}_${X + H}_p00002.json`;
-    store.objects.set(nextKey, Buffer.from('{"telephony_id":"other"}\n'));
+    const foreign = '{"telephony_id":"other","ts":"2001-01-01T00:00:00Z"}\n';
+    store.objects.set(nextKey, Buffer.from(foreign));
     await expect(runOnce(deps(store, source))).rejects.toBeInstanceOf(ObjectConflictError);
     expect(store.documents.get('_state/duo-telephony.json')).toEqual(before);
-    expect(store.objects.get(nextKey)!.toString()).toBe('{"telephony_id":"other"}\n');
+    expect(store.objects.get(nextKey)!.toString()).toBe(foreign);
   });
 
   it('refuses a seconds-valued checkpoint and writes nothing', async () => {
@@ -491,5 +492,46 @@ describe('runOnce requests the next page while it stores the current one', () =>
     const r = await runOnce(deps(store, storeSource(events), { maxPages: pagesOfFirstWindow }));
     expect(r).toMatchObject({ outcome: 'page-limit', windowsClosed: 1, pages: pagesOfFirstWindow });
     expect(parseCheckpoint(store.documents.get('_state/duo-telephony.json')!.data, 'mem').open).toBeNull();
+  });
+
+  it("keeps a window open, committing nothing, while Duo's clock has not passed its end plus the delay", async () => {
+    const store = createMemoryStore();
+    // A window committed earlier (by a run whose clock ran ahead of Duo's), ending at X + 4 h.
+    const cp = initialCheckpoint(X, new Date().toISOString());
+    cp.open = { mintimeMs: X, maxtimeMs: X + 4 * H, nextOffset: null, page: 1, limit: 100, carry: {}, cursors: [] };
+    store.documents.set('_state/duo-telephony.json', { data: serializeCheckpoint(cp), version: 'm0' });
+    const inner = storeSource(events);
+    // Duo's Date header says it is only X + 3 h: events of the window's last hour may still come.
+    let duoAt = X + 3 * H;
+    const behind = alteredSource(inner, (page) => ({ ...page, serverDateMs: duoAt, receivedAtMs: Date.now() }));
+    const first = await runOnce({ ...deps(store, inner), client: behind });
+    expect(first).toMatchObject({ outcome: 'caught-up', windowHeld: true, windowsClosed: 0 });
+    expect(first.clockOffsetMs).toBeLessThan(-2 * H);
+    const held = parseCheckpoint(store.documents.get('_state/duo-telephony.json')!.data, 'mem');
+    // Never shrunk or replaced: the same window, still open.
+    expect(held.open).toMatchObject({ mintimeMs: X, maxtimeMs: X + 4 * H });
+    // Once Duo's clock has passed its end plus the delay, the next run closes it; nothing lost or doubled.
+    duoAt = Date.now() + 60_000;
+    const second = await runOnce({ ...deps(store, inner), client: behind });
+    expect(second.windowHeld).toBe(false);
+    expect(second.windowsClosed).toBeGreaterThan(0);
+    await runUntilCaughtUp(store, inner);
+    expect(exactlyOnceReport(allIds, idsOf(store.objects.values()))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: allIds.length });
+  });
+
+  it('reconciles a page holding an item without a readable ts, which it writes as Duo sent it', async () => {
+    const store = createMemoryStore();
+    seeded(store);
+    const odd = { telephony_id: 'no-ts', context: 'enrollment', ts: 'yesterday' };
+    const inner = storeSource(events);
+    const withOdd = alteredSource(inner, (page, req) => (req.nextOffset ? page : { ...page, items: [odd, ...page.items] }));
+    const first = await runOnce({ ...deps(store, inner, { maxPages: 1 }), client: withOdd });
+    expect(first).toMatchObject({ withoutTs: 1, objectsCreated: 1 });
+    // Page 1 again, with one more item published meanwhile: a supplement, no exit 5.
+    const late = { telephony_id: 'late', context: 'enrollment', ts: events[1]!.json.match(/"ts":"([^"]+)"/)![1] };
+    const withLate = alteredSource(inner, (page, req) => (req.nextOffset ? page : { ...page, items: [odd, page.items[0]!, late, ...page.items.slice(1)] }));
+    store.documents.set('_state/duo-telephony.json', { data: serializeCheckpoint(initialCheckpoint(X, new Date().toISOString())), version: 'm9' });
+    const again = await runOnce({ ...deps(store, inner, { maxPages: 1 }), client: withLate });
+    expect(again).toMatchObject({ supplements: 1 });
   });
 });
