@@ -8,17 +8,24 @@
 import type { PageRequest, TelephonyPage } from '../duo/types.js';
 import type { PageSource } from './run.js';
 
-export interface PageReader {
-  /** The page for `request`: the one read ahead for it, or a new request. */
-  get(request: PageRequest): Promise<TelephonyPage>;
-  /** Start reading `request` now; `get` with the same request takes it. */
-  readAhead(request: PageRequest): void;
+export interface PageReader<T> {
+  /**
+   * The page for `request`: the one read ahead for it (with what `prepare` made of it on arrival), or a
+   * new request.
+   */
+  get(request: PageRequest): Promise<{ page: TelephonyPage; prepared?: T | undefined }>;
+  /**
+   * Start reading `request` now; `get` with the same request takes it. `prepare` runs as soon as it
+   * arrives, while the current page is still being stored: the caller uses its result only if what it
+   * was prepared for still holds.
+   */
+  readAhead(request: PageRequest, prepare?: (page: TelephonyPage) => T): void;
   /** Drop (and abort) a page read ahead. */
   abandon(): void;
 }
 
-export function createPageReader(client: PageSource, hardSignal?: AbortSignal): PageReader {
-  let ahead: { request: PageRequest; page: Promise<TelephonyPage>; controller: AbortController } | undefined;
+export function createPageReader<T>(client: PageSource, hardSignal?: AbortSignal): PageReader<T> {
+  let ahead: { request: PageRequest; page: Promise<{ page: TelephonyPage; prepared?: T | undefined }>; controller: AbortController } | undefined;
 
   const abandon = (): void => {
     ahead?.controller.abort();
@@ -30,12 +37,14 @@ export function createPageReader(client: PageSource, hardSignal?: AbortSignal): 
       const ready = ahead !== undefined && samePageRequest(ahead.request, request) ? ahead.page : undefined;
       if (!ready) abandon();
       ahead = undefined;
-      return ready ?? client.getTelephonyPage(request, hardSignal);
+      return ready ?? { page: await client.getTelephonyPage(request, hardSignal) };
     },
-    readAhead(request) {
+    readAhead(request, prepare) {
       abandon();
       const controller = new AbortController();
-      const page = client.getTelephonyPage(request, hardSignal ? AbortSignal.any([hardSignal, controller.signal]) : controller.signal);
+      const page = client
+        .getTelephonyPage(request, hardSignal ? AbortSignal.any([hardSignal, controller.signal]) : controller.signal)
+        .then((p) => ({ page: p, prepared: prepare?.(p) }));
       // Its failure is reported when the page is asked for, never as an unhandled rejection meanwhile.
       page.catch(() => {});
       ahead = { request, page, controller };

@@ -16,14 +16,16 @@ import type { Logger } from 'pino';
 import type { PageRequest, TelephonyPage } from '../duo/types.js';
 import { tsMillis } from '../duo/ts.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
-import type { Checkpoint, OpenWindow } from '../checkpoint/codec.js';
-import type { Sink } from '../sinks/types.js';
+import type { Checkpoint, OpenWindow, SkipThrough } from '../checkpoint/codec.js';
+import type { PageObject, Sink } from '../sinks/types.js';
+import { formatObjectName } from '../sinks/object-name.js';
+import { buildPageObject } from './page-object.js';
 import { CheckpointError, DuoApiError } from '../errors.js';
 import { computeWindow, DUO_RETENTION_MS, staleWindowAdvice } from './window.js';
 import { noFailpoint, type Failpoint } from './failpoint.js';
 import { openKeeper } from './keeper.js';
 import { createPageReader } from './reader.js';
-import { carryAfter, cursorsAfter, judgePage, skipIdsAtEnd, type PageCounts } from './page.js';
+import { carryAfter, cursorsAfter, judgePage, skipIdsAtEnd, type PageCounts, type PageVerdict, type WrittenItem } from './page.js';
 import { storePage } from './store-page.js';
 import { duoNowFloor, duoTimeOf, mayClose, offsetFrom } from './clock.js';
 
@@ -160,7 +162,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
     return summary;
   };
 
-  const reader = createPageReader(deps.client, deps.hardSignal);
+  const reader = createPageReader<PreparedPage>(deps.client, deps.hardSignal);
   try {
     /** A window opened but not committed yet, and whether it was opened again after Duo's answer. */
     let pending: { cp: Checkpoint; reopened: boolean } | null = null;
@@ -178,7 +180,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       const open = (pending?.cp.open ?? cp.open) as OpenWindow;
       if (!pending) assertNotStale(open, duoNowFloor(now(), offsetMs), deps.checkpoints.location);
       const request: PageRequest = { mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, limit: open.limit, nextOffset: open.nextOffset };
-      const page = await reader.get(request);
+      const { page, prepared } = await reader.get(request);
       const learned = offsetFrom(page);
       if (learned !== undefined) {
         if (!offsetSeen && Math.abs(learned) > CLOCK_WARN_MS) {
@@ -206,8 +208,9 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       failpoint('page.fetched');
       logger.debug({ event: 'page.fetched', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page, items: page.items.length, more: page.nextOffset !== null }, 'page fetched');
 
-      // 3. What the page holds.
-      const verdict = judgePage({ open, skipIds: cp.skipIds, skipThrough: cp.skipThrough }, page);
+      // 3. What the page holds (judged on arrival when it was read ahead for exactly this state).
+      const ready = prepared !== undefined && prepared.open === cp.open && prepared.skipThrough === cp.skipThrough ? prepared : undefined;
+      const verdict = ready?.verdict ?? judgePage({ open, skipIds: cp.skipIds, skipThrough: cp.skipThrough }, page);
       if (!verdict.ok) {
         throw new DuoApiError('DUO_BAD_RESPONSE', { httpStatus: 200, path: '/admin/v2/logs/telephony' }, {
           retryable: true,
@@ -217,9 +220,26 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       count(counters, verdict.counts);
       const closing = verdict.endOfWindow;
       const held = closing && !mayClose(open.maxtimeMs, duoTimeOf(page, now(), offsetMs), s.delayMs);
-      // The next page, read while this one is stored and committed (not when this run is about to stop).
-      if (!closing && !signal?.aborted && !(s.maxPages > 0 && counters.pages >= s.maxPages) && now() - startMs < s.budgetMs) {
-        reader.readAhead({ ...request, nextOffset: verdict.nextCursor });
+      const enrich = s.enrich ? { host: s.apiHost } : null;
+      /** The window after this page, given what was found written before (normally nothing). */
+      const openAfter = (found: readonly WrittenItem[]): OpenWindow => ({
+        ...open,
+        nextOffset: verdict.nextCursor,
+        page: open.page + 1,
+        carry: carryAfter(open.carry, [...found, ...verdict.written, ...verdict.writtenBefore], verdict.nextCursor, open.maxtimeMs),
+        cursors: cursorsAfter(open.cursors, open.nextOffset, verdict.nextCursor as string),
+      });
+      const expected = closing ? undefined : openAfter([]);
+      const skipThroughAfter = verdict.skipThroughDone ? undefined : cp.skipThrough;
+      // The next page, read and judged while this one is stored and committed (not when this run is about
+      // to stop); used only if the committed window is exactly the one it was judged for.
+      if (expected && !signal?.aborted && !(s.maxPages > 0 && counters.pages >= s.maxPages) && now() - startMs < s.budgetMs) {
+        const skipIds = cp.skipIds;
+        reader.readAhead({ ...request, nextOffset: verdict.nextCursor }, (p) => {
+          const v = judgePage({ open: expected, skipIds, skipThrough: skipThroughAfter }, p);
+          const name = { prefix: s.prefix, stream: 'telephony', mintimeMs: expected.mintimeMs, maxtimeMs: expected.maxtimeMs, page: expected.page };
+          return { open: expected, skipThrough: skipThroughAfter, verdict: v, obj: v.ok && v.write.length > 0 ? buildPageObject(formatObjectName(name), v.write, enrich) : null };
+        });
       }
 
       // 4. Store the new items, create-only.
@@ -228,7 +248,8 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
         name: { prefix: s.prefix, stream: 'telephony', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page },
         items: verdict.write,
         written: verdict.written,
-        enrich: s.enrich ? { host: s.apiHost } : null,
+        enrich,
+        prebuilt: ready?.obj,
         stillOwner: keeper.stillOwner,
         logger,
         failpoint,
@@ -239,7 +260,6 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       counters.objectsExisting += stored.objectsExisting;
       counters.supplements += stored.supplements;
       counters.events += stored.events;
-      const written = [...stored.found, ...verdict.written, ...verdict.writtenBefore];
 
       const lastMs = verdict.write.length > 0 ? tsMillis(verdict.write[verdict.write.length - 1]!.ts) : null;
       positionMs = Math.max(positionMs, closing && !held ? open.maxtimeMs : (lastMs ?? open.mintimeMs));
@@ -254,19 +274,9 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
         return finish('caught-up', true);
       }
       const next: Checkpoint = closing
-        ? { ...cp, nextMintimeMs: open.maxtimeMs, skipIds: skipIdsAtEnd(open.carry, written, open.maxtimeMs), open: null, clockOffsetMs: offsetMs }
-        : {
-            ...cp,
-            clockOffsetMs: offsetMs,
-            open: {
-              ...open,
-              nextOffset: verdict.nextCursor,
-              page: open.page + 1,
-              carry: carryAfter(open.carry, written, verdict.nextCursor, open.maxtimeMs),
-              cursors: cursorsAfter(open.cursors, open.nextOffset, verdict.nextCursor as string),
-            },
-          };
-      if (verdict.skipThroughDone) delete next.skipThrough;
+        ? { ...cp, nextMintimeMs: open.maxtimeMs, skipIds: skipIdsAtEnd(open.carry, [...stored.found, ...verdict.written, ...verdict.writtenBefore], open.maxtimeMs), open: null, clockOffsetMs: offsetMs }
+        : { ...cp, clockOffsetMs: offsetMs, open: stored.found.length === 0 ? expected! : openAfter(stored.found), skipThrough: skipThroughAfter };
+      if (next.skipThrough === undefined) delete next.skipThrough;
       const committed = await keeper.commit(next);
       if (!committed) return finish('conflict');
       cp = committed;
@@ -278,6 +288,14 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
   } finally {
     reader.abandon();
   }
+}
+
+/** A page read ahead and judged on arrival, for the window state it was judged against. */
+interface PreparedPage {
+  open: OpenWindow;
+  skipThrough: SkipThrough | undefined;
+  verdict: PageVerdict;
+  obj: PageObject | null;
 }
 
 /** Above this, Duo's clock and ours are far enough apart to say so. */

@@ -13,7 +13,7 @@ import type { TelephonyItem } from '../duo/types.js';
 import { tsMillis } from '../duo/ts.js';
 import { ObjectConflictError } from '../errors.js';
 import { formatObjectName, type ObjectName } from '../sinks/object-name.js';
-import type { Sink } from '../sinks/types.js';
+import type { PageObject, Sink } from '../sinks/types.js';
 import { buildPageObject, type Enrichment } from './page-object.js';
 import { itemKey, type WrittenItem } from './page.js';
 import type { Failpoint } from './failpoint.js';
@@ -26,6 +26,8 @@ export interface StorePageOptions {
   items: readonly TelephonyItem[];
   written: readonly WrittenItem[];
   enrich: Enrichment | null;
+  /** The page's object, if already built (while the previous page was stored): used when its key matches. */
+  prebuilt?: PageObject | null | undefined;
   /** Checked just before a supplement is written: only the run that owns the window writes one. */
   stillOwner: () => Promise<boolean>;
   logger: Logger;
@@ -51,7 +53,7 @@ export async function storePage(o: StorePageOptions): Promise<StoredPage | 'not-
   const none: StoredPage = { objectsCreated: 0, objectsExisting: 0, supplements: 0, events: 0, found: [] };
   if (o.items.length === 0) return none;
   const key = formatObjectName(o.name);
-  const first = await write(o, key, o.items);
+  const first = await write(o, key, o.items, o.prebuilt?.key === key ? o.prebuilt : undefined);
   if (first !== 'conflict') return { ...none, ...first, events: o.items.length };
 
   // Written before with other content: what do the page's objects hold?
@@ -89,8 +91,13 @@ export async function storePage(o: StorePageOptions): Promise<StoredPage | 'not-
   throw new ObjectConflictError(`${key} has ${MAX_SUPPLEMENTS} supplements already; stopping rather than writing more`);
 }
 
-async function write(o: StorePageOptions, key: string, items: readonly TelephonyItem[]): Promise<{ objectsCreated: number; objectsExisting: number } | 'conflict'> {
-  const obj = buildPageObject(key, items, o.enrich);
+async function write(
+  o: StorePageOptions,
+  key: string,
+  items: readonly TelephonyItem[],
+  prebuilt?: PageObject,
+): Promise<{ objectsCreated: number; objectsExisting: number } | 'conflict'> {
+  const obj = prebuilt ?? buildPageObject(key, items, o.enrich);
   o.failpoint('object.writing');
   try {
     const outcome = await o.sink.writePage(obj, o.signal);
