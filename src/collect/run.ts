@@ -19,7 +19,7 @@ import type { CheckpointStore } from '../checkpoint/types.js';
 import type { Checkpoint, OpenWindow, SkipThrough } from '../checkpoint/codec.js';
 import type { PageObject, Sink } from '../sinks/types.js';
 import { formatObjectName } from '../sinks/object-name.js';
-import { buildPageObject } from './page-object.js';
+import { buildPageObject, type Enrichment } from './page-object.js';
 import { CheckpointError, DuoApiError } from '../errors.js';
 import { computeWindow, DUO_RETENTION_MS, staleWindowAdvice } from './window.js';
 import { noFailpoint, type Failpoint } from './failpoint.js';
@@ -126,7 +126,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
   const { settings: s, logger, sink } = deps;
   const startMs = now();
   const statsAtStart = { ...(deps.client.stats ?? { requests: 0, retries: 0, rateLimited: 0 }) };
-  const counters = { events: 0, objectsCreated: 0, objectsExisting: 0, supplements: 0, duplicatesDropped: 0, outsideWindow: 0, withoutId: 0, withoutTs: 0, pages: 0, windowsClosed: 0 };
+  const counters: Counters = { events: 0, objectsCreated: 0, objectsExisting: 0, supplements: 0, duplicatesDropped: 0, outsideWindow: 0, withoutId: 0, withoutTs: 0, pages: 0, windowsClosed: 0 };
 
   // 1. The checkpoint.
   const keeper = await openKeeper({ store: deps.checkpoints, logger, now, failpoint, lookbackMs: s.lookbackMs, signal: deps.hardSignal });
@@ -141,24 +141,9 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
   const caughtUpAt = (): number => duoNowFloor(startMs, offsetMs) - s.delayMs;
 
   const finish = (outcome: RunOutcome, windowHeld = false): RunSummary => {
-    const end = now();
     const st = deps.client.stats ?? { requests: 0, retries: 0, rateLimited: 0 };
-    const position = cp.open ? cp.open.mintimeMs : cp.nextMintimeMs;
-    const summary: RunSummary = {
-      outcome,
-      ...counters,
-      windowHeld,
-      clockOffsetMs: offsetSeen && offsetMs !== undefined ? offsetMs : null,
-      requests: st.requests - statsAtStart.requests,
-      retries: st.retries - statsAtStart.retries,
-      rateLimited: st.rateLimited - statsAtStart.rateLimited,
-      lagMs: Math.max(0, end - position),
-      durationMs: end - startMs,
-      checkpoint: cp,
-      sink: sink.location,
-      checkpointLocation: deps.checkpoints.location,
-    };
-    logger.info({ event: 'run.finished', ...summary, checkpoint: undefined }, `run finished: ${outcome}${windowHeld ? ' (the last window stays open until Duo\'s clock passes its end)' : ''}`);
+    const summary = summarize({ outcome, windowHeld, counters, cp, startMs, endMs: now(), statsAtStart, stats: st, offsetMs: offsetSeen ? offsetMs : undefined, deps });
+    logger.info({ event: 'run.finished', ...summary, checkpoint: undefined }, `run finished: ${outcome}${windowHeld ? " (the last window stays open until Duo's clock passes its end)" : ''}`);
     return summary;
   };
 
@@ -234,12 +219,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       // The next page, read and judged while this one is stored and committed (not when this run is about
       // to stop); used only if the committed window is exactly the one it was judged for.
       if (expected && !signal?.aborted && !(s.maxPages > 0 && counters.pages >= s.maxPages) && now() - startMs < s.budgetMs) {
-        const skipIds = cp.skipIds;
-        reader.readAhead({ ...request, nextOffset: verdict.nextCursor }, (p) => {
-          const v = judgePage({ open: expected, skipIds, skipThrough: skipThroughAfter }, p);
-          const name = { prefix: s.prefix, stream: 'telephony', mintimeMs: expected.mintimeMs, maxtimeMs: expected.maxtimeMs, page: expected.page };
-          return { open: expected, skipThrough: skipThroughAfter, verdict: v, obj: v.ok && v.write.length > 0 ? buildPageObject(formatObjectName(name), v.write, enrich) : null };
-        });
+        reader.readAhead({ ...request, nextOffset: verdict.nextCursor }, prepareAhead(expected, cp.skipIds, skipThroughAfter, s.prefix, enrich));
       }
 
       // 4. Store the new items, create-only.
@@ -296,6 +276,48 @@ interface PreparedPage {
   skipThrough: SkipThrough | undefined;
   verdict: PageVerdict;
   obj: PageObject | null;
+}
+
+/** Judges a page read ahead for the window state `open` and builds its object, on arrival. */
+function prepareAhead(open: OpenWindow, skipIds: readonly string[], skipThrough: SkipThrough | undefined, prefix: string, enrich: Enrichment | null): (page: TelephonyPage) => PreparedPage {
+  return (page) => {
+    const verdict = judgePage({ open, skipIds, skipThrough }, page);
+    const key = formatObjectName({ prefix, stream: 'telephony', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page });
+    return { open, skipThrough, verdict, obj: verdict.ok && verdict.write.length > 0 ? buildPageObject(key, verdict.write, enrich) : null };
+  };
+}
+
+type Counters = Pick<RunSummary, 'events' | 'objectsCreated' | 'objectsExisting' | 'supplements' | 'duplicatesDropped' | 'outsideWindow' | 'withoutId' | 'withoutTs' | 'pages' | 'windowsClosed'>;
+type RequestStats = { requests: number; retries: number; rateLimited: number };
+
+/** The run's summary from what it counted and where the checkpoint stands. */
+function summarize(r: {
+  outcome: RunOutcome;
+  windowHeld: boolean;
+  counters: Counters;
+  cp: Checkpoint;
+  startMs: number;
+  endMs: number;
+  statsAtStart: RequestStats;
+  stats: RequestStats;
+  offsetMs: number | undefined;
+  deps: Pick<RunDeps, 'sink' | 'checkpoints'>;
+}): RunSummary {
+  const position = r.cp.open ? r.cp.open.mintimeMs : r.cp.nextMintimeMs;
+  return {
+    outcome: r.outcome,
+    ...r.counters,
+    windowHeld: r.windowHeld,
+    clockOffsetMs: r.offsetMs ?? null,
+    requests: r.stats.requests - r.statsAtStart.requests,
+    retries: r.stats.retries - r.statsAtStart.retries,
+    rateLimited: r.stats.rateLimited - r.statsAtStart.rateLimited,
+    lagMs: Math.max(0, r.endMs - position),
+    durationMs: r.endMs - r.startMs,
+    checkpoint: r.cp,
+    sink: r.deps.sink.location,
+    checkpointLocation: r.deps.checkpoints.location,
+  };
 }
 
 /** Above this, Duo's clock and ours are far enough apart to say so. */
