@@ -16,6 +16,7 @@ import type { TelephonyItem } from '../../src/duo/types.js';
 import { itemKey } from '../../src/collect/page.js';
 import { CLI, runCli, type CliResult } from '../support/cli.js';
 import { localObjects } from '../support/collected.js';
+import { exactlyOnceReport } from '../support/store-source.js';
 
 const MIN = 60_000;
 const H = 3_600_000;
@@ -54,31 +55,20 @@ async function world(opts: { duoNowMs: number; events: SimEvent[]; misbehaviour?
   return { sim, clock, dir, env };
 }
 
-/** Every item written, by key (telephony_id, or content for one without), with how often. */
-async function delivered(dir: string): Promise<Map<string, number>> {
-  const seen = new Map<string, number>();
+/** The key of every item written (telephony_id, or content for one without), repeats included. */
+async function deliveredKeys(dir: string): Promise<string[]> {
+  const keys: string[] = [];
   for (const body of await localObjects(join(dir, 'duo-telephony'))) {
-    for (const line of body.toString('utf8').split('\n')) {
-      if (!line) continue;
-      const key = itemKey(JSON.parse(line) as TelephonyItem);
-      seen.set(key, (seen.get(key) ?? 0) + 1);
-    }
+    for (const line of body.toString('utf8').split('\n')) if (line) keys.push(itemKey(JSON.parse(line) as TelephonyItem));
   }
-  return seen;
+  return keys;
 }
 
 async function exactlyOnce(dir: string, want: readonly SimEvent[]): Promise<{ missing: number; doubled: number; unexpected: number; total: number }> {
-  const seen = await delivered(dir);
-  const keys = new Set(want.map((e) => itemKey(JSON.parse(e.json) as TelephonyItem)));
-  let missing = 0;
-  for (const k of keys) if (!seen.has(k)) missing++;
-  let doubled = 0;
-  let unexpected = 0;
-  for (const [k, n] of seen) {
-    if (n > 1) doubled += n - 1;
-    if (!keys.has(k)) unexpected++;
-  }
-  return { missing, doubled, unexpected, total: keys.size };
+  return exactlyOnceReport(
+    want.map((e) => itemKey(JSON.parse(e.json) as TelephonyItem)),
+    await deliveredKeys(dir),
+  );
 }
 
 /** `collect`, with this machine's clock moved by `clockShiftMs` for that process only. */
