@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, generateDataset, createRng, type Simulator } from '../../src/simulator/index.js';
 import { createLocalCheckpointStore } from '../../src/checkpoint/local.js';
-import { initialCheckpoint, serializeCheckpoint } from '../../src/checkpoint/codec.js';
+import { initialCheckpoint, parseCheckpoint, serializeCheckpoint } from '../../src/checkpoint/codec.js';
 import { defaultStateKey } from '../../src/config.js';
 import { idsOf, exactlyOnceReport } from '../support/store-source.js';
 import { localObjects } from '../support/collected.js';
@@ -105,9 +105,12 @@ describe('crash safety', () => {
         else if (caughtUp(r)) {
           if (kills >= 50) finished = true;
           else {
-            // Caught up before enough crashes: new events arrive (later than the checkpoint), as in life.
-            const now = Date.now();
-            sim.addEvents(generateDataset({ events: 1500, seed: 1000 + added++, fromMs: now - 300, toMs: now, bursts: [{ atMs: now - 100, count: 300 }] }));
+            // Caught up before enough crashes: new events arrive, later than the checkpoint, as in life.
+            // (Right after it: the run caught up with its start minus the delay on Duo's clock, which its
+            // Date header gives to the second below, so the checkpoint may be a few seconds behind now.)
+            const stored = await createLocalCheckpointStore({ path: join(dir, defaultStateKey('duo-telephony')) }).load();
+            const from = parseCheckpoint(stored!.data, 'crash test').nextMintimeMs + 1;
+            sim.addEvents(generateDataset({ events: 1500, seed: 1000 + added++, fromMs: from, toMs: from + 300, bursts: [{ atMs: from + 200, count: 300 }] }));
             await new Promise((res) => setTimeout(res, 1100));
           }
         }
