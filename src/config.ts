@@ -204,6 +204,14 @@ export const SETTINGS = {
     help: 'request signature version sent to Duo (2 or 5)',
   }),
   requestsPerMinute: row({ env: 'REQUESTS_PER_MINUTE', flag: '--rpm <n>', commands: DUO, schema: decimal({ min: 0, exclusive: true }), default: 30, help: 'request pacing toward Duo' }),
+  requestTimeoutSeconds: row({
+    env: 'REQUEST_TIMEOUT_SECONDS',
+    flag: '--request-timeout-seconds <s>',
+    commands: ['collect', 'daemon', 'check', 'state'],
+    schema: decimal({ min: 0, exclusive: true }),
+    default: 30,
+    help: 'how long one request to Duo or to Cloud Storage may take, stalls included, before it counts as failed',
+  }),
   bucket: row({
     env: 'GCS_BUCKET',
     flag: '--bucket <name>',

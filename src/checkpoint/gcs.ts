@@ -15,7 +15,7 @@
 import type { Bucket, File } from '@google-cloud/storage';
 import { AbortedError, CheckpointConflictError, StorageError } from '../errors.js';
 import type { CheckpointStore, StoredCheckpoint } from './types.js';
-import { gsUri, isBucketNotFound, isNotFound, isPreconditionFailed, toStorageError, type Storage } from '../gcs/storage.js';
+import { abandonOnAbort, gsUri, isBucketNotFound, isNotFound, isPreconditionFailed, toStorageError, type Storage } from '../gcs/storage.js';
 
 export interface GcsCheckpointStoreOptions {
   storage: Storage;
@@ -111,14 +111,16 @@ export function createGcsCheckpointStore(opts: GcsCheckpointStoreOptions): Check
       }
       const file = bucket.file(opts.key);
       try {
-        await file.save(data, {
+        const saving = file.save(data, {
           resumable: false,
           validation: 'crc32c',
           contentType: CHECKPOINT_CONTENT_TYPE,
           // Compare-and-swap: replace only the generation we loaded; 0 creates only if absent.
           preconditionOpts: { ifGenerationMatch: expectedVersion ?? 0 },
         });
+        await abandonOnAbort(saving, signal, `saving ${location}`);
       } catch (err) {
+        if (err instanceof AbortedError) throw err;
         if (isPreconditionFailed(err)) {
           throw new CheckpointConflictError(
             `${location} changed since it was loaded (expected ${expectedVersion === null ? 'no checkpoint' : `generation ${expectedVersion}`}): another run moved it, so this run stops and leaves it to that one.`,

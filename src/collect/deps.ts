@@ -46,7 +46,7 @@ export async function createStores(c: Config, opts: StoreOptions = {}): Promise<
       import('../sinks/gcs.js'),
       import('../checkpoint/gcs.js'),
     ]);
-    const storage = await createStorage(c.gcsApiEndpoint ? { apiEndpoint: c.gcsApiEndpoint } : {});
+    const storage = await createStorage({ ...(c.gcsApiEndpoint ? { apiEndpoint: c.gcsApiEndpoint } : {}), timeoutMs: c.requestTimeoutSeconds * 1000 });
     return storesOf(
       createGcsSink({ storage, bucket: c.bucket, prefix: c.prefix }),
       createGcsCheckpointStore({ storage, bucket: c.bucket, key: c.stateKey, ...(legacyKey ? { legacyKey } : {}) }),
@@ -100,8 +100,11 @@ export interface CollectorOptions {
 
 export interface Collector {
   readonly config: Config;
-  /** One run; `signal` stops it after the page in flight. */
-  run(signal?: AbortSignal): Promise<RunSummary>;
+  /**
+   * One run. `signal` stops it: a request to Duo in flight (or its backoff) is abandoned at once, a
+   * page being stored is finished and committed. `hardSignal` also abandons storage I/O in flight.
+   */
+  run(signal?: AbortSignal, hardSignal?: AbortSignal): Promise<RunSummary>;
   close(): Promise<void>;
 }
 
@@ -115,6 +118,7 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
     apiHost: c.apiHost,
     baseUrl: c.apiUrl,
     requestsPerMinute: c.requestsPerMinute,
+    timeoutMs: c.requestTimeoutSeconds * 1000,
     signatureVersion: c.signatureVersion,
     logger: opts.logger,
     ...opts.client,
@@ -123,7 +127,7 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
   const settings = runSettings(c);
   return {
     config: c,
-    run: (signal) =>
+    run: (signal, hardSignal) =>
       runOnce(
         {
           client,
@@ -134,6 +138,7 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
           ...(opts.now ? { now: opts.now } : {}),
           ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+          ...(hardSignal ? { hardSignal } : {}),
         },
         signal,
       ),

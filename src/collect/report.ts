@@ -20,7 +20,7 @@ export function formatSummary(s: RunSummary): string {
     'page-limit': 'stopped at the page limit (--max-pages); the next run continues',
     budget: 'stopped at the time budget (--budget-seconds); the next run continues',
     conflict: 'another run owns the window; stopped without error',
-    stopped: 'stopped on request after committing the page in flight',
+    stopped: 'stopped on request; every page written is committed',
   };
   const position = s.checkpoint.open ? s.checkpoint.open.mintimeMs : s.checkpoint.nextMintimeMs;
   return (

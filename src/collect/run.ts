@@ -20,7 +20,7 @@ import type { Checkpoint, OpenWindow, SkipThrough } from '../checkpoint/codec.js
 import type { PageObject, Sink } from '../sinks/types.js';
 import { formatObjectName } from '../sinks/object-name.js';
 import { buildPageObject, type Enrichment } from './page-object.js';
-import { CheckpointError, DuoApiError } from '../errors.js';
+import { AbortedError, CheckpointError, DuoApiError } from '../errors.js';
 import { computeWindow, DUO_RETENTION_MS, staleWindowAdvice } from './window.js';
 import { noFailpoint, type Failpoint } from './failpoint.js';
 import { openKeeper } from './keeper.js';
@@ -85,7 +85,7 @@ export type RunOutcome =
   | 'budget'
   /** Another run moved the checkpoint: it owns the window. */
   | 'conflict'
-  /** Asked to stop (SIGTERM); the page in flight was finished and committed. */
+  /** Asked to stop (SIGTERM): a request to Duo in flight was abandoned, a page being stored committed. */
   | 'stopped';
 
 export interface RunSummary {
@@ -147,7 +147,12 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
     return summary;
   };
 
-  const reader = createPageReader<PreparedPage>(deps.client, deps.hardSignal);
+  // The time budget bounds the whole run, retries and backoff included: at the deadline, as on a stop
+  // signal, a request to Duo in flight (or its backoff) is abandoned; storage I/O is left to finish
+  // (its own timeout bounds it) unless the hard signal aborts it too.
+  const deadline = Number.isFinite(s.budgetMs) ? AbortSignal.timeout(Math.max(0, s.budgetMs)) : undefined;
+  const readSignal = anySignal([signal, deadline, deps.hardSignal]);
+  const reader = createPageReader<PreparedPage>(deps.client, readSignal);
   try {
     /** A window opened but not committed yet, and whether it was opened again after Duo's answer. */
     let pending: { cp: Checkpoint; reopened: boolean } | null = null;
@@ -165,7 +170,15 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       const open = (pending?.cp.open ?? cp.open) as OpenWindow;
       if (!pending) assertNotStale(open, duoNowFloor(now(), offsetMs), deps.checkpoints.location);
       const request: PageRequest = { mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, limit: open.limit, nextOffset: open.nextOffset };
-      const { page, prepared } = await reader.get(request);
+      let got: Awaited<ReturnType<typeof reader.get>>;
+      try {
+        got = await reader.get(request);
+      } catch (err) {
+        if (signal?.aborted) return finish('stopped');
+        if (deadline?.aborted) return finish('budget');
+        throw err;
+      }
+      const { page, prepared } = got;
       const learned = offsetFrom(page);
       if (learned !== undefined) {
         if (!offsetSeen && Math.abs(learned) > CLOCK_WARN_MS) {
@@ -265,9 +278,21 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
         logger.info({ event: 'window.closed', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, pages: open.page }, 'window closed');
       }
     }
+  } catch (err) {
+    // Storage I/O abandoned after a stop signal's grace (or Duo's page at the deadline): nothing past the
+    // last commit was committed, and this is the stop that was asked for.
+    if (err instanceof AbortedError && (signal?.aborted || deps.hardSignal?.aborted)) return finish('stopped');
+    if (err instanceof AbortedError && deadline?.aborted) return finish('budget');
+    throw err;
   } finally {
     reader.abandon();
   }
+}
+
+/** One signal that aborts when any of `signals` does. */
+function anySignal(signals: ReadonlyArray<AbortSignal | undefined>): AbortSignal | undefined {
+  const present = signals.filter((x): x is AbortSignal => x !== undefined);
+  return present.length === 0 ? undefined : present.length === 1 ? present[0] : AbortSignal.any(present);
 }
 
 /** A page read ahead and judged on arrival, for the window state it was judged against. */

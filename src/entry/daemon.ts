@@ -1,6 +1,6 @@
 /**
  * Self-hosted mode: run the collector on a cron schedule (croner), never overlapping itself, and on
- * stop finish the page in flight, commit, and resolve.
+ * stop abandon the request to Duo in flight, commit the page being stored, and resolve.
  */
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
@@ -16,6 +16,8 @@ export interface DaemonOptions {
   /** Also run once right away (default true): a fresh deployment should not wait for the first tick. */
   runAtStart?: boolean;
   onRun?: (s: RunSummary | Error) => void;
+  /** Abandons storage I/O in flight (a grace after a stop signal). */
+  hardSignal?: AbortSignal;
 }
 
 export interface Daemon {
@@ -52,7 +54,7 @@ export function startDaemon(opts: DaemonOptions): Daemon {
     }
     stats.runs += 1;
     inFlight = opts.collector
-      .run(stopping.signal)
+      .run(stopping.signal, opts.hardSignal)
       .then((s) => {
         opts.onRun?.(s);
       })

@@ -9,6 +9,11 @@ export interface CliIo {
   /** The terminal's width in columns (80 when unknown). */
   columns?(): number;
   setExitCode(code: number): void;
+  /**
+   * After a stop signal: end the process shortly (with the exit code set) if something abandoned, such
+   * as a stalled storage request, still holds it open. Absent where commands run in-process (tests).
+   */
+  exitWhenStuck?(): void;
 }
 
 export function processIo(): CliIo {
@@ -21,6 +26,10 @@ export function processIo(): CliIo {
     columns: () => process.stderr.columns || 80,
     setExitCode(code) {
       process.exitCode = code;
+    },
+    exitWhenStuck() {
+      // Unref'd: it fires only if something else still keeps the process alive.
+      setTimeout(() => process.exit(), 1000).unref();
     },
   };
 }

@@ -9,7 +9,7 @@
  * the raw JSON body. The helpers here read all of them.
  */
 import type { Storage } from '@google-cloud/storage';
-import { StorageError } from '../errors.js';
+import { AbortedError, StorageError } from '../errors.js';
 
 export type { Storage } from '@google-cloud/storage';
 
@@ -17,7 +17,15 @@ export interface CreateStorageOptions {
   /** `http://127.0.0.1:PORT` for a local server; unset for Google Cloud (STORAGE_EMULATOR_HOST also works). */
   apiEndpoint?: string;
   projectId?: string;
+  /**
+   * How long one HTTP request may take (REQUEST_TIMEOUT_SECONDS), stalls included. The client retries a
+   * request that timed out (at most twice here), so one operation waits at most about three times this.
+   */
+  timeoutMs?: number;
 }
+
+/** Retries of one operation by Google's client (its default is 3, within 600 s). */
+const MAX_RETRIES = 2;
 
 export async function createStorage(opts: CreateStorageOptions = {}): Promise<Storage> {
   // STORAGE_EMULATOR_HOST, which the client also reads itself, is checked against the endpoint where the
@@ -33,7 +41,33 @@ export async function createStorage(opts: CreateStorageOptions = {}): Promise<St
         }
       : {}),
     ...(opts.projectId ? { projectId: opts.projectId } : {}),
+    ...(opts.timeoutMs !== undefined
+      ? { timeout: opts.timeoutMs, retryOptions: { maxRetries: MAX_RETRIES, totalTimeout: Math.ceil(((MAX_RETRIES + 1) * opts.timeoutMs) / 1000) + 10 } }
+      : {}),
   });
+}
+
+/**
+ * `work`, or an AbortedError as soon as `signal` aborts. Google's client takes no AbortSignal for
+ * uploads: an abandoned request runs on until its own timeout, its outcome ignored. That is safe for
+ * create-only objects and compare-and-swap saves: a write that lands after all is found identical, or
+ * found moved, by the next run.
+ */
+export async function abandonOnAbort<T>(work: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) throw new AbortedError(`aborted before ${what}`);
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new AbortedError(`aborted while ${what}`));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  // The work's own failure after an abort must not surface as an unhandled rejection.
+  work.catch(() => {});
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** `gs://bucket/key`, or `gs://bucket/` for the bucket itself. */

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { File } from '@google-cloud/storage';
 import { AbortedError, ObjectConflictError } from '../errors.js';
 import type { PageObject, Sink, WriteOutcome } from './types.js';
-import { gsUri, isBucketNotFound, isNotFound, isPreconditionFailed, toStorageError, type Storage } from '../gcs/storage.js';
+import { abandonOnAbort, gsUri, isBucketNotFound, isNotFound, isPreconditionFailed, toStorageError, type Storage } from '../gcs/storage.js';
 
 export interface GcsSinkOptions {
   storage: Storage;
@@ -87,8 +87,8 @@ export function createGcsSink(opts: GcsSinkOptions): Sink {
     }
   };
 
-  const create = async (file: File, obj: PageObject): Promise<void> => {
-    await file.save(obj.body, {
+  const create = async (file: File, obj: PageObject, signal: AbortSignal | undefined): Promise<void> => {
+    const saving = file.save(obj.body, {
       // Pages are small (a few MB at most): one request, and a 412 surfaces as `code` on one error shape.
       resumable: false,
       validation: 'crc32c',
@@ -104,6 +104,7 @@ export function createGcsSink(opts: GcsSinkOptions): Sink {
       // Create-only. With a generation precondition the client also retries transient failures itself.
       preconditionOpts: { ifGenerationMatch: 0 },
     });
+    await abandonOnAbort(saving, signal, `writing ${gsUri(opts.bucket, obj.key)}`);
   };
 
   return {
@@ -113,9 +114,10 @@ export function createGcsSink(opts: GcsSinkOptions): Sink {
       for (let attempt = 1; ; attempt++) {
         checkAborted(signal);
         try {
-          await create(bucket.file(obj.key), obj);
+          await create(bucket.file(obj.key), obj, signal);
           return 'created';
         } catch (err) {
+          if (err instanceof AbortedError) throw err;
           if (!isPreconditionFailed(err)) throw toStorageError(err, { bucket: opts.bucket, key: obj.key, action: 'write', writing: true });
         }
         const existing = await inspectExisting(obj);

@@ -28,7 +28,7 @@ export function register(program: Command, io: CliIo): void {
       signatureVersion: config.signatureVersion,
       // One quick diagnosis, not a patient collection: a single retry at most.
       maxRetries: 1,
-      timeoutMs: 15_000,
+      timeoutMs: config.requestTimeoutSeconds * 1000,
       requestsPerMinute: Number.POSITIVE_INFINITY,
       logger,
     });

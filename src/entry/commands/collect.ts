@@ -24,7 +24,8 @@ export function register(program: Command, io: CliIo): void {
   cmd.addHelpText(
     'after',
     `\n${exitStatusHelp(['ok', 'config', 'duoAccess', 'unavailable', 'objectConflict', 'interrupted'])}\n` +
-      'SIGTERM or Ctrl-C finishes and commits the page in flight, then exits (0, or 130 for Ctrl-C).\n',
+      'SIGTERM or Ctrl-C stops within seconds: a request to Duo in flight (or its backoff) is abandoned, a page\n' +
+      'being stored is finished and committed, then it exits (0, or 130 for Ctrl-C). A second signal exits at once.\n',
   );
   cmd.action(async (opts: { json?: boolean }) => {
     const config = loadConfig(io.env, explicitFlags(cmd), { needDuo: true, terminal: io.isTTY });
@@ -47,11 +48,11 @@ export function register(program: Command, io: CliIo): void {
           }
         : {}),
     });
-    // First SIGINT/SIGTERM: finish and commit the page in flight, then stop cleanly.
+    // First SIGINT/SIGTERM: abandon the request to Duo in flight, commit the page being stored, stop.
     const stop = new AbortController();
     const signals = onStopSignals(() => stop.abort());
     try {
-      const summary = await collector.run(stop.signal);
+      const summary = await collector.run(stop.signal, signals.hard);
       status?.clear();
       // With --stdout the data owns stdout: the summary goes to stderr so a pipe gets only NDJSON.
       const out = config.stdout ? io.stderr : io.stdout;
@@ -61,6 +62,8 @@ export function register(program: Command, io: CliIo): void {
       status?.clear();
       signals.dispose();
       await collector.close();
+      // A storage request abandoned after the grace may hold the process open until its own timeout.
+      if (signals.received) io.exitWhenStuck?.();
     }
   });
 }

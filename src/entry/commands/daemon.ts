@@ -16,12 +16,14 @@ export function register(program: Command, io: CliIo): void {
   cmd.addHelpText(
     'after',
     `\n${exitStatusHelp(['ok', 'config', 'duoAccess', 'objectConflict', 'interrupted'])}\n` +
-      'The first SIGTERM or SIGINT finishes and commits the page in flight, then exits (0, or 130 for SIGINT); a\n' +
-      'second one exits at once: safe too (objects are create-only and the checkpoint moves only after a write),\n' +
-      'at the cost of repeating that page. A run that fails on something another tick cannot cure (configuration,\n' +
-      'refused credentials or permission, an object conflict) stops the daemon with its exit status; other\n' +
-      'failures are logged and tried again at the next tick. If the process that started the daemon goes away\n' +
-      '(npx or a shell wrapper that was stopped), the daemon stops as on SIGTERM.\n',
+      'The first SIGTERM or SIGINT stops within seconds: a request to Duo in flight (or its backoff) is abandoned,\n' +
+      'a page being stored is finished and committed (storage still stalled after 5 s is abandoned), then it exits\n' +
+      '(0, or 130 for SIGINT). A second one exits at once: safe too (objects are create-only and the checkpoint\n' +
+      'moves only after a write), at the cost of repeating that page.\n' +
+      'A run that fails on something another tick cannot cure (configuration, refused credentials or permission,\n' +
+      'an object conflict) stops the daemon with its exit status; other failures are logged and tried again at\n' +
+      'the next tick. If the process that started the daemon goes away (npx or a shell wrapper that was\n' +
+      'stopped), the daemon stops as on SIGTERM.\n',
   );
   cmd.action(async () => {
     const config = loadConfig(io.env, explicitFlags(cmd), { needDuo: true, entry: 'daemon' });
@@ -33,20 +35,20 @@ export function register(program: Command, io: CliIo): void {
     const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
     const signals = onStopSignals(
       (sig) => {
-        logger.info({ event: 'daemon.signal', signal: sig }, `${sig}: finishing the page in flight, then stopping`);
+        logger.info({ event: 'daemon.signal', signal: sig }, `${sig}: stopping, abandoning the request to Duo in flight; a page being stored is finished and committed`);
         stopRequested();
       },
-      { onForced: (sig) => logger.warn({ event: 'daemon.forced', signal: sig }, `${sig} again: exiting without finishing the page in flight`) },
+      { onForced: (sig) => logger.warn({ event: 'daemon.forced', signal: sig }, `${sig} again: exiting at once`) },
     );
     const parent = watchParent(() => {
-      logger.info({ event: 'daemon.orphaned' }, 'the process that started the daemon is gone: finishing the page in flight, then stopping');
+      logger.info({ event: 'daemon.orphaned' }, 'the process that started the daemon is gone: stopping as on SIGTERM');
       stopRequested();
     });
     try {
       const collector = await createCollector(config, { logger });
       try {
         if (signals.received) return;
-        const daemon = startDaemon({ collector, schedule: config.schedule, logger, runAtStart: config.runAtStart });
+        const daemon = startDaemon({ collector, schedule: config.schedule, logger, runAtStart: config.runAtStart, hardSignal: signals.hard });
         try {
           await Promise.race([stopped, daemon.failed]);
         } finally {
@@ -58,7 +60,11 @@ export function register(program: Command, io: CliIo): void {
     } finally {
       parent.dispose();
       signals.dispose();
-      if (signals.received) io.setExitCode(signals.exitStatus);
+      if (signals.received) {
+        io.setExitCode(signals.exitStatus);
+        // A storage request abandoned after the grace may hold the process open until its own timeout.
+        io.exitWhenStuck?.();
+      }
     }
   });
 }
