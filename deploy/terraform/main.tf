@@ -172,6 +172,8 @@ resource "google_cloudfunctions2_function" "collector" {
       DUO_IKEY        = var.duo_ikey
       DUO_API_HOST    = var.duo_api_host
       DUO_SKEY_SECRET = "${google_secret_manager_secret.skey.id}/versions/latest"
+      # A run ends a minute before the function's 600 s timeout would kill it.
+      RUN_BUDGET_SECONDS = "540"
     }
   }
 

@@ -182,7 +182,8 @@ export const feedUri = (s: DeploySettings): string => `gs://${s.bucket}/${s.pref
  * (DUO_SKEY_SECRET), read by the collector at its first event: the same mechanism for the CLI, the
  * daemon and the function, its failures name the secret and the missing role, and the secret is not
  * copied into the function's configuration. STATE_KEY is left unset on purpose: then the collector
- * uses `_state/<prefix>.json` and migrates the guide's `<prefix>/state.json` once.
+ * uses `_state/<prefix>.json` and migrates the guide's `<prefix>/state.json` once. The run budget
+ * follows the function's timeout: a run ends a minute before Cloud Run would kill it.
  */
 export function functionEnv(s: DeploySettings): Record<string, string> {
   return {
@@ -191,8 +192,12 @@ export function functionEnv(s: DeploySettings): Record<string, string> {
     DUO_IKEY: s.ikey,
     DUO_API_HOST: s.apiHost,
     DUO_SKEY_SECRET: secretVersionName(s),
+    RUN_BUDGET_SECONDS: String(TIMEOUT_SECONDS - RUN_BUDGET_MARGIN_SECONDS),
   };
 }
+
+/** How long before the function's timeout a run stops opening pages (one request timeout, twice over). */
+export const RUN_BUDGET_MARGIN_SECONDS = 60;
 
 /** Label values allow 63 lower-case letters, digits, `-` and `_`: 32 hex digits of the hash are plenty. */
 export const sourceLabelValue = (hash: string): string => hash.slice(0, 32).toLowerCase();

@@ -99,7 +99,9 @@ describe('deploy/terraform', () => {
     expect(service.max_instance_count).toBe(MAX_INSTANCES);
     expect(service.ingress_settings).toBe('ALLOW_INTERNAL_ONLY');
     expect(service.service_account_email).toBe('${local.collector_email}');
-    expect(Object.keys(service.environment_variables as Block).sort()).toEqual(['DUO_API_HOST', 'DUO_IKEY', 'DUO_SKEY_SECRET', 'GCS_BUCKET', 'GCS_PREFIX']);
+    expect(Object.keys(service.environment_variables as Block).sort()).toEqual(['DUO_API_HOST', 'DUO_IKEY', 'DUO_SKEY_SECRET', 'GCS_BUCKET', 'GCS_PREFIX', 'RUN_BUDGET_SECONDS']);
+    // The run budget follows the timeout, as deploy sets it.
+    expect((service.environment_variables as Block).RUN_BUDGET_SECONDS).toBe(String(Number(service.timeout_seconds) - 60));
     expect((service.environment_variables as Block).DUO_SKEY_SECRET).toBe('${google_secret_manager_secret.skey.id}/versions/latest');
     const trigger = one(fn, 'event_trigger');
     expect(trigger.pubsub_topic).toBe('${google_pubsub_topic.trigger.id}');

@@ -112,7 +112,7 @@ describe('planDeploy', () => {
       '--max-instances=1',
       '--ingress-settings=internal-only',
       '--set-env-vars=GCS_BUCKET=acme-duo,GCS_PREFIX=duo-telephony,DUO_IKEY=DIXXXXXXXXXXXXXXXXXX,DUO_API_HOST=api-12345678.duosecurity.com,' +
-        'DUO_SKEY_SECRET=projects/acme-prod/secrets/duo-secops-skey/versions/latest',
+        'DUO_SKEY_SECRET=projects/acme-prod/secrets/duo-secops-skey/versions/latest,RUN_BUDGET_SECONDS=540',
       `--update-labels=${SOURCE_LABEL}=${'ab'.repeat(16)}`,
       '--quiet',
     ]);
