@@ -251,7 +251,7 @@ export const SETTINGS = {
     defaultText: "Google's",
     help: 'Cloud Storage JSON API endpoint: a local test server, Private Service Connect (`STORAGE_EMULATOR_HOST` also works)',
   }),
-  stdout: row({ flag: '--stdout', commands: ['collect'], schema: bool, default: false, help: 'write NDJSON to stdout instead (checkpoint in the local folder; at-least-once)' }),
+  stdout: row({ flag: '--stdout', commands: ['collect'], schema: bool, default: false, help: 'write NDJSON to stdout instead (checkpoint in the local folder; at least once: into a pipe, the last MiB of a run is written again by the next)' }),
   maxPages: row({ env: 'MAX_ITERATIONS', flag: '--max-pages <n>', commands: RUN, schema: wholeNumber(0), default: 0, zeroMeans: 'no limit', help: 'pages per run' }),
   pageLimit: row({ env: 'PAGE_LIMIT', flag: '--page-limit <n>', commands: RUN, schema: wholeNumber(1, 1000), default: 1000, help: 'items per request (1-1000)' }),
   delaySeconds: row({

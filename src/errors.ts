@@ -102,7 +102,7 @@ export class StorageError extends CollectorError {
   }
 }
 
-/** The reader of `--stdout` went away: the page it refused is not committed. */
+/** The reader of `--stdout` went away: the page it refused, and those the pipe may still hold, are not committed. */
 export class OutputClosedError extends CollectorError {
   constructor(message: string, opts: CollectorErrorOptions = {}) {
     super('OUTPUT_CLOSED', message, opts);

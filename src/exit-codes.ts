@@ -69,7 +69,7 @@ export const ERROR_CODES = {
   STORAGE_UNAVAILABLE: { exit: EXIT_STATUS.unavailable, stopsDaemon: false, meaning: 'the bucket or folder failed after retries; nothing past the last durable page was committed' },
   STORAGE_DENIED: { exit: EXIT_STATUS.config, stopsDaemon: true, meaning: 'the bucket or folder refused access (credentials, role, permissions, read-only)' },
   STORAGE_NOT_FOUND: { exit: EXIT_STATUS.config, stopsDaemon: true, meaning: 'the bucket (or a secret) does not exist' },
-  OUTPUT_CLOSED: { exit: EXIT_STATUS.unavailable, stopsDaemon: false, meaning: 'the reader of --stdout closed the pipe; the page it refused is not committed and the next run writes it again' },
+  OUTPUT_CLOSED: { exit: EXIT_STATUS.unavailable, stopsDaemon: false, meaning: 'the reader of --stdout closed the pipe; the page it refused, and those that may still have sat in the pipe, are not committed: the next run writes them again' },
   OBJECT_CONFLICT: { exit: EXIT_STATUS.objectConflict, stopsDaemon: true, meaning: "an object with a page's name holds different content; nothing was overwritten or skipped" },
   DEPLOY_GCLOUD_UNAVAILABLE: { exit: EXIT_STATUS.deployAccess, stopsDaemon: true, meaning: 'deploy: gcloud is missing, not executable, or not logged in' },
   DEPLOY_DENIED: { exit: EXIT_STATUS.deployAccess, stopsDaemon: true, meaning: 'deploy: the logged-in account may not read or change the project' },

@@ -58,8 +58,10 @@ export async function createStores(c: Config, opts: StoreOptions = {}): Promise<
     ...(legacyKey ? { legacyPath: join(c.outputDir, legacyKey) } : {}),
   });
   if (c.stdout) {
-    const { createStdoutSink } = await import('../sinks/stdout.js');
-    return storesOf(createStdoutSink({ stream: opts.stdout ?? process.stdout }), checkpoints);
+    const { createStdoutSink, pipeCapacityOf } = await import('../sinks/stdout.js');
+    const stream = opts.stdout ?? process.stdout;
+    // The process's own stdout may be a pipe whose unread content a dying reader would lose.
+    return storesOf(createStdoutSink({ stream, inFlightBytes: stream === process.stdout ? pipeCapacityOf(1) : 0 }), checkpoints);
   }
   const { createLocalSink } = await import('../sinks/local.js');
   return storesOf(createLocalSink({ root: c.outputDir }), checkpoints);

@@ -8,7 +8,8 @@
  *      Duo's clock behind ours), never before: a run that never reaches Duo leaves nothing behind.
  *   3. Each page is judged (page.ts): new items, items already written, a Duo that went back.
  *   4. Its new items are stored create-only (store-page.ts), then the cursor is committed with
- *      compare-and-swap. The next page is read meanwhile.
+ *      compare-and-swap once the page is delivered (delivery.ts: at once, except for `--stdout` into a
+ *      pipe). The next page is read meanwhile.
  *   5. A page without items or without a cursor ends the window: it is closed once Duo's clock has
  *      passed its end plus the delay, and otherwise stays open for a later run (clock.ts).
  */
@@ -24,6 +25,7 @@ import { AbortedError, CheckpointError, DuoApiError } from '../errors.js';
 import { computeWindow, DUO_RETENTION_MS, staleWindowAdvice } from './window.js';
 import { noFailpoint, type Failpoint } from './failpoint.js';
 import { openKeeper } from './keeper.js';
+import { createDeliveryGate } from './delivery.js';
 import { createPageReader } from './reader.js';
 import { carryAfter, cursorsAfter, judgePage, skipIdsAtEnd, type PageCounts, type PageVerdict, type WrittenItem } from './page.js';
 import { storePage } from './store-page.js';
@@ -130,7 +132,15 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
 
   // 1. The checkpoint.
   const keeper = await openKeeper({ store: deps.checkpoints, logger, now, failpoint, lookbackMs: s.lookbackMs, signal: deps.hardSignal });
+  /** The state this run works from; committed once its pages are delivered (delivery.ts). */
   let cp = keeper.checkpoint;
+  const gate = createDeliveryGate(sink.inFlightBytes ?? 0);
+  /** Hold `next` until delivered, commit what is due; false when another run moved the checkpoint. */
+  const commit = async (next: Checkpoint): Promise<boolean> => {
+    gate.hold(next);
+    const due = gate.due();
+    return due === undefined || (await keeper.commit(due)) !== null;
+  };
   warnIfLookbackIgnored(deps, keeper.loaded?.location, cp, startMs);
   // Duo's clock minus ours: as last seen, until this run hears from Duo.
   let offsetMs = cp.clockOffsetMs;
@@ -142,7 +152,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
 
   const finish = (outcome: RunOutcome, windowHeld = false): RunSummary => {
     const st = deps.client.stats ?? { requests: 0, retries: 0, rateLimited: 0 };
-    const summary = summarize({ outcome, windowHeld, counters, cp, startMs, endMs: now(), statsAtStart, stats: st, offsetMs: offsetSeen ? offsetMs : undefined, deps });
+    const summary = summarize({ outcome, windowHeld, counters, cp: keeper.checkpoint, startMs, endMs: now(), statsAtStart, stats: st, offsetMs: offsetSeen ? offsetMs : undefined, deps });
     logger.info({ event: 'run.finished', ...summary, checkpoint: undefined }, `run finished: ${outcome}${windowHeld ? " (the last window stays open until Duo's clock passes its end)" : ''}`);
     return summary;
   };
@@ -195,10 +205,10 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
           pending = { cp: again, reopened: true };
           continue;
         }
-        const committed = await keeper.commit({ ...pending.cp, clockOffsetMs: offsetMs });
+        const opened: Checkpoint = { ...pending.cp, clockOffsetMs: offsetMs };
         pending = null;
-        if (!committed) return finish('conflict');
-        cp = committed;
+        if (!(await commit(opened))) return finish('conflict');
+        cp = opened;
         failpoint('window.opened');
         logger.info({ event: 'window.opened', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs }, 'window opened');
       }
@@ -253,6 +263,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       counters.objectsExisting += stored.objectsExisting;
       counters.supplements += stored.supplements;
       counters.events += stored.events;
+      gate.wrote(stored.bytes);
 
       const lastMs = verdict.write.length > 0 ? tsMillis(verdict.write[verdict.write.length - 1]!.ts) : null;
       positionMs = Math.max(positionMs, closing && !held ? open.maxtimeMs : (lastMs ?? open.mintimeMs));
@@ -270,9 +281,8 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
         ? { ...cp, nextMintimeMs: open.maxtimeMs, skipIds: skipIdsAtEnd(open.carry, [...stored.found, ...verdict.written, ...verdict.writtenBefore], open.maxtimeMs), open: null, clockOffsetMs: offsetMs }
         : { ...cp, clockOffsetMs: offsetMs, open: stored.found.length === 0 ? expected! : openAfter(stored.found), skipThrough: skipThroughAfter };
       if (next.skipThrough === undefined) delete next.skipThrough;
-      const committed = await keeper.commit(next);
-      if (!committed) return finish('conflict');
-      cp = committed;
+      if (!(await commit(next))) return finish('conflict');
+      cp = next;
       if (closing) {
         counters.windowsClosed += 1;
         logger.info({ event: 'window.closed', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, pages: open.page }, 'window closed');

@@ -42,6 +42,8 @@ export interface StoredPage {
   supplements: number;
   /** Items stored by this call: in an object it created or found identical. */
   events: number;
+  /** Bytes of the objects this call created. */
+  bytes: number;
   /** Items found written by an earlier attempt (object and supplements): the window carries them. */
   found: WrittenItem[];
 }
@@ -50,7 +52,7 @@ export interface StoredPage {
 const MAX_SUPPLEMENTS = 1000;
 
 export async function storePage(o: StorePageOptions): Promise<StoredPage | 'not-owner'> {
-  const none: StoredPage = { objectsCreated: 0, objectsExisting: 0, supplements: 0, events: 0, found: [] };
+  const none: StoredPage = { objectsCreated: 0, objectsExisting: 0, supplements: 0, events: 0, bytes: 0, found: [] };
   if (o.items.length === 0) return none;
   const key = formatObjectName(o.name);
   const first = await write(o, key, o.items, o.prebuilt?.key === key ? o.prebuilt : undefined);
@@ -86,7 +88,7 @@ export async function storePage(o: StorePageOptions): Promise<StoredPage | 'not-
       `${key} was written before ${lacking.length} more event(s) of its page were published: they go to ${supplementKey}`,
     );
     // Found identical (another attempt wrote exactly these): an object already there, not a new supplement.
-    return { ...none, objectsExisting: 1 + outcome.objectsExisting, supplements: outcome.objectsCreated, events: lacking.length, found };
+    return { ...none, objectsExisting: 1 + outcome.objectsExisting, supplements: outcome.objectsCreated, events: lacking.length, bytes: outcome.bytes, found };
   }
   throw new ObjectConflictError(`${key} has ${MAX_SUPPLEMENTS} supplements already; stopping rather than writing more`);
 }
@@ -96,14 +98,14 @@ async function write(
   key: string,
   items: readonly TelephonyItem[],
   prebuilt?: PageObject,
-): Promise<{ objectsCreated: number; objectsExisting: number } | 'conflict'> {
+): Promise<{ objectsCreated: number; objectsExisting: number; bytes: number } | 'conflict'> {
   const obj = prebuilt ?? buildPageObject(key, items, o.enrich);
   o.failpoint('object.writing');
   try {
     const outcome = await o.sink.writePage(obj, o.signal);
     o.failpoint('object.written');
     o.logger.info({ event: 'batch.written', key, items: obj.itemCount, bytes: obj.body.length, outcome }, `wrote ${obj.itemCount} events`);
-    return outcome === 'created' ? { objectsCreated: 1, objectsExisting: 0 } : { objectsCreated: 0, objectsExisting: 1 };
+    return outcome === 'created' ? { objectsCreated: 1, objectsExisting: 0, bytes: obj.body.length } : { objectsCreated: 0, objectsExisting: 1, bytes: 0 };
   } catch (err) {
     if (err instanceof ObjectConflictError) return 'conflict';
     throw err;

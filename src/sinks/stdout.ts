@@ -4,18 +4,45 @@
  *
  * Delivery to a pipe is at-least-once, not exactly-once: a stream has no object names, so a crash between
  * writing a page and committing the checkpoint repeats that page on the next run. Every write is
- * therefore `created`. Consumers that need exactly-once deduplicate on `telephony_id`.
+ * therefore `created`. Consumers that need exactly-once deduplicate on `telephony_id`. A page accepted
+ * by a pipe may still sit in it unread, lost if the reader dies: `inFlightBytes` (the pipe's capacity)
+ * tells the run loop to commit a page only once that much more output was accepted after it.
  *
  * Nor can it read back what it wrote: `readPage` answers null for every name. That is safe because the
  * only reader is the run loop reconciling a page whose name already holds different content, and a
  * write here never meets an existing object (no `exists`, no ObjectConflictError), so it never asks.
  */
+import { fstatSync, readFileSync } from 'node:fs';
 import { AbortedError, OutputClosedError, StorageError } from '../errors.js';
 import { errnoCode } from '../fs/errors.js';
 import type { PageObject, Sink, WriteOutcome } from './types.js';
 
 export interface StdoutSinkOptions {
   stream: NodeJS.WritableStream;
+  /** Bytes the stream may hold unread (a pipe's capacity; 0 for a file or a terminal). */
+  inFlightBytes?: number;
+}
+
+/**
+ * What a pipe on file descriptor `fd` can hold unread, at most: 0 for a file or a terminal; for a pipe
+ * or a socket, the largest a pipe may be made on this system (a reader can enlarge its pipe up to
+ * /proc/sys/fs/pipe-max-size, 1 MiB by default on Linux), or 1 MiB where that cannot be read.
+ */
+export function pipeCapacityOf(fd: number): number {
+  let st;
+  try {
+    st = fstatSync(fd);
+  } catch {
+    return 0;
+  }
+  if (!st.isFIFO() && !st.isSocket()) return 0;
+  try {
+    const max = Number(readFileSync('/proc/sys/fs/pipe-max-size', 'utf8').trim());
+    if (Number.isSafeInteger(max) && max > 0) return max;
+  } catch {
+    // Not Linux: use the common bound.
+  }
+  return 1024 * 1024;
 }
 
 export function createStdoutSink(opts: StdoutSinkOptions): Sink {
@@ -33,6 +60,7 @@ export function createStdoutSink(opts: StdoutSinkOptions): Sink {
 
   return {
     location: 'stdout',
+    inFlightBytes: opts.inFlightBytes ?? 0,
 
     async writePage(obj: PageObject, signal?: AbortSignal): Promise<WriteOutcome> {
       if (signal?.aborted) throw new AbortedError(`write of ${obj.key} aborted`);

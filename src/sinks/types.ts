@@ -22,6 +22,12 @@ export interface Sink {
   /** Human-readable destination, e.g. `gs://bucket/duo-telephony/` or `/data/duo-telephony/`. */
   readonly location: string;
   /**
+   * How many bytes it accepted may still be undelivered: a pipe's capacity for stdout into a pipe (a
+   * reader that dies loses what the pipe holds). A page counts as delivered once this many more bytes
+   * were accepted after it. 0 or absent: delivered once `writePage` resolves.
+   */
+  readonly inFlightBytes?: number;
+  /**
    * Store the object create-only and resolve once it is durable.
    * If an object with the same key exists: resolve `exists` when its content hash equals `obj.sha256`,
    * reject with `ObjectConflictError` when it differs. Other failures reject with `StorageError`.
