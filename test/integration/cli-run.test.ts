@@ -16,6 +16,7 @@ import { localObjects } from '../support/collected.js';
 import { idsOf, exactlyOnceReport } from '../support/store-source.js';
 import { main } from '../../src/entry/main.js';
 import type { CliIo } from '../../src/entry/io.js';
+import { duoEnvOf } from '../support/duo-env.js';
 
 const H = 3_600_000;
 let sim: Simulator;
@@ -26,12 +27,8 @@ beforeAll(async () => {
   const now = Date.now();
   sim = await startSimulator({ events: generateDataset({ events: 3000, seed: 5, fromMs: now - 3 * H, toMs: now - 10 * 60_000 }) });
   gcs = await startGcsTestServer();
-  const integration = sim.integrations[0]!;
   duoEnv = {
-    DUO_API_URL: sim.url,
-    DUO_API_HOST: sim.apiHost,
-    DUO_IKEY: integration.ikey,
-    DUO_SKEY: integration.skey,
+    ...duoEnvOf(sim),
     DELAY_SECONDS: '1',
     LOOKBACK_HOURS: '4',
     REQUESTS_PER_MINUTE: '100000',

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startSimulator, generateDataset, randomIntegration, type Simulator } from '../../src/simulator/index.js';
 import { runCli } from '../support/cli.js';
 import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
+import { duoEnvOf } from '../support/duo-env.js';
 
 const H = 3_600_000;
 let sim: Simulator;
@@ -30,10 +31,7 @@ afterAll(async () => {
 
 function env(extra: Record<string, string> = {}, integration = good): NodeJS.ProcessEnv {
   return {
-    DUO_IKEY: integration.ikey,
-    DUO_SKEY: integration.skey,
-    DUO_API_HOST: sim.apiHost,
-    DUO_API_URL: sim.url,
+    ...duoEnvOf(sim, integration),
     DELAY_SECONDS: '1',
     REQUESTS_PER_MINUTE: '100000',
     LOG_LEVEL: 'warn',

@@ -16,6 +16,7 @@ import { initialCheckpoint, serializeCheckpoint, parseCheckpoint } from '../../s
 import { silentLogger } from '../../src/log.js';
 import { idsOf, exactlyOnceReport } from '../support/store-source.js';
 import { localObjects } from '../support/collected.js';
+import { duoEnvOf } from '../support/duo-env.js';
 
 const H = 3_600_000;
 const X = Math.floor((Date.now() - 6 * H) / H) * H;
@@ -44,13 +45,9 @@ afterEach(async () => {
 async function collectAll(opts: { lastPageCursor: 'present' | 'absent'; faults?: FaultOptions }) {
   sim = await startSimulator({ events: dataset, lastPageCursor: opts.lastPageCursor, ...(opts.faults ? { faults: opts.faults } : {}) });
   dir = await mkdtemp(join(tmpdir(), 'duo-eo-'));
-  const integration = sim.integrations[0]!;
   const config = loadConfig(
     {
-      DUO_IKEY: integration.ikey,
-      DUO_SKEY: integration.skey,
-      DUO_API_HOST: sim.apiHost,
-      DUO_API_URL: sim.url,
+      ...duoEnvOf(sim),
       OUTPUT_DIR: dir,
       DELAY_SECONDS: '1',
       WINDOW_MAX_HOURS: '1',

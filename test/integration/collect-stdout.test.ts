@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, generateDataset, type Simulator } from '../../src/simulator/index.js';
 import { CLI, runCli } from '../support/cli.js';
+import { duoEnvOf } from '../support/duo-env.js';
 
 const H = 3_600_000;
 let sim: Simulator;
@@ -24,10 +25,7 @@ afterAll(async () => {
 
 const env = (out: string) => ({
   PATH: process.env.PATH ?? '',
-  DUO_IKEY: sim.integrations[0]!.ikey,
-  DUO_SKEY: sim.integrations[0]!.skey,
-  DUO_API_HOST: sim.apiHost,
-  DUO_API_URL: sim.url,
+  ...duoEnvOf(sim),
   DELAY_SECONDS: '1',
   LOOKBACK_HOURS: '4',
   REQUESTS_PER_MINUTE: '100000',

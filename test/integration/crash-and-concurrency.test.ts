@@ -15,6 +15,7 @@ import { idsOf, exactlyOnceReport } from '../support/store-source.js';
 import { localObjects } from '../support/collected.js';
 import { runCli, spawnCli, type CliResult } from '../support/cli.js';
 import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
+import { duoEnvOf } from '../support/duo-env.js';
 
 const H = 3_600_000;
 const X = Math.floor((Date.now() - 5 * H) / H) * H;
@@ -43,12 +44,8 @@ afterAll(async () => {
 });
 
 function env(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const i = sim.integrations[0]!;
   return {
-    DUO_IKEY: i.ikey,
-    DUO_SKEY: i.skey,
-    DUO_API_HOST: sim.apiHost,
-    DUO_API_URL: sim.url,
+    ...duoEnvOf(sim),
     DELAY_SECONDS: '1',
     WINDOW_MAX_HOURS: '1',
     PAGE_LIMIT: '250',

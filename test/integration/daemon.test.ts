@@ -21,6 +21,7 @@ import { defaultStateKey } from '../../src/config.js';
 import { exactlyOnceReport, idsOf } from '../support/store-source.js';
 import { localObjects } from '../support/collected.js';
 import { runCli, spawnCli, type CliResult } from '../support/cli.js';
+import { duoEnvOf } from '../support/duo-env.js';
 
 const now = Date.now();
 const dataset = generateDataset({ events: 1500, seed: 505, fromMs: now - 150 * 60_000, toMs: now - 30_000 });
@@ -144,11 +145,8 @@ afterAll(async () => {
 });
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const i = sim.integrations[0]!;
   return {
-    DUO_IKEY: i.ikey,
-    DUO_SKEY: i.skey,
-    DUO_API_HOST: sim.apiHost,
+    ...duoEnvOf(sim),
     DUO_API_URL: proxy.url,
     OUTPUT_DIR: dir,
     DELAY_SECONDS: '1',

@@ -17,6 +17,7 @@ import { itemKey } from '../../src/collect/page.js';
 import { CLI, runCli, type CliResult } from '../support/cli.js';
 import { localObjects } from '../support/collected.js';
 import { exactlyOnceReport } from '../support/store-source.js';
+import { duoEnvOf } from '../support/duo-env.js';
 
 const MIN = 60_000;
 const H = 3_600_000;
@@ -40,12 +41,8 @@ async function world(opts: { duoNowMs: number; events: SimEvent[]; misbehaviour?
   const sim = await startSimulator({ events: opts.events, clock, maxSkewSeconds: 4 * 3600, ...(opts.misbehaviour ? { misbehaviour: opts.misbehaviour } : {}) });
   const dir = await mkdtemp(join(tmpdir(), 'duo-misbehaves-'));
   cleanup.push(() => sim.close(), () => rm(dir, { recursive: true, force: true }));
-  const integration = sim.integrations[0]!;
   const env = {
-    DUO_API_URL: sim.url,
-    DUO_API_HOST: sim.apiHost,
-    DUO_IKEY: integration.ikey,
-    DUO_SKEY: integration.skey,
+    ...duoEnvOf(sim),
     OUTPUT_DIR: dir,
     LOOKBACK_HOURS: '4',
     REQUESTS_PER_MINUTE: '100000',

@@ -15,6 +15,7 @@ import { defaultStateKey } from '../../src/config.js';
 import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
 import { exactlyOnceReport, idsOf } from '../support/store-source.js';
 import { REPO_ROOT } from '../support/functions-framework.js';
+import { duoEnvOf } from '../support/duo-env.js';
 
 const H = 3_600_000;
 const now = Date.now();
@@ -65,12 +66,8 @@ afterEach(() => {
 function configure(extra: Record<string, string | undefined> = {}): string {
   const bucket = `fn-${++bucketNo}`;
   gcs.createBucket(bucket);
-  const i = sim.integrations[0]!;
   const env: Record<string, string | undefined> = {
-    DUO_IKEY: i.ikey,
-    DUO_SKEY: i.skey,
-    DUO_API_HOST: sim.apiHost,
-    DUO_API_URL: sim.url,
+    ...duoEnvOf(sim),
     GCS_BUCKET: bucket,
     GCS_API_ENDPOINT: gcs.url,
     DELAY_SECONDS: '1',

@@ -13,6 +13,7 @@ import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js
 import { exactlyOnceReport, idsOf } from '../support/store-source.js';
 import { pubsubUnavailableReason, startPubSubEmulator, type PubSubEmulator } from '../support/pubsub-emulator.js';
 import { startFunctionsFramework, type FunctionsFrameworkServer } from '../support/functions-framework.js';
+import { duoEnvOf } from '../support/duo-env.js';
 
 const unavailable = pubsubUnavailableReason();
 if (unavailable) console.warn(`skipping the Pub/Sub end-to-end test: ${unavailable}`);
@@ -101,13 +102,9 @@ beforeAll(async () => {
   for (const r of started) if (r.status === 'rejected') throw r.reason;
   if (!emulator || !sim || !gcs) throw new Error('unreachable: every server started');
   gcs.createBucket(BUCKET);
-  const i = sim.integrations[0]!;
   ff = await startFunctionsFramework({
     env: {
-      DUO_IKEY: i.ikey,
-      DUO_SKEY: i.skey,
-      DUO_API_HOST: sim.apiHost,
-      DUO_API_URL: sim.url,
+      ...duoEnvOf(sim),
       GCS_BUCKET: BUCKET,
       GCS_PREFIX: PREFIX,
       GCS_API_ENDPOINT: gcs.url,

@@ -13,6 +13,7 @@ import { runCli, spawnCli, type CliResult } from '../support/cli.js';
 import { localObjects } from '../support/collected.js';
 import { exactlyOnceReport, idsOf } from '../support/store-source.js';
 import type { ChildProcess } from 'node:child_process';
+import { duoEnvOf } from '../support/duo-env.js';
 
 const H = 3_600_000;
 let sim: Simulator;
@@ -23,8 +24,7 @@ beforeAll(async () => {
   const now = Date.now();
   sim = await startSimulator({ events: generateDataset({ events: 2000, seed: 41, fromMs: now - 2 * H, toMs: now - 10 * 60_000 }) });
   gcs = await startIsolatedGcsTestServer();
-  const i = sim.integrations[0]!;
-  duoEnv = { DUO_API_URL: sim.url, DUO_API_HOST: sim.apiHost, DUO_IKEY: i.ikey, DUO_SKEY: i.skey, DELAY_SECONDS: '1', LOOKBACK_HOURS: '3', REQUESTS_PER_MINUTE: '100000', PAGE_LIMIT: '200' };
+  duoEnv = { ...duoEnvOf(sim), DELAY_SECONDS: '1', LOOKBACK_HOURS: '3', REQUESTS_PER_MINUTE: '100000', PAGE_LIMIT: '200' };
 });
 
 afterAll(async () => {
