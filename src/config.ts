@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { parseStreamList, STREAM_NAMES, type StreamName } from './duo/streams.js';
 
 /** Where a setting is read: the `duo-secops` commands, the `daemon` command, or the Cloud Run function. */
 export type Entry = 'cli' | 'daemon' | 'function';
@@ -164,6 +165,26 @@ const objectKey = (prepare: (s: string) => string, opts: { emptyOk?: boolean } =
       return z.NEVER;
     });
 
+/** The list of log streams to collect (`telephony,authentication`). */
+const streamList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v, ctx) => {
+    const parsed = parseStreamList(Array.isArray(v) ? v.join(',') : v);
+    if ('streams' in parsed) return parsed.streams;
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  });
+
+/** The prefix setting of a stream other than telephony: `GCS_PREFIX_<STREAM>`, default `duo-<stream>`. */
+const streamPrefix = (stream: Exclude<StreamName, 'telephony'>) =>
+  row({
+    env: `GCS_PREFIX_${stream.toUpperCase()}`,
+    commands: [] as readonly SettingCommand[],
+    schema: objectKey((p) => p.replace(/^\/+|\/+$/g, '')),
+    default: `duo-${stream.replace(/_/g, '-')}`,
+    help: `object prefix of the ${stream.replace(/_/g, ' ')} log (its feed's folder); its checkpoint is \`_state/<prefix>.json\``,
+  });
+
 /** Keeps each row's own type (its schema's output, whether it has a default) for `Config`. */
 const row = <T extends SettingRow>(r: T): T => r;
 
@@ -231,7 +252,7 @@ export const SETTINGS = {
     // STATE_KEY in loadConfig.
     schema: objectKey((p) => p.replace(/^\/+|\/+$/g, ''), { emptyOk: true }),
     default: 'duo-telephony',
-    help: "object prefix, folders separated by `/`: the SecOps feed's URI is `gs://BUCKET/PREFIX/`; empty only with a `STATE_KEY`",
+    help: "object prefix of the telephony log, folders separated by `/`: the SecOps feed's URI is `gs://BUCKET/PREFIX/`; empty only with a `STATE_KEY`",
   }),
   stateKey: row({
     env: 'STATE_KEY',
@@ -239,8 +260,21 @@ export const SETTINGS = {
     commands: STORE,
     schema: objectKey((k) => k),
     defaultText: '`_state/<prefix>.json`',
-    help: "checkpoint object, relative to the bucket or `OUTPUT_DIR`, kept outside the prefix (the feed would ingest it); the guide's `<prefix>/state.json` is carried on from",
+    help: "checkpoint object of the telephony log, relative to the bucket or `OUTPUT_DIR`, kept outside the prefix (the feed would ingest it); the guide's `<prefix>/state.json` is carried on from",
   }),
+  logs: row({
+    env: 'DUO_LOGS',
+    flag: '--logs <streams>',
+    commands: ['collect', 'daemon', 'check', 'state'],
+    schema: streamList,
+    default: ['telephony'] as StreamName[],
+    defaultText: '`telephony`',
+    help: `the Duo log streams to collect, comma-separated: ${STREAM_NAMES.join(', ')} (one feed each)`,
+  }),
+  prefixAuthentication: streamPrefix('authentication'),
+  prefixActivity: streamPrefix('activity'),
+  prefixTrustMonitor: streamPrefix('trust_monitor'),
+  prefixAdministrator: streamPrefix('administrator'),
   outputDir: row({ env: 'OUTPUT_DIR', flag: '--out <dir>', commands: STORE, schema: text(), default: './duo-secops-data', help: 'local folder (data and checkpoint) when no bucket is set' }),
   gcsApiEndpoint: row({
     env: 'GCS_API_ENDPOINT',
@@ -327,9 +361,58 @@ export interface Config extends Parsed {
    * the feed would ingest as a log.
    */
   legacyStateKey: string | undefined;
+  /** The selected streams (DUO_LOGS), in the stream table's order, each with where it writes. */
+  stores: StreamStore[];
   /** The settings given explicitly (environment or flag), for messages such as "LOOKBACK_HOURS is ignored". */
   explicit: ReadonlySet<SettingKey>;
   entry: Entry;
+}
+
+/** Where one stream writes: its prefix, its checkpoint, and a state to carry on from (telephony: the guide's). */
+export interface StreamStore {
+  stream: StreamName;
+  prefix: string;
+  stateKey: string;
+  legacyStateKey: string | undefined;
+}
+
+/** The setting that holds a stream's prefix. */
+export function prefixSettingOf(stream: StreamName): SettingKey {
+  const keys: Record<StreamName, SettingKey> = {
+    telephony: 'prefix',
+    authentication: 'prefixAuthentication',
+    activity: 'prefixActivity',
+    trust_monitor: 'prefixTrustMonitor',
+    administrator: 'prefixAdministrator',
+  };
+  return keys[stream];
+}
+
+/**
+ * Why the selected streams' prefixes cannot share one bucket, or nothing: two that are equal or nest
+ * (one feed would ingest the other's logs), two checkpoints that would be one object, or a prefix
+ * that would hold another stream's checkpoint.
+ */
+export function streamPrefixProblems(prefixes: ReadonlyArray<{ stream: StreamName; prefix: string }>): string[] {
+  const problems: string[] = [];
+  const named = (p: { stream: StreamName }): string => nameOf(prefixSettingOf(p.stream));
+  for (const [i, a] of prefixes.entries()) {
+    for (const b of prefixes.slice(i + 1)) {
+      if (a.prefix === b.prefix || isUnderPrefix(`${a.prefix}/`, b.prefix) || isUnderPrefix(`${b.prefix}/`, a.prefix)) {
+        problems.push(
+          `${named(b)}: ${b.prefix || '(empty)'} overlaps ${named(a)} ${a.prefix || '(empty)'} of the ${a.stream} log: each stream needs a folder of its own, or one feed would ingest the other's logs`,
+        );
+      } else if (defaultStateKey(a.prefix) === defaultStateKey(b.prefix)) {
+        problems.push(`${named(b)}: ${b.prefix} and ${named(a)} ${a.prefix} would share the checkpoint ${defaultStateKey(a.prefix)}: rename one`);
+      }
+    }
+    for (const other of prefixes) {
+      if (other !== a && a.prefix !== '' && isUnderPrefix(defaultStateKey(other.prefix), a.prefix)) {
+        problems.push(`${named(a)}: ${a.prefix} would hold the checkpoint ${defaultStateKey(other.prefix)} of the ${other.stream} log, which its feed must not read: choose another prefix`);
+      }
+    }
+  }
+  return problems;
 }
 
 /** Flags as commander hands them over, keyed by setting. */
@@ -425,6 +508,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     // A STATE_KEY in the feed's prefix is only read; the checkpoint would go to the default key, inside it too.
     problems.push(`${nameOf('prefix')}: ${c.prefix} would hold the checkpoint ${defaultStateKey(c.prefix)}, which the feed must not read: choose another prefix`);
   }
+  const selected = (c.logs ?? ['telephony']).map((stream) => ({ stream, prefix: String(c[prefixSettingOf(stream)] ?? '') }));
+  if (!selected.some(({ stream }) => hasProblem(problems, prefixSettingOf(stream)))) problems.push(...streamPrefixProblems(selected));
   if (c.bucket !== undefined && c.stdout) problems.push('--stdout and GCS_BUCKET / --bucket exclude each other: choose one sink');
   // Google's storage client reads STORAGE_EMULATOR_HOST itself and sends JSON calls there while uploads
   // go to the configured endpoint: two different stores behind one client. Refuse rather than split.
@@ -439,14 +524,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   const apiHost = c.apiHost ?? '';
   // A STATE_KEY inside the feed's prefix is read as the guide's state and never written.
   const stateKeyInFeed = c.stateKey !== undefined && c.prefix !== '' && isUnderPrefix(c.stateKey, c.prefix);
+  const stateKey = c.stateKey === undefined || stateKeyInFeed ? defaultStateKey(c.prefix) : c.stateKey;
+  const legacy = c.stateKey === undefined ? legacyStateKey(c.prefix) : stateKeyInFeed ? c.stateKey : undefined;
+  const stores = selected.map(({ stream, prefix }): StreamStore =>
+    stream === 'telephony' ? { stream, prefix, stateKey, legacyStateKey: legacy } : { stream, prefix, stateKey: defaultStateKey(prefix), legacyStateKey: undefined },
+  );
   return {
     ...c,
     apiHost,
     ikey: c.ikey ?? '',
     apiUrl: c.apiUrl ?? (apiHost ? `https://${apiHost}` : ''),
-    stateKey: c.stateKey === undefined || stateKeyInFeed ? defaultStateKey(c.prefix) : c.stateKey,
+    stateKey,
     stateKeyExplicit: c.stateKey !== undefined,
-    legacyStateKey: c.stateKey === undefined ? legacyStateKey(c.prefix) : stateKeyInFeed ? c.stateKey : undefined,
+    legacyStateKey: legacy,
+    stores,
     explicit,
     entry,
   };

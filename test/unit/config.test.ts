@@ -318,3 +318,43 @@ describe('the settings table', () => {
     expect(table).toContain('| `RUN_BUDGET_SECONDS` | `--budget-seconds` | CLI and daemon `0` (no limit); function `540` |');
   });
 });
+
+describe('log streams (DUO_LOGS) and their prefixes', () => {
+  it('collects telephony alone by default, at the guide-compatible places', () => {
+    const c = loadConfig({ ...duo });
+    expect(c.logs).toEqual(['telephony']);
+    expect(c.stores).toEqual([{ stream: 'telephony', prefix: 'duo-telephony', stateKey: '_state/duo-telephony.json', legacyStateKey: 'duo-telephony/state.json' }]);
+  });
+
+  it('gives every other stream duo-<stream> and _state/<prefix>.json, in the table order', () => {
+    const c = loadConfig({ ...duo, DUO_LOGS: 'administrator, trust-monitor,telephony,Authentication,activity' });
+    expect(c.stores.map((s) => [s.stream, s.prefix, s.stateKey, s.legacyStateKey])).toEqual([
+      ['telephony', 'duo-telephony', '_state/duo-telephony.json', 'duo-telephony/state.json'],
+      ['authentication', 'duo-authentication', '_state/duo-authentication.json', undefined],
+      ['activity', 'duo-activity', '_state/duo-activity.json', undefined],
+      ['trust_monitor', 'duo-trust-monitor', '_state/duo-trust-monitor.json', undefined],
+      ['administrator', 'duo-administrator', '_state/duo-administrator.json', undefined],
+    ]);
+    expect(loadConfig({ ...duo, DUO_LOGS: 'authentication', GCS_PREFIX_AUTHENTICATION: '/logs/duo-auth/' }).stores).toEqual([
+      { stream: 'authentication', prefix: 'logs/duo-auth', stateKey: '_state/logs_duo-auth.json', legacyStateKey: undefined },
+    ]);
+  });
+
+  it.each([
+    [{ DUO_LOGS: 'telephony,sms' }, 'DUO_LOGS / --logs: sms is not a Duo log stream: choose from telephony, authentication, activity, trust_monitor, administrator'],
+    [{ DUO_LOGS: ' , ' }, 'DUO_LOGS / --logs: must name at least one of telephony, authentication, activity, trust_monitor, administrator'],
+    [{ DUO_LOGS: 'telephony,authentication', GCS_PREFIX_AUTHENTICATION: 'duo-telephony' }, 'GCS_PREFIX_AUTHENTICATION: duo-telephony overlaps GCS_PREFIX / --prefix duo-telephony of the telephony log'],
+    [{ DUO_LOGS: 'telephony,activity', GCS_PREFIX_ACTIVITY: 'duo-telephony/activity' }, 'GCS_PREFIX_ACTIVITY: duo-telephony/activity overlaps GCS_PREFIX / --prefix duo-telephony'],
+    [{ DUO_LOGS: 'activity,administrator', GCS_PREFIX_ACTIVITY: 'a/b', GCS_PREFIX_ADMINISTRATOR: 'a_b' }, 'would share the checkpoint _state/a_b.json'],
+    [{ DUO_LOGS: 'telephony,administrator', GCS_PREFIX_ADMINISTRATOR: '_state' }, 'GCS_PREFIX_ADMINISTRATOR: _state would hold the checkpoint _state/duo-telephony.json of the telephony log'],
+    [{ DUO_LOGS: 'activity', GCS_PREFIX_ACTIVITY: 'a/../b' }, 'GCS_PREFIX_ACTIVITY: must not contain . or .. segments'],
+  ])('refuses %j with one line', (env, line) => {
+    const problems = problemsOf(() => loadConfig({ ...duo, ...env }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(line);
+  });
+
+  it('leaves a stream that is not selected out of the checks', () => {
+    expect(loadConfig({ ...duo, GCS_PREFIX_AUTHENTICATION: 'duo-telephony' }).stores.map((s) => s.stream)).toEqual(['telephony']);
+  });
+});
