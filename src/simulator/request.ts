@@ -1,9 +1,11 @@
 /**
  * What the simulator checks before serving a page, as Duo does: request credentials (v2 and v5
- * canonical strings, HMAC-SHA512 and HMAC-SHA1, the Date skew) and the telephony parameters. Pure
+ * canonical strings, HMAC-SHA512 and HMAC-SHA1, the Date skew) and each endpoint's parameters. Pure
  * functions returning either a value or the Duo failure to send, so every rule is testable without HTTP.
  */
+import type { StreamName } from '../duo/streams.js';
 import { canonicalize, parseAuthorization, signatureHex, signaturesEqual, type ParamValue, type SignatureDigest } from '../duo/sign.js';
+import { decodeOpaqueOffset, ENDPOINTS, type EndpointRules } from './endpoints.js';
 import type { PageQuery, SortOrder } from './store.js';
 
 /** A Duo-style failure: HTTP status, 5-digit code, message and optional detail. */
@@ -21,7 +23,18 @@ export function failure(status: number, code: number, message: string, detail?: 
 export interface SimIntegration {
   ikey: string;
   skey: string;
-  permissions?: { readTelephony?: boolean };
+  /**
+   * What the integration may read. `readTelephony: false` refuses the telephony log (403 40301), as
+   * `denied` refuses the streams it names; everything else is allowed.
+   */
+  permissions?: { readTelephony?: boolean; denied?: StreamName[] };
+}
+
+/** Whether the integration may read `stream`. */
+export function mayRead(integration: SimIntegration, stream: StreamName): boolean {
+  const p = integration.permissions;
+  if (stream === 'telephony' && p?.readTelephony === false) return false;
+  return !(p?.denied ?? []).includes(stream);
 }
 
 /** Query parameters in arrival order of their values; a repeated key keeps every value. */
@@ -139,51 +152,79 @@ const MS13 = /^\d{13}$/;
 const CURSOR = /^(\d{13}),(.+)$/s;
 
 /**
- * Validate the telephony parameters the way Duo does: 40001 naming what is missing, then 40002
- * naming the first invalid one (`message_detail`).
+ * Validate the parameters of a window endpoint the way Duo does: 40001 naming what is missing, then
+ * 40002 naming the first invalid one (`message_detail`). `rules` are the endpoint's (default
+ * telephony's): its page sizes, whether `sort` is a parameter, and the name of its cursor parameter
+ * (`offset` for the trust monitor, whose cursor is opaque). Parameters an endpoint does not take are
+ * ignored.
  */
-export function parsePageQuery(query: QueryParams, nowMs: number): { ok: true; query: PageQuery } | { ok: false; failure: DuoFailure } {
+export function parsePageQuery(
+  query: QueryParams,
+  nowMs: number,
+  rules: PageRules = ENDPOINTS.telephony,
+): { ok: true; query: PageQuery } | { ok: false; failure: DuoFailure } {
   const invalid = (detail: string) => ({ ok: false as const, failure: failure(400, 40002, 'Invalid request parameters', detail) });
   const missing = ['mintime', 'maxtime'].filter((k) => !query.has(k));
   if (missing.length > 0) {
     return { ok: false, failure: failure(400, 40001, 'Missing required request parameters', missing.join(', ')) };
   }
-  const single = (name: string): string | undefined | null => {
-    const v = query.get(name);
-    if (v === undefined) return undefined;
-    return v.length === 1 ? (v[0] as string) : null;
-  };
 
-  const mintime = single('mintime');
+  const mintime = single(query, 'mintime');
   if (typeof mintime !== 'string' || !MS13.test(mintime)) return invalid('mintime');
-  const maxtime = single('maxtime');
+  const maxtime = single(query, 'maxtime');
   if (typeof maxtime !== 'string' || !MS13.test(maxtime)) return invalid('maxtime');
   const mintimeMs = Number(mintime);
   const maxtimeMs = Number(maxtime);
-  if (mintimeMs < nowMs - MAX_LOOKBACK_DAYS * DAY_MS) return invalid(`mintime must be within the past ${MAX_LOOKBACK_DAYS} days`);
+  if (rules.lookbackRule && mintimeMs < nowMs - MAX_LOOKBACK_DAYS * DAY_MS) return invalid(`mintime must be within the past ${MAX_LOOKBACK_DAYS} days`);
   if (maxtimeMs <= mintimeMs) return invalid('maxtime must be greater than mintime');
 
-  let limit = 100;
-  const rawLimit = single('limit');
+  let limit = rules.defaultLimit;
+  const rawLimit = single(query, 'limit');
   if (rawLimit !== undefined) {
     if (rawLimit === null || !/^\d{1,4}$/.test(rawLimit)) return invalid('limit');
     limit = Number(rawLimit);
-    if (limit < 1 || limit > 1000) return invalid('limit');
+    if (limit < 1 || limit > rules.maxLimit) return invalid('limit');
   }
 
-  let sort: SortOrder = 'ts:desc';
-  const rawSort = single('sort');
+  let sort: SortOrder = rules.sortable ? 'ts:desc' : 'ts:asc';
+  const rawSort = rules.sortable ? single(query, 'sort') : undefined;
   if (rawSort !== undefined) {
     if (rawSort !== 'ts:asc' && rawSort !== 'ts:desc') return invalid('sort');
     sort = rawSort;
   }
 
   let cursor: PageQuery['cursor'];
-  const rawOffset = single('next_offset');
+  const rawOffset = single(query, rules.cursorParam);
   if (rawOffset !== undefined) {
-    const m = rawOffset === null ? null : CURSOR.exec(rawOffset);
-    if (!m) return invalid('next_offset');
+    const text = rawOffset === null ? undefined : rules.cursorShape === 'opaque' ? decodeOpaqueOffset(rawOffset) : rawOffset;
+    const m = text === undefined ? null : CURSOR.exec(text);
+    if (!m) return invalid(rules.cursorParam);
     cursor = { tsMs: Number(m[1]), id: m[2] as string };
   }
   return { ok: true, query: { mintimeMs, maxtimeMs, limit, sort, cursor } };
+}
+
+/** The rules `parsePageQuery` reads (ENDPOINTS holds every endpoint's). */
+export type PageRules = Pick<EndpointRules, 'defaultLimit' | 'maxLimit' | 'sortable' | 'cursorParam' | 'cursorShape' | 'lookbackRule'>;
+
+/** Epoch seconds as Duo's v1 endpoints take them: at most 10 digits (13 would be milliseconds). */
+const SECONDS = /^\d{1,10}$/;
+
+/**
+ * The administrator log's one parameter: `mintime` in epoch seconds, optional (from the start of the
+ * log). No 180-day rule (not known to apply there). A `maxtime` is ignored, as the endpoint takes none;
+ * it is still signed as sent.
+ */
+export function parseAdministratorQuery(query: QueryParams): { ok: true; query: { mintimeSeconds: number } } | { ok: false; failure: DuoFailure } {
+  const mintime = single(query, 'mintime');
+  if (mintime === undefined) return { ok: true, query: { mintimeSeconds: 0 } };
+  if (mintime === null || !SECONDS.test(mintime)) return { ok: false, failure: failure(400, 40002, 'Invalid request parameters', 'mintime') };
+  return { ok: true, query: { mintimeSeconds: Number(mintime) } };
+}
+
+/** A parameter's one value; null when it was sent more than once. */
+function single(query: QueryParams, name: string): string | undefined | null {
+  const v = query.get(name);
+  if (v === undefined) return undefined;
+  return v.length === 1 ? (v[0] as string) : null;
 }

@@ -1,7 +1,8 @@
 /**
- * The Duo Admin API simulator: a real HTTP server on loopback answering
- * `GET /admin/v2/logs/telephony` the way docs/duo-api.md says Duo does, with pacing, injectable faults
- * and, on request, the misbehaviour of a Duo that breaks its contract (misbehaviour.ts).
+ * The Duo Admin API simulator: a real HTTP server on loopback answering every Duo log endpoint
+ * (telephony, authentication, activity, trust monitor, administrator; endpoints.ts says how they
+ * differ) the way docs/duo-api.md says Duo does, with pacing, injectable faults and, on request, the
+ * misbehaviour of a Duo that breaks its contract (misbehaviour.ts; telephony only).
  *
  * Order of processing, and why: route (404/405) → credentials (401) → permission (403) → token
  * bucket (429, needs the integration) → faults (so that a fault never hides an auth bug) → parameters
@@ -12,14 +13,15 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { rfc2822Date } from '../duo/sign.js';
-import { TELEPHONY_PATH } from '../duo/types.js';
+import { STREAM_NAMES, type StreamName } from '../duo/streams.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createSimClock, type SimClock } from './clock.js';
 import { generateDataset, type DatasetOptions, type SimEvent } from './dataset.js';
+import { ADMINISTRATOR_MAX_EVENTS, administratorBody, cursorJson, ENDPOINTS, listBody, streamAt } from './endpoints.js';
 import { emptyMisbehaviourCounts, Misbehaviour, validateMisbehaviour, type MisbehaviourKind, type MisbehaviourOptions } from './misbehaviour.js';
 import { createRng, type Rng } from './rng.js';
 import { cursorFor, EventStore, type PageQuery } from './store.js';
-import { failure, parsePageQuery, parseQuery, verifyCredentials, type DuoFailure, type QueryParams, type SimIntegration } from './request.js';
+import { failure, mayRead, parseAdministratorQuery, parsePageQuery, parseQuery, verifyCredentials, type DuoFailure, type QueryParams, type SimIntegration } from './request.js';
 
 export type { SimIntegration } from './request.js';
 export type { MisbehaviourKind, MisbehaviourOptions } from './misbehaviour.js';
@@ -56,15 +58,24 @@ export interface SimulatorOptions {
   apiHost?: string;
   /** Default: one integration with random keys and the telephony read permission. */
   integrations?: SimIntegration[];
-  /** The data set, or how to generate it. Default: empty. */
+  /** The telephony data set, or how to generate it. Default: empty. Wins over `logs.telephony`. */
   events?: SimEvent[] | DatasetOptions;
+  /**
+   * Each stream's data set, or how to generate it (`stream` in the options is then implied). A stream
+   * given no data serves an empty log: 200 and no items.
+   */
+  logs?: Partial<Record<StreamName, SimEvent[] | DatasetOptions>>;
+  /** Endpoints this account lacks (its edition): they answer 404 40401, as an unknown path does. */
+  unsupported?: StreamName[];
   /**
    * Whether the page that exhausts a window still carries a cursor (docs/duo-api.md lists this as
    * unknown). 'present' (default): every non-empty page has one, and the end is an empty page.
    */
   lastPageCursor?: 'present' | 'absent';
-  /** Token bucket refill per minute and per integration; unlimited when undefined or 0. */
+  /** Token bucket refill per minute, per integration and endpoint; unlimited when undefined or 0. */
   rpm?: number;
+  /** `rpm` for some endpoints only (0: unlimited there). */
+  rpmByStream?: Partial<Record<StreamName, number>>;
   /** Token bucket capacity; default max(2, ceil(rpm / 60)). */
   burst?: number;
   /** Date header tolerance (default 300 s) before 401 40105. */
@@ -94,6 +105,8 @@ export interface SimulatorStats {
   /** Complete 200 pages. */
   pagesServed: number;
   itemsServed: number;
+  /** Requests that reached an endpoint (whatever their answer), and the items of its complete 200 pages. */
+  byStream: Record<StreamName, { requests: number; itemsServed: number }>;
   /** Injected faults by kind (429s from the token bucket are not faults: see byStatus). */
   faults: Record<FaultKind, number>;
   /**
@@ -111,8 +124,10 @@ export interface Simulator {
   port: number;
   apiHost: string;
   integrations: readonly SimIntegration[];
-  /** The data set, sorted by (tsMicros, id); includes events not visible yet. */
+  /** The telephony data set, sorted by (tsMicros, id); includes events not visible yet. */
   readonly events: readonly SimEvent[];
+  /** A stream's data set, sorted by (tsMicros, id); includes events not visible yet. */
+  eventsOf(stream: StreamName): readonly SimEvent[];
   /** The simulator's time: freeze, advance or set it to make late events visible without waiting. */
   readonly clock: SimClock;
   stats: SimulatorStats;
@@ -120,8 +135,8 @@ export interface Simulator {
   setFaults(f: FaultOptions): void;
   /** Replace the misbehaviour switches; null or `{}` behaves again (a new seed restarts the draws). */
   setMisbehaviour(m: MisbehaviourOptions | null): void;
-  /** Merge more events into the data set (they follow the usual visibility rules). */
-  addEvents(e: SimEvent[]): void;
+  /** Merge more events into a stream's data set (default telephony); they follow the usual visibility rules. */
+  addEvents(e: SimEvent[], stream?: StreamName): void;
   close(): Promise<void>;
 }
 
@@ -166,6 +181,12 @@ function validateFaults(f: FaultOptions): void {
 
 function validateOptions(opts: SimulatorOptions): void {
   if (opts.rpm !== undefined && !(Number.isFinite(opts.rpm) && opts.rpm >= 0)) throw new RangeError(`simulator: rpm must be >= 0, got ${opts.rpm}`);
+  for (const [name, rpm] of Object.entries(opts.rpmByStream ?? {})) {
+    assertStream('rpmByStream', name);
+    if (!(Number.isFinite(rpm) && rpm >= 0)) throw new RangeError(`simulator: rpmByStream.${name} must be >= 0, got ${rpm}`);
+  }
+  for (const name of Object.keys(opts.logs ?? {})) assertStream('logs', name);
+  for (const name of opts.unsupported ?? []) assertStream('unsupported', name);
   if (opts.burst !== undefined && !(Number.isFinite(opts.burst) && opts.burst >= 1)) throw new RangeError(`simulator: burst must be >= 1, got ${opts.burst}`);
   if (opts.maxSkewSeconds !== undefined && !(Number.isFinite(opts.maxSkewSeconds) && opts.maxSkewSeconds >= 0)) {
     throw new RangeError(`simulator: maxSkewSeconds must be >= 0, got ${opts.maxSkewSeconds}`);
@@ -173,6 +194,7 @@ function validateOptions(opts: SimulatorOptions): void {
   for (const i of opts.integrations ?? []) {
     // A colon would make `Basic base64(ikey:sig)` ambiguous; Duo's keys never contain one.
     if (!i.ikey || i.ikey.includes(':') || !i.skey) throw new RangeError('simulator: every integration needs a non-empty ikey without ":" and a non-empty skey');
+    for (const name of i.permissions?.denied ?? []) assertStream('permissions.denied', name);
   }
   if (opts.faults) validateFaults(opts.faults);
   if (opts.misbehaviour) validateMisbehaviour(opts.misbehaviour);
@@ -181,6 +203,20 @@ function validateOptions(opts: SimulatorOptions): void {
     if (!Number.isFinite(opts.clockOffsetMs)) throw new RangeError(`simulator: clockOffsetMs must be a finite number of ms, got ${opts.clockOffsetMs}`);
     if (opts.clock) throw new RangeError('simulator: give either clock or clockOffsetMs, not both (createSimClock takes an offsetMs)');
   }
+}
+
+function assertStream(where: string, name: string): void {
+  if (!(STREAM_NAMES as readonly string[]).includes(name)) throw new RangeError(`simulator: ${where} names "${name}", not a Duo log stream (${STREAM_NAMES.join(', ')})`);
+}
+
+/** The events of one stream from what the options give: the events themselves, or how to generate them. */
+export function eventsFrom(stream: StreamName, given: SimEvent[] | DatasetOptions | undefined): SimEvent[] {
+  if (given === undefined) return [];
+  if (Array.isArray(given)) return given;
+  if (given.stream !== undefined && given.stream !== stream) {
+    throw new RangeError(`simulator: the data set options given for ${stream} are for the stream ${given.stream}`);
+  }
+  return generateDataset({ ...given, stream });
 }
 
 class TokenBucket {
@@ -226,14 +262,22 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const byIkey = new Map(integrations.map((i) => [i.ikey, i]));
   const maxSkewSeconds = opts.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS;
   const lastPageCursor = opts.lastPageCursor ?? 'present';
-  const store = new EventStore(Array.isArray(opts.events) ? opts.events : opts.events ? generateDataset(opts.events) : []);
+  const stores = Object.fromEntries(
+    STREAM_NAMES.map((name) => [name, new EventStore(eventsFrom(name, name === 'telephony' ? (opts.events ?? opts.logs?.telephony) : opts.logs?.[name]))]),
+  ) as Record<StreamName, EventStore>;
+  const store = stores.telephony;
+  const unsupported = new Set(opts.unsupported ?? []);
 
-  const rpm = opts.rpm ?? 0;
-  const capacity = opts.burst ?? Math.max(2, Math.ceil(rpm / 60));
+  // One bucket per integration and endpoint, as Duo limits each endpoint on its own.
+  const rpmOf = (stream: StreamName): number => opts.rpmByStream?.[stream] ?? opts.rpm ?? 0;
   const buckets = new Map<string, TokenBucket>();
-  const bucketFor = (ikey: string): TokenBucket => {
-    let b = buckets.get(ikey);
-    if (!b) buckets.set(ikey, (b = new TokenBucket(capacity, rpm / 60_000)));
+  const bucketFor = (ikey: string, stream: StreamName): TokenBucket => {
+    const key = `${ikey} ${stream}`;
+    let b = buckets.get(key);
+    if (!b) {
+      const rpm = rpmOf(stream);
+      buckets.set(key, (b = new TokenBucket(opts.burst ?? Math.max(2, Math.ceil(rpm / 60)), rpm / 60_000)));
+    }
     return b;
   };
 
@@ -249,6 +293,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     byStatus: {},
     pagesServed: 0,
     itemsServed: 0,
+    byStream: Object.fromEntries(STREAM_NAMES.map((name) => [name, { requests: 0, itemsServed: 0 }])) as SimulatorStats['byStream'],
     faults: { '429': 0, '500': 0, '503': 0, html502: 0, reset: 0, truncated: 0, delay: 0 },
     misbehaviour: emptyMisbehaviourCounts(),
     handlerMs: 0,
@@ -331,36 +376,54 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     missingIds: number;
   }
 
-  const pageBody = (query: PageQuery, nowMs: number): PageBody | DuoFailure => {
-    const page = store.selectPage(query, nowMs);
-    if (!page.found) return failure(400, 40002, 'Invalid request parameters', 'next_offset');
+  /** A page of a window endpoint; misbehaviour (misbehaviour.ts) applies to telephony only. */
+  const pageBody = (stream: StreamName, query: PageQuery, nowMs: number): PageBody | DuoFailure => {
+    const rules = ENDPOINTS[stream];
+    const page = stores[stream].selectPage(query, nowMs);
+    if (!page.found) return failure(400, 40002, 'Invalid request parameters', rules.cursorParam);
     const last = page.items[page.items.length - 1];
     const sendsCursor = lastPageCursor === 'present' || page.hasMore;
-    const plan = misbehaviour.plan(store, query, page.items, sendsCursor && last ? cursorFor(last) : null, nowMs);
+    const right = sendsCursor && last ? cursorFor(last) : null;
+    const plan = stream === 'telephony' ? misbehaviour.plan(store, query, page.items, right, nowMs) : { items: page.items, cursor: right, injected: [] };
     let meta: string;
     if (sendsCursor) {
-      meta = `"next_offset":${plan.cursor === null ? 'null' : JSON.stringify(plan.cursor)},`;
+      meta = `"next_offset":${cursorJson(rules, plan.cursor)}`;
     } else {
       // Both readings of "no more" occur in the wild: a null cursor and no cursor key at all.
-      meta = shapeRng.chance(0.5) ? '"next_offset":null,' : '';
+      meta = shapeRng.chance(0.5) ? '"next_offset":null' : '';
     }
-    meta += shapeRng.chance(0.25) ? `"total_objects":${page.total}` : `"total_objects":{"relation":"eq","value":${page.total}}`;
-    let items = '';
+    const sep = meta === '' ? '' : ',';
+    if (rules.totalObjects === 'either') {
+      meta += sep + (shapeRng.chance(0.25) ? `"total_objects":${page.total}` : `"total_objects":{"relation":"eq","value":${page.total}}`);
+    } else if (rules.totalObjects === 'integer') {
+      meta += `${sep}"total_objects":${page.total}`;
+    }
     let missingIds = 0;
-    for (let i = 0; i < plan.items.length; i++) {
-      const e = plan.items[i] as SimEvent;
-      items += i === 0 ? e.json : `,${e.json}`;
-      if (e.missingId === true) missingIds++;
-    }
-    const body = `{"stat":"OK","response":{"items":[${items}],"metadata":{${meta}}}}`;
+    for (const e of plan.items) if (e.missingId === true) missingIds++;
+    const body = listBody(rules, { events: plan.items, metadata: meta });
     return { body, items: plan.items.length, cursor: plan.cursor, injected: plan.injected, missingIds };
   };
 
-  const serve = (res: ServerResponse, path: string, query: QueryParams, fault: Drawn): void => {
+  /** The administrator log: the 1000 earliest visible events from a mintime in seconds, a bare array. */
+  const administratorPage = (query: QueryParams, nowMs: number): PageBody | DuoFailure => {
+    const parsed = parseAdministratorQuery(query);
+    if (!parsed.ok) return parsed.failure;
+    const items = stores.administrator.selectFrom(parsed.query.mintimeSeconds * 1_000_000, ADMINISTRATOR_MAX_EVENTS, nowMs);
+    return { body: administratorBody(items), items: items.length, cursor: null, injected: [], missingIds: 0 };
+  };
+
+  const serve = (res: ServerResponse, stream: StreamName, query: QueryParams, fault: Drawn): void => {
     const nowMs = now();
-    const parsed = parsePageQuery(query, nowMs);
-    if (!parsed.ok) return sendFailure(res, parsed.failure);
-    const page = pageBody(parsed.query, nowMs);
+    let page: PageBody | DuoFailure;
+    let window: PageQuery | undefined;
+    if (stream === 'administrator') {
+      page = administratorPage(query, nowMs);
+    } else {
+      const parsed = parsePageQuery(query, nowMs, ENDPOINTS[stream]);
+      if (!parsed.ok) return sendFailure(res, parsed.failure);
+      window = parsed.query;
+      page = pageBody(stream, window, nowMs);
+    }
     if (!('body' in page)) return sendFailure(res, page);
     const body = Buffer.from(page.body, 'utf8');
     if (fault === 'reset') return reset(res, body);
@@ -368,10 +431,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     send(res, 200, body);
     stats.pagesServed++;
     stats.itemsServed += page.items;
-    stats.misbehaviour.missingId += page.missingIds;
-    for (const kind of page.injected) stats.misbehaviour[kind]++;
-    misbehaviour.served(parsed.query, page.cursor);
-    logger.debug({ event: 'page.served', path, items: page.items, sort: parsed.query.sort, ...(page.injected.length > 0 && { misbehaviour: page.injected }) }, 'page served');
+    stats.byStream[stream].itemsServed += page.items;
+    if (stream === 'telephony') {
+      stats.misbehaviour.missingId += page.missingIds;
+      for (const kind of page.injected) stats.misbehaviour[kind]++;
+      if (window) misbehaviour.served(window, page.cursor);
+    }
+    logger.debug(
+      { event: 'page.served', stream, items: page.items, ...(window && { sort: window.sort }), ...(page.injected.length > 0 && { misbehaviour: page.injected }) },
+      'page served',
+    );
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -380,7 +449,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const rawQuery = q < 0 ? '' : url.slice(q + 1);
-    if (path !== TELEPHONY_PATH) return sendFailure(res, failure(404, 40400, 'Resource not found'));
+    const stream = streamAt(path);
+    // An endpoint the account's edition lacks looks, to the client, like one that does not exist.
+    if (stream === undefined || unsupported.has(stream)) return sendFailure(res, failure(404, 40401, 'Resource not found'));
+    stats.byStream[stream].requests++;
     if (req.method !== 'GET') return sendFailure(res, failure(405, 40500, 'Method not allowed'));
 
     const query = parseQuery(rawQuery);
@@ -398,8 +470,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       logger.debug({ event: 'request.rejected', status: auth.failure.status, code: auth.failure.code }, auth.failure.message);
       return sendFailure(res, auth.failure);
     }
-    if (auth.integration.permissions?.readTelephony === false) return sendFailure(res, failure(403, 40301, 'Access forbidden'));
-    if (rpm > 0 && !bucketFor(auth.integration.ikey).take()) return sendFailure(res, failure(429, 42901, 'Too Many Requests'));
+    if (!mayRead(auth.integration, stream)) return sendFailure(res, failure(403, 40301, 'Access forbidden'));
+    if (rpmOf(stream) > 0 && !bucketFor(auth.integration.ikey, stream).take()) return sendFailure(res, failure(429, 42901, 'Too Many Requests'));
 
     const delayed = faultRng.chance(faults.rateDelay ?? 0);
     const fault = drawFault();
@@ -415,7 +487,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         case 'html502':
           return send(res, 502, HTML_502, 'text/html');
         default:
-          return serve(res, path, query, fault);
+          return serve(res, stream, query, fault);
       }
     };
     if (!delayed) return respond();
@@ -456,7 +528,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ event: 'simulator.started', url, apiHost, events: store.size }, 'Duo API simulator listening');
+  const sizes = Object.fromEntries(STREAM_NAMES.map((name) => [name, stores[name].size]));
+  logger.info({ event: 'simulator.started', url, apiHost, events: store.size, logs: sizes }, 'Duo API simulator listening');
 
   return {
     url,
@@ -465,6 +538,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     integrations,
     get events() {
       return store.events;
+    },
+    eventsOf(stream: StreamName) {
+      assertStream('eventsOf', stream);
+      return stores[stream].events;
     },
     clock,
     stats,
@@ -476,8 +553,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     setMisbehaviour(m: MisbehaviourOptions | null) {
       misbehaviour.set(m);
     },
-    addEvents(e: SimEvent[]) {
-      store.add(e);
+    addEvents(e: SimEvent[], stream: StreamName = 'telephony') {
+      assertStream('addEvents', stream);
+      stores[stream].add(e);
     },
     async close() {
       if (closed) return;

@@ -185,6 +185,21 @@ export class EventStore {
     return { found: true, items, hasMore, total: hi - lo - this.#hiddenIn(lo, hi, nowMs) };
   }
 
+  /**
+   * The administrator log's page: the `limit` earliest visible events with a time at or after `fromUs`,
+   * ascending. No upper bound but now, and no cursor: a client moves `fromUs` itself.
+   */
+  selectFrom(fromUs: number, limit: number, nowMs: number): SimEvent[] {
+    const events = this.#events;
+    const hi = this.upperBound(nowMs * 1000);
+    const items: SimEvent[] = [];
+    for (let i = this.lowerBound(fromUs); i < hi && items.length < limit; i++) {
+      const e = events[i] as SimEvent;
+      if (e.visibleAtMs <= nowMs) items.push(e);
+    }
+    return items;
+  }
+
   /** Indices [lo, hi) of the events inside the window whose time has come (arrived or not). */
   #bounds(q: Pick<PageQuery, 'mintimeMs' | 'maxtimeMs'>, nowMs: number): [number, number] {
     const lo = this.lowerBound(q.mintimeMs * 1000);

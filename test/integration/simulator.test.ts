@@ -181,7 +181,7 @@ describe('simulator errors', () => {
   it('answers 404 and 405 as Duo-style JSON', async () => {
     const sim = await start();
     const r404 = await signedGet(sim, { path: '/admin/v1/users', params: {} });
-    expect([r404.status, parseBody(r404)]).toEqual([404, { stat: 'FAIL', code: 40400, message: 'Resource not found' }]);
+    expect([r404.status, parseBody(r404)]).toEqual([404, { stat: 'FAIL', code: 40401, message: 'Resource not found' }]);
     const r405 = await request(`${sim.url}/admin/v2/logs/telephony`, { method: 'POST', body: '' });
     expect(r405.statusCode).toBe(405);
     expect(JSON.parse(await r405.body.text())).toMatchObject({ stat: 'FAIL', code: 40500 });

@@ -4,7 +4,7 @@
  */
 import { request } from 'undici';
 import { canonicalParams, rfc2822Date, signRequest, type SignatureDigest, type SignatureVersion } from '../../../src/duo/sign.js';
-import { TELEPHONY_PATH } from '../../../src/duo/types.js';
+import { STREAMS, type StreamName } from '../../../src/duo/streams.js';
 import type { Simulator } from '../../../src/simulator/server.js';
 
 export interface SignedGetOptions {
@@ -42,7 +42,7 @@ export async function signedGet(sim: SimTarget, o: SignedGetOptions = {}): Promi
   const integration = sim.integrations[0];
   if (!integration) throw new Error('simulator has no integration');
   const params = o.params ?? {};
-  const path = o.path ?? TELEPHONY_PATH;
+  const path = o.path ?? STREAMS.telephony.path;
   const date = rfc2822Date(o.dateMs ?? Date.now());
   const method = o.method ?? 'GET';
   const authorization =
@@ -122,4 +122,99 @@ export async function pageAll(
     if (pages.length > 100_000) throw new Error('paging does not end');
   }
   return { ids, requests: pages.length, pages };
+}
+
+/** The items of one answer of any log endpoint, and the cursor to send back (null: the end). */
+export interface StreamPage {
+  items: Array<Record<string, unknown>>;
+  /** `metadata.next_offset` as sent: a string, an array, null, or undefined when the key is absent. */
+  rawCursor: unknown;
+  metadata: Record<string, unknown> | undefined;
+}
+
+/** Reads an answer of `stream` the way its documentation shapes it; throws on any other shape. */
+export function readStreamPage(stream: StreamName, text: string): StreamPage {
+  const body = JSON.parse(text) as { stat: string; response?: unknown };
+  if (body.stat !== 'OK') throw new Error(`not OK: ${text}`);
+  if (stream === 'administrator') {
+    if (!Array.isArray(body.response)) throw new Error('administrator: response is not an array');
+    return { items: body.response as Array<Record<string, unknown>>, rawCursor: undefined, metadata: undefined };
+  }
+  const field = stream === 'authentication' ? 'authlogs' : stream === 'trust_monitor' ? 'events' : 'items';
+  const response = body.response as Record<string, unknown>;
+  const items = response[field];
+  if (!Array.isArray(items)) throw new Error(`${stream}: response.${field} is not an array`);
+  const metadata = response['metadata'] as Record<string, unknown>;
+  return { items: items as Array<Record<string, unknown>>, rawCursor: metadata['next_offset'], metadata };
+}
+
+/**
+ * Pages one window of a cursor stream to its end with the stream's own parameters: `next_offset`
+ * (authentication's array joined by a comma) or the trust monitor's `offset`. Returns every item.
+ */
+export async function pageStream(
+  sim: SimTarget,
+  stream: Exclude<StreamName, 'administrator'>,
+  window: { mintimeMs: number; maxtimeMs: number; limit: number },
+): Promise<{ items: Array<Record<string, unknown>>; requests: number; cursors: unknown[] }> {
+  const items: Array<Record<string, unknown>> = [];
+  const cursors: unknown[] = [];
+  let cursor: string | undefined;
+  for (let requests = 1; ; requests++) {
+    const params: Record<string, string> = {
+      mintime: String(window.mintimeMs),
+      maxtime: String(window.maxtimeMs),
+      limit: String(window.limit),
+      ...(stream !== 'trust_monitor' && { sort: 'ts:asc' }),
+      ...(cursor !== undefined && { [stream === 'trust_monitor' ? 'offset' : 'next_offset']: cursor }),
+    };
+    const r = await signedGet(sim, { path: STREAMS[stream].path, params });
+    if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${r.text}`);
+    const page = readStreamPage(stream, r.text);
+    items.push(...page.items);
+    cursors.push(page.rawCursor);
+    const raw = page.rawCursor;
+    cursor = Array.isArray(raw) ? raw.join(',') : typeof raw === 'string' && raw !== '' ? raw : undefined;
+    if (page.items.length === 0 || cursor === undefined) return { items, requests, cursors };
+    if (requests > 100_000) throw new Error('paging does not end');
+  }
+}
+
+/**
+ * Reads the administrator log from `mintimeSeconds` to its end as a client must: each answer holds the
+ * 1000 earliest events from a mintime in seconds, so the next request asks again from the second of
+ * the last event, and the events of that second already taken are dropped as a multiset (identical
+ * events are possible). Returns every event once.
+ */
+export async function pageAdministrator(sim: SimTarget, mintimeSeconds: number): Promise<{ items: Array<Record<string, unknown>>; requests: number }> {
+  const items: Array<Record<string, unknown>> = [];
+  let from = mintimeSeconds;
+  /** The events of second `from` already taken, by content. */
+  let taken = new Map<string, number>();
+  for (let requests = 1; ; requests++) {
+    const r = await signedGet(sim, { path: STREAMS.administrator.path, params: { mintime: String(from) } });
+    if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${r.text}`);
+    const page = readStreamPage('administrator', r.text).items;
+    const skip = new Map(taken);
+    for (const item of page) {
+      const key = JSON.stringify(item);
+      const left = skip.get(key) ?? 0;
+      if (Number(item['timestamp']) === from && left > 0) {
+        skip.set(key, left - 1);
+        continue;
+      }
+      items.push(item);
+    }
+    if (page.length < 1000) return { items, requests };
+    const lastSecond = Number(page[page.length - 1]!['timestamp']);
+    if (lastSecond === from) throw new Error(`1000 or more administrator events in the second ${from}: cannot page past it`);
+    from = lastSecond;
+    taken = new Map();
+    for (const item of page) {
+      if (Number(item['timestamp']) !== from) continue;
+      const key = JSON.stringify(item);
+      taken.set(key, (taken.get(key) ?? 0) + 1);
+    }
+    if (requests > 100_000) throw new Error('paging does not end');
+  }
 }
