@@ -137,9 +137,9 @@ export function guideDeleteCommands(s: DeploySettings, o: Observed): string[][] 
   return cmds;
 }
 
-/** Whether the guide's function writes where this collector will: same bucket, same prefix. */
+/** Whether the guide's function writes where this collector will: the telephony log, same bucket, same prefix. */
 function sharesPrefix(s: DeploySettings, fn: GuideFunction): boolean {
-  return fn.bucket === s.bucket && (fn.prefix ?? GUIDE_PREFIX).replace(/^\/+|\/+$/g, '') === s.prefix;
+  return s.logs.includes('telephony') && fn.bucket === s.bucket && (fn.prefix ?? GUIDE_PREFIX).replace(/^\/+|\/+$/g, '') === s.prefix;
 }
 
 /**
@@ -201,7 +201,11 @@ export function guideReport(s: DeploySettings, o: Observed, opts: { dryRun: bool
       );
     } else {
       const where = fn.bucket === undefined ? 'its checkpoint' : `its checkpoint gs://${fn.bucket}/${guideState}`;
-      lines.push(`  Another bucket, prefix or STATE_KEY: this collector does not read ${where}; it starts from its own look-back window.`);
+      lines.push(
+        s.logs.includes('telephony')
+          ? `  Another bucket, prefix or STATE_KEY: this collector does not read ${where}; it starts from its own look-back window.`
+          : `  The telephony log is not selected (--logs): this collector does not read ${where}.`,
+      );
     }
   }
 

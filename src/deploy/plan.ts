@@ -10,8 +10,9 @@
  * (regions.ts) and looks for Google's guide collector (guide.ts), whose job `--pause-guide-job` pauses
  * as the very first step.
  */
-import { defaultStateKey } from '../config.js';
+import type { StreamName } from '../duo/streams.js';
 import { ConfigError } from '../errors.js';
+import { envVarsFlag, streamEnv, type OtherStream } from './feeds.js';
 import { activeGuideJobs, GUIDE_FUNCTION, GUIDE_TOPIC, NO_GUIDE, pauseCommand, type GuideChoice, type ObservedGuide } from './guide.js';
 import { regionProblems } from './regions.js';
 
@@ -20,8 +21,12 @@ export interface DeploySettings {
   project: string;
   region: string;
   bucket: string;
-  /** Object prefix without slashes at either end; never empty (the checkpoint must sit outside it). */
+  /** The log streams to collect (DUO_LOGS), in the stream table's order; never empty. */
+  logs: StreamName[];
+  /** The telephony log's object prefix (GCS_PREFIX), without slashes at either end; never empty. */
   prefix: string;
+  /** Every other stream's prefix (GCS_PREFIX_<STREAM>), defaults filled in; only the selected ones are used. */
+  streamPrefixes: Record<OtherStream, string>;
   schedule: string;
   timeZone: string;
   functionName: string;
@@ -174,21 +179,21 @@ export const serviceAccountEmail = (s: DeploySettings): string => `${s.serviceAc
 export const secretVersionName = (s: DeploySettings): string => `projects/${s.project}/secrets/${s.secretName}/versions/latest`;
 export const topicName = (s: DeploySettings): string => `projects/${s.project}/topics/${s.topic}`;
 export const bucketUrl = (s: DeploySettings): string => `gs://${s.bucket}`;
-/** The URI the SecOps feed reads: the data prefix, with the trailing slash the feed form expects. */
-export const feedUri = (s: DeploySettings): string => `gs://${s.bucket}/${s.prefix}/`;
+export { feedSettings } from './feeds.js';
 
 /**
  * The function's environment. The secret key travels as a Secret Manager version name
  * (DUO_SKEY_SECRET), read by the collector at its first event: the same mechanism for the CLI, the
  * daemon and the function, its failures name the secret and the missing role, and the secret is not
- * copied into the function's configuration. STATE_KEY is left unset on purpose: then the collector
- * uses `_state/<prefix>.json` and migrates the guide's `<prefix>/state.json` once. The run budget
+ * copied into the function's configuration. DUO_LOGS and each selected stream's prefix say what it
+ * collects, where (feeds.ts). STATE_KEY is left unset on purpose: then each stream's checkpoint is
+ * `_state/<prefix>.json`, and telephony migrates the guide's `<prefix>/state.json` once. The run budget
  * follows the function's timeout: a run ends a minute before Cloud Run would kill it.
  */
 export function functionEnv(s: DeploySettings): Record<string, string> {
   return {
     GCS_BUCKET: s.bucket,
-    GCS_PREFIX: s.prefix,
+    ...streamEnv(s),
     DUO_IKEY: s.ikey,
     DUO_API_HOST: s.apiHost,
     DUO_SKEY_SECRET: secretVersionName(s),
@@ -461,9 +466,6 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
   // which read the new version. Only for a replaced key; the first version precedes the first deploy.
   if (o.fn.exists && drift.length === 0 && newKey && latest !== undefined) drift.push('the secret key changed (new instances read the new version)');
   if (!o.fn.exists || drift.length) {
-    const env = Object.entries(functionEnv(s))
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
     steps.push({
       id: 'function',
       description: o.fn.exists
@@ -486,7 +488,7 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
         `--timeout=${TIMEOUT_SECONDS}s`,
         `--max-instances=${MAX_INSTANCES}`,
         `--ingress-settings=${INGRESS}`,
-        `--set-env-vars=${env}`,
+        envVarsFlag(functionEnv(s)),
         `--update-labels=${SOURCE_LABEL}=${sourceLabelValue(s.source.hash)}`,
         Q,
       ],
@@ -560,23 +562,4 @@ export function planNotes(s: DeploySettings, o: Observed): string[] {
     notes.push(`DUO_SKEY not set: the secret ${s.secretName} keeps its current version`);
   }
   return notes;
-}
-
-/** The settings to enter in SecOps (SIEM Settings > Feeds > Add New Feed), one per line. */
-export function feedSettings(s: DeploySettings): string[] {
-  const lines = [
-    'SecOps feed (SIEM Settings > Feeds > Add New Feed > Configure a single feed):',
-    '  Source type:            Google Cloud Storage V2',
-    '  Log type:               Duo Telephony (DUO_TELEPHONY)',
-    `  Storage bucket URL:     ${feedUri(s)}`,
-    '  Source deletion option: Never (recommended: the feed reads only; a retried page rewritten after a deletion would be ingested twice)',
-    '  Maximum File Age:       180 days (the default)',
-    `  The checkpoint gs://${s.bucket}/${defaultStateKey(s.prefix)} lies outside that URL on purpose: the feed ingests every object below it.`,
-  ];
-  lines.push(
-    s.secopsServiceAccount !== undefined
-      ? `  Feed reader: ${s.secopsServiceAccount} (${SECOPS_BUCKET_ROLE} on gs://${s.bucket}).`
-      : '  Feed reader: click "Get Service Account" in that form, then run deploy again with --secops-service-account=<that email>.',
-  );
-  return lines;
 }

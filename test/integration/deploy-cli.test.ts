@@ -241,6 +241,87 @@ describe('deploy against a fake gcloud', () => {
   });
 });
 
+describe('deploy of every log stream', () => {
+  const ALL = ['--logs', 'telephony,authentication,activity,trust_monitor,administrator'];
+
+  it('--dry-run plans one function, one job, one topic and one bucket, and prints five feeds with their log types', async () => {
+    const saved = fake;
+    fake = await installFakeGcloud(join(dir, 'streams'), emptyProject(PROJECT));
+    try {
+      const dry = await deploy([...BASE_ARGS, ...ALL, '--prefix-trust-monitor', 'duo/trust-monitor', '--dry-run'], { DUO_SKEY: SKEY, GCS_PREFIX_ACTIVITY: 'duo-activity-logs' });
+      expect(dry.stderr).toBe('');
+      expect(dry.code).toBe(0);
+      const lines = commandLines(dry.stdout);
+      const count = (verb: string): number => lines.filter((l) => l.startsWith(`gcloud ${verb} `)).length;
+      expect([count('functions deploy'), count('scheduler jobs create'), count('pubsub topics create'), count('storage buckets create')]).toEqual([1, 1, 1, 1]);
+      expect(lines).toHaveLength(12);
+      expect(dry.stdout).toContain(
+        'collects Duo logs into SecOps: the telephony (DUO_TELEPHONY), authentication (DUO_AUTH), activity (DUO_ACTIVITY), trust monitor (DUO_TRUST_MONITOR) and administrator (DUO_ADMIN, being retired by Duo) logs',
+      );
+      const fn = lines.find((l) => l.startsWith('gcloud functions deploy'))!;
+      expect(fn).toContain(';DUO_LOGS=telephony,authentication,activity,trust_monitor,administrator;');
+      for (const v of ['GCS_PREFIX=duo-telephony', 'GCS_PREFIX_AUTHENTICATION=duo-authentication', 'GCS_PREFIX_ACTIVITY=duo-activity-logs', 'GCS_PREFIX_TRUST_MONITOR=duo/trust-monitor', 'GCS_PREFIX_ADMINISTRATOR=duo-administrator']) {
+        expect(fn).toContain(`;${v};`);
+      }
+
+      const out = dry.stdout.split('\n');
+      expect(out).toContain('SecOps feeds: 5, one per log stream, each made with SIEM Settings > Feeds > Add New Feed > Configure a single feed:');
+      expect(out.filter((l) => l.startsWith('  Log type:')).map((l) => l.replace(/^\s*Log type:\s*/, ''))).toEqual([
+        'Duo Telephony (DUO_TELEPHONY)',
+        'Duo Auth (DUO_AUTH)',
+        'Duo Activity (DUO_ACTIVITY)',
+        'Duo Trust Monitor (DUO_TRUST_MONITOR)',
+        'Duo Admin (DUO_ADMIN)',
+      ]);
+      expect(out.filter((l) => l.startsWith('  Storage bucket URL:')).map((l) => l.split(/\s+/).pop())).toEqual([
+        'gs://acme-duo-logs/duo-telephony/',
+        'gs://acme-duo-logs/duo-authentication/',
+        'gs://acme-duo-logs/duo-activity-logs/',
+        'gs://acme-duo-logs/duo/trust-monitor/',
+        'gs://acme-duo-logs/duo-administrator/',
+      ]);
+      expect(out.filter((l) => l.startsWith('  Source deletion option: Never'))).toHaveLength(5);
+      expect(out.filter((l) => l.includes('no default parser'))).toEqual([expect.stringContaining('DUO_TRUST_MONITOR')]);
+
+      // The real run executes the very same commands, and the function holds every stream's variables.
+      await fake.clearLog();
+      const run = await deploy([...BASE_ARGS, ...ALL, '--prefix-trust-monitor', 'duo/trust-monitor'], { DUO_SKEY: SKEY, GCS_PREFIX_ACTIVITY: 'duo-activity-logs' });
+      expect(run.code, run.stderr).toBe(0);
+      expect(await mutatingCalls()).toEqual(lines);
+      const env = ((await fake.state()).functions[DEFAULT_NAME]!.serviceConfig as { environmentVariables: Record<string, string> }).environmentVariables;
+      expect(env).toMatchObject({ DUO_LOGS: 'telephony,authentication,activity,trust_monitor,administrator', GCS_PREFIX_TRUST_MONITOR: 'duo/trust-monitor', GCS_PREFIX_ACTIVITY: 'duo-activity-logs' });
+
+      // Nothing changed: nothing to do. Another selection: only the function is redeployed.
+      await fake.clearLog();
+      const again = await deploy([...BASE_ARGS, ...ALL, '--prefix-trust-monitor', 'duo/trust-monitor'], { GCS_PREFIX_ACTIVITY: 'duo-activity-logs' });
+      expect(again.code, again.stderr).toBe(0);
+      expect(await mutatingCalls()).toEqual([]);
+      await fake.clearLog();
+      const fewer = await deploy([...BASE_ARGS, '--logs', 'authentication,activity'], {});
+      expect(fewer.code, fewer.stderr).toBe(0);
+      const redeployed = await mutatingCalls();
+      expect(redeployed.map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual(['gcloud functions deploy']);
+      expect(fewer.stdout).toContain('environment GCS_PREFIX_ACTIVITY, DUO_LOGS');
+      const after = ((await fake.state()).functions[DEFAULT_NAME]!.serviceConfig as { environmentVariables: Record<string, string> }).environmentVariables;
+      expect(Object.keys(after).filter((k) => k.startsWith('GCS_PREFIX') || k === 'DUO_LOGS').sort()).toEqual(['DUO_LOGS', 'GCS_PREFIX_ACTIVITY', 'GCS_PREFIX_AUTHENTICATION']);
+    } finally {
+      fake = saved;
+    }
+  });
+
+  it('refuses overlapping prefixes and unknown streams before calling gcloud', async () => {
+    await fake.clearLog();
+    const run = await deploy([...BASE_ARGS, '--logs', 'telephony,authentication,audit', '--prefix-authentication', 'duo-telephony/auth', '--dry-run'], { DUO_SKEY: SKEY });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--logs / DUO_LOGS: audit is not a Duo log stream');
+    await fake.clearLog();
+    const overlap = await deploy([...BASE_ARGS, '--logs', 'telephony,authentication', '--prefix-authentication', 'duo-telephony/auth', '--dry-run'], { DUO_SKEY: SKEY });
+    expect(overlap.code).toBe(2);
+    expect(overlap.stderr).toContain('GCS_PREFIX_AUTHENTICATION: duo-telephony/auth overlaps');
+    expect(await fake.calls()).toEqual([]);
+  });
+});
+
 describe('deploy refuses clearly', () => {
   it('lists every configuration problem at once, before calling gcloud', async () => {
     await fake.clearLog();
@@ -512,7 +593,7 @@ describe('deploy --help', () => {
     const io: CliIo = { stdout, stderr: sink(), stdin: new PassThrough().end(), env: {}, isTTY: false, setExitCode() {} };
     expect(await main(['deploy', '--help'], io)).toBe(0);
     const help = stdout.text().replace(/\s+/g, ' ');
-    for (const flag of ['--project', '--region', '--bucket', '--prefix', '--schedule', '--secops-service-account', '--name', '--service-account-name', '--secret-name', '--topic', '--job', '--ikey', '--api-host', '--pause-guide-job', '--keep-guide-collector', '--stage-dir', '--stage-only', '--gcloud', '--dry-run']) {
+    for (const flag of ['--project', '--region', '--bucket', '--logs', '--prefix', '--prefix-authentication', '--prefix-activity', '--prefix-trust-monitor', '--prefix-administrator', '--schedule', '--secops-service-account', '--name', '--service-account-name', '--secret-name', '--topic', '--job', '--ikey', '--api-host', '--pause-guide-job', '--keep-guide-collector', '--stage-dir', '--stage-only', '--gcloud', '--dry-run']) {
       expect(help).toContain(`${flag} `);
     }
     for (const def of [`default ${DEFAULT_NAME}`, `default ${DEFAULT_SERVICE_ACCOUNT}, the guide's, whatever --name is`, `default ${DEFAULT_SECRET}`, 'default <name>-trigger', 'default duo-telephony)', `(default "${DEFAULT_SCHEDULE}")`]) {

@@ -2,6 +2,14 @@
 import { secretDigest } from '../../src/deploy/observe.js';
 import type { DeploySettings } from '../../src/deploy/plan.js';
 
+/** The other streams' prefixes as the settings table defaults them (GCS_PREFIX_<STREAM>). */
+export const DEFAULT_STREAM_PREFIXES = {
+  authentication: 'duo-authentication',
+  activity: 'duo-activity',
+  trust_monitor: 'duo-trust-monitor',
+  administrator: 'duo-administrator',
+} as const;
+
 export const TEST_SKEY = 'sKeY-1234567890-abcdefghijklmnopqrstuv';
 
 export function deploySettings(over: Partial<DeploySettings> = {}): DeploySettings {
@@ -9,7 +17,9 @@ export function deploySettings(over: Partial<DeploySettings> = {}): DeploySettin
     project: 'acme-prod',
     region: 'europe-west1',
     bucket: 'acme-duo',
+    logs: ['telephony'],
     prefix: 'duo-telephony',
+    streamPrefixes: { ...DEFAULT_STREAM_PREFIXES },
     schedule: '*/15 * * * *',
     timeZone: 'Etc/UTC',
     functionName: 'duo-secops-collector',

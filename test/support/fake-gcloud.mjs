@@ -208,11 +208,16 @@ if (group === 'functions') {
     for (const sa of [flags['service-account'], flags['trigger-service-account']]) {
       if (!state.serviceAccounts[sa]) fail(`INVALID_ARGUMENT: Service account ${sa} does not exist.`);
     }
+    // A list split at commas, or, starting with ^D^, at D (gcloud topic escaping): DUO_LOGS holds commas.
+    const rawEnv = String(flags['set-env-vars'] ?? '');
+    const escaped = /^\^([^^]+)\^/.exec(rawEnv);
     const env = Object.fromEntries(
-      String(flags['set-env-vars'] ?? '')
-        .split(',')
+      (escaped ? rawEnv.slice(escaped[0].length).split(escaped[1]) : rawEnv.split(','))
         .filter(Boolean)
-        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+        .map((kv) => {
+          if (!kv.includes('=')) fail(`fake gcloud: --set-env-vars item without =: ${kv}`, 2);
+          return [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)];
+        }),
     );
     const labels = Object.fromEntries(
       String(flags['update-labels'] ?? '')

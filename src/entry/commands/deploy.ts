@@ -9,12 +9,14 @@
 import { Option, type Command } from 'commander';
 import { Cron } from 'croner';
 import type { CliIo } from '../io.js';
-import { defaultStateKey, isUnderPrefix, settingFromEnv, SETTINGS } from '../../config.js';
+import { defaultFor, defaultStateKey, isUnderPrefix, prefixSettingOf, settingFromEnv, SETTINGS, streamPrefixProblems } from '../../config.js';
+import { parseStreamList, STREAM_NAMES, STREAMS, type StreamName } from '../../duo/streams.js';
 import { ConfigError } from '../../errors.js';
 import { formatCommand, formatStep, PROBE_PREFIX } from '../../deploy/format.js';
 import { createGcloud, GcloudError } from '../../deploy/gcloud.js';
 import { GUIDE_PREFIX, GUIDE_SERVICE_ACCOUNT, guideBlocks, GuideCollectorActiveError, guideReport, type GuideChoice } from '../../deploy/guide.js';
 import { observe, secretDigest } from '../../deploy/observe.js';
+import { DUO_LOG_PERMISSION, prefixEnv, prefixFlag, RETIRING, type OtherStream } from '../../deploy/feeds.js';
 import { EMPTY_PROJECT, feedSettings, planDeploy, planNotes, type DeploySettings, type Observed } from '../../deploy/plan.js';
 import { regionWarning } from '../../deploy/regions.js';
 import { stageFunctionSource, type StagedSource } from '../../deploy/source.js';
@@ -32,6 +34,11 @@ export interface DeployFlags {
   region?: string;
   bucket?: string;
   prefix?: string;
+  logs?: string;
+  prefixAuthentication?: string;
+  prefixActivity?: string;
+  prefixTrustMonitor?: string;
+  prefixAdministrator?: string;
   schedule?: string;
   secopsServiceAccount?: string;
   name?: string;
@@ -53,6 +60,37 @@ export interface DeployFlags {
 export type DeployInput = Omit<DeploySettings, 'source'>;
 
 const blank = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v.trim());
+
+const OTHER_STREAMS = STREAM_NAMES.filter((n): n is OtherStream => n !== 'telephony');
+
+/** The flag of each stream's prefix, as commander names the option (`prefixTrustMonitor`). */
+const PREFIX_FLAG_KEYS: Readonly<Record<StreamName, keyof DeployFlags>> = {
+  telephony: 'prefix',
+  authentication: 'prefixAuthentication',
+  activity: 'prefixActivity',
+  trust_monitor: 'prefixTrustMonitor',
+  administrator: 'prefixAdministrator',
+};
+
+/** Why a prefix cannot be a feed's folder, or undefined; `name` is how the message names the setting. */
+export function prefixProblem(name: string, prefix: string): string | undefined {
+  if (prefix === '') return `${name}: must not be empty: the feed would read the whole bucket, the checkpoint (_state/) included`;
+  if (prefix.split('/').some((p) => p === '' || p === '.' || p === '..') || /[,\s\\]/.test(prefix)) {
+    return `${name}: must be folder names separated by /, without . or .. segments, commas, spaces or backslashes`;
+  }
+  if (isUnderPrefix(defaultStateKey(prefix), prefix)) {
+    return `${name}: ${prefix} would hold the checkpoint ${defaultStateKey(prefix)}, which the feed must not read: choose another prefix`;
+  }
+  return undefined;
+}
+
+/** A stream's prefix: its flag, else its variable, else the table's default; slashes at either end dropped. */
+function streamPrefix(flags: DeployFlags, env: NodeJS.ProcessEnv, stream: StreamName): string {
+  const flag = flags[PREFIX_FLAG_KEYS[stream]];
+  const key = prefixSettingOf(stream);
+  const raw = blank(typeof flag === 'string' ? flag : undefined) ?? settingFromEnv(env, key)?.trim() ?? String(defaultFor(key, 'function'));
+  return raw.replace(/^\/+|\/+$/g, '');
+}
 
 /** Validate flags and environment into deploy settings; throws one ConfigError listing every problem. */
 export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): DeployInput {
@@ -76,14 +114,28 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
   if (bucket.startsWith('gs://')) problems.push('--bucket: give the bucket name without gs://');
   else check(bucket, /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(bucket) && !bucket.startsWith('goog'), '--bucket', 'must be a bucket name: 3-63 lower-case letters, digits, - _ .');
 
+  const rawLogs = blank(flags.logs) ?? settingFromEnv(env, 'logs')?.trim();
+  const parsedLogs = rawLogs === undefined ? { streams: ['telephony' as const] } : parseStreamList(rawLogs);
+  if ('problem' in parsedLogs) problems.push(`--logs / DUO_LOGS: ${parsedLogs.problem}`);
+  const logs: StreamName[] = 'streams' in parsedLogs ? parsedLogs.streams : [];
+
   const prefix = (blank(flags.prefix) ?? settingFromEnv(env, 'prefix')?.trim() ?? GUIDE_PREFIX).replace(/^\/+|\/+$/g, '');
-  if (prefix === '') {
-    problems.push('--prefix: must not be empty: the feed would read the whole bucket, the checkpoint (_state/) included');
-  } else if (prefix.split('/').some((p) => p === '' || p === '.' || p === '..') || /[,\s\\]/.test(prefix)) {
-    problems.push('--prefix: must be folder names separated by /, without . or .. segments, commas, spaces or backslashes');
-  } else if (isUnderPrefix(defaultStateKey(prefix), prefix)) {
-    problems.push(`--prefix: ${prefix} would hold the checkpoint ${defaultStateKey(prefix)}, which the feed must not read: choose another prefix`);
+  const streamPrefixes = Object.fromEntries(OTHER_STREAMS.map((n) => [n, streamPrefix(flags, env, n)])) as Record<OtherStream, string>;
+  const prefixes: Record<StreamName, string> = { telephony: prefix, ...streamPrefixes };
+  const prefixName = (n: StreamName): string => (n === 'telephony' ? '--prefix' : `${prefixFlag(n)} / ${prefixEnv(n)}`);
+  let badPrefix = false;
+  for (const n of STREAM_NAMES) {
+    const given = blank(flags[PREFIX_FLAG_KEYS[n]] as string | undefined) !== undefined;
+    // Only the selected streams' prefixes reach the function; a flag for another one is a slip.
+    if (!logs.includes(n) && given && 'streams' in parsedLogs) problems.push(`${prefixFlag(n)}: the ${n} log is not selected: add it to --logs / DUO_LOGS, or drop the flag`);
+    if (!logs.includes(n) && !given && n !== 'telephony') continue;
+    const problem = prefixProblem(prefixName(n), prefixes[n]);
+    if (problem !== undefined) {
+      problems.push(problem);
+      badPrefix = true;
+    }
   }
+  if (!badPrefix) problems.push(...streamPrefixProblems(logs.map((n) => ({ stream: n, prefix: prefixes[n] }))));
 
   const schedule = blank(flags.schedule) ?? DEFAULT_SCHEDULE;
   if (schedule.split(/\s+/).length !== 5 || !/^[0-9A-Za-z*,/\- ]+$/.test(schedule)) {
@@ -131,7 +183,9 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
     project,
     region,
     bucket,
+    logs,
     prefix,
+    streamPrefixes,
     schedule,
     timeZone: TIME_ZONE,
     functionName,
@@ -145,6 +199,13 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
     skeySha256: blank(skey) === undefined ? undefined : secretDigest(skey ?? ''),
     guideCollector,
   };
+}
+
+/** `the telephony and authentication logs`, with what SecOps calls each. */
+export function logsText(logs: readonly StreamName[]): string {
+  const names = logs.map((n) => `${n.replace(/_/g, ' ')} (${STREAMS[n].logType}${n in RETIRING ? ', being retired by Duo' : ''})`);
+  const list = names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
+  return `the ${list} log${logs.length === 1 ? '' : 's'}`;
 }
 
 function describeSource(src: StagedSource): string {
@@ -161,7 +222,19 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--project <id>', 'Google Cloud project ID'))
     .addOption(new Option('--region <region>', 'region of the function, job and bucket, e.g. us-central1'))
     .addOption(new Option('--bucket <name>', 'bucket for the logs, created when missing (env GCS_BUCKET)'))
-    .addOption(new Option('--prefix <prefix>', 'object prefix the feed reads (env GCS_PREFIX, default duo-telephony)'))
+    .addOption(
+      new Option(
+        '--logs <streams>',
+        `Duo log streams to collect, comma-separated, one SecOps feed each: ${STREAM_NAMES.join(', ')} (env DUO_LOGS, default telephony; ` +
+          'administrator is being retired by Duo in favour of activity)',
+      ),
+    )
+    .addOption(new Option('--prefix <prefix>', 'object prefix of the telephony log, the folder its feed reads (env GCS_PREFIX, default duo-telephony)'));
+  for (const n of OTHER_STREAMS) {
+    const key = prefixSettingOf(n);
+    cmd.addOption(new Option(`${prefixFlag(n)} <prefix>`, `object prefix of the ${n.replace(/_/g, ' ')} log (env ${prefixEnv(n)}, default ${String(defaultFor(key, 'function'))})`));
+  }
+  cmd
     .addOption(new Option('--schedule <cron>', `unix cron in ${TIME_ZONE} (default "${DEFAULT_SCHEDULE}")`))
     .addOption(new Option('--secops-service-account <email>', 'the feed\'s service account ("Get Service Account"): gets Storage Object Viewer on the bucket'))
     .addOption(new Option('--name <name>', `function name (default ${DEFAULT_NAME}); the topic (<name>-trigger) and job (<name>) derive from it`))
@@ -179,7 +252,9 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--dry-run', 'read the project and print every command a real run would execute; change nothing (without gcloud or a login: the plan for a new project)'));
   cmd.addHelpText(
     'after',
-    '\nThe Duo secret key is read from DUO_SKEY (never a flag) and stored in Secret Manager through stdin; it is\n' +
+    '\nOne function, job, topic and bucket collect every selected log; SecOps reads each log through a feed of\n' +
+      `its own (the settings of each are printed at the end). The Admin API application needs "${DUO_LOG_PERMISSION}".\n` +
+      'The Duo secret key is read from DUO_SKEY (never a flag) and stored in Secret Manager through stdin; it is\n' +
       'needed on the first deploy and whenever it changes, and may be left unset otherwise.\n' +
       "While reading the project, deploy looks for Google's guide collector in the region (function\n" +
       'duo-telephony-logs-collector, job duo-telephony-logs-1h or any job publishing to duo-telephony-trigger):\n' +
@@ -210,7 +285,7 @@ export function register(program: Command, io: CliIo): void {
     // The staged folder is kept: it is named after its content, so a concurrent deploy of the same
     // package to another project may be uploading the very same folder.
     out(
-      `Deploying duo-secops (collects Duo logs into SecOps; today the telephony log) to project ${settings.project}, ` +
+      `Deploying duo-secops (collects Duo logs into SecOps: ${logsText(settings.logs)}) to project ${settings.project}, ` +
         `region ${settings.region}${dryRun ? ' (dry run: nothing is changed)' : ''}`,
     );
     out(describeSource(source));

@@ -24,7 +24,9 @@ describe('resolveDeployInput', () => {
       project: 'acme-prod',
       region: 'us-central1',
       bucket: 'acme-duo',
+      logs: ['telephony'],
       prefix: 'duo-telephony',
+      streamPrefixes: { authentication: 'duo-authentication', activity: 'duo-activity', trust_monitor: 'duo-trust-monitor', administrator: 'duo-administrator' },
       schedule: '*/15 * * * *',
       timeZone: 'Etc/UTC',
       functionName: 'duo-secops-collector',
@@ -52,6 +54,33 @@ describe('resolveDeployInput', () => {
   it('takes the bucket and prefix from GCS_BUCKET / GCS_PREFIX, flags first', () => {
     expect(resolveDeployInput({ project: 'acme-prod', region: 'us-central1' }, { ...ENV, GCS_BUCKET: 'from-env', GCS_PREFIX: 'p' })).toMatchObject({ bucket: 'from-env', prefix: 'p' });
     expect(resolveDeployInput({ ...FLAGS, prefix: 'flag' }, { ...ENV, GCS_PREFIX: 'env' }).prefix).toBe('flag');
+  });
+
+  it('takes the streams from --logs or DUO_LOGS, and each prefix from its flag or GCS_PREFIX_<STREAM>, flags first', () => {
+    expect(resolveDeployInput({ ...FLAGS, logs: 'activity, telephony' }, ENV).logs).toEqual(['telephony', 'activity']);
+    expect(resolveDeployInput(FLAGS, { ...ENV, DUO_LOGS: 'trust-monitor,authentication' }).logs).toEqual(['authentication', 'trust_monitor']);
+    expect(resolveDeployInput({ ...FLAGS, logs: 'activity' }, { ...ENV, DUO_LOGS: 'authentication' }).logs).toEqual(['activity']);
+    const placed = resolveDeployInput(
+      { ...FLAGS, logs: 'telephony,authentication,activity,trust_monitor', prefixAuthentication: '/auth/', prefixTrustMonitor: 'tm' },
+      { ...ENV, GCS_PREFIX_AUTHENTICATION: 'env-auth', GCS_PREFIX_ACTIVITY: 'logs/activity' },
+    );
+    expect(placed.streamPrefixes).toEqual({ authentication: 'auth', activity: 'logs/activity', trust_monitor: 'tm', administrator: 'duo-administrator' });
+  });
+
+  it('refuses streams and prefixes that cannot work, one line each', () => {
+    const table: Array<[DeployFlags, NodeJS.ProcessEnv, string[]]> = [
+      [{ logs: 'telephony,users' }, {}, ['--logs / DUO_LOGS: users is not a Duo log stream: choose from telephony, authentication, activity, trust_monitor, administrator']],
+      [{ logs: ' , ' }, {}, [expect.stringContaining('--logs / DUO_LOGS: must name at least one of')]],
+      [{ logs: 'telephony,authentication', prefixAuthentication: 'duo-telephony' }, {}, [expect.stringMatching(/^GCS_PREFIX_AUTHENTICATION: duo-telephony overlaps GCS_PREFIX .*duo-telephony of the telephony log/)]],
+      [{ logs: 'telephony,activity' }, { GCS_PREFIX_ACTIVITY: 'duo-telephony/activity' }, [expect.stringContaining('overlaps')]],
+      [{ logs: 'activity', prefixActivity: '_state' }, {}, ['--prefix-activity / GCS_PREFIX_ACTIVITY: _state would hold the checkpoint _state/_state.json, which the feed must not read: choose another prefix']],
+      [{ logs: 'activity', prefixActivity: 'a,b' }, {}, [expect.stringContaining('--prefix-activity / GCS_PREFIX_ACTIVITY: must be folder names')]],
+      [{ logs: 'telephony', prefixActivity: 'act' }, {}, ['--prefix-activity: the activity log is not selected: add it to --logs / DUO_LOGS, or drop the flag']],
+      [{ logs: 'activity', prefix: 'tel' }, {}, ['--prefix: the telephony log is not selected: add it to --logs / DUO_LOGS, or drop the flag']],
+      // A variable of a stream that is not selected is left alone: the shell may hold it for another use.
+      [{ logs: 'telephony' }, { GCS_PREFIX_ACTIVITY: 'a,b' }, []],
+    ];
+    for (const [flags, env, expected] of table) expect(problems({ ...FLAGS, ...flags }, { ...ENV, ...env }), JSON.stringify(flags)).toEqual(expected);
   });
 
   it('lists every problem at once', () => {

@@ -23,7 +23,8 @@ import {
   type Observed,
 } from '../../../src/deploy/plan.js';
 import { NO_GUIDE } from '../../../src/deploy/guide.js';
-import { deploySettings, TEST_SKEY } from '../../support/deploy-settings.js';
+import { parseEnvVarsFlag } from '../../../src/deploy/feeds.js';
+import { DEFAULT_STREAM_PREFIXES, deploySettings, TEST_SKEY } from '../../support/deploy-settings.js';
 
 const SKEY = TEST_SKEY;
 const settings = deploySettings;
@@ -111,7 +112,7 @@ describe('planDeploy', () => {
       '--timeout=600s',
       '--max-instances=1',
       '--ingress-settings=internal-only',
-      '--set-env-vars=GCS_BUCKET=acme-duo,GCS_PREFIX=duo-telephony,DUO_IKEY=DIXXXXXXXXXXXXXXXXXX,DUO_API_HOST=api-12345678.duosecurity.com,' +
+      '--set-env-vars=GCS_BUCKET=acme-duo,GCS_PREFIX=duo-telephony,DUO_LOGS=telephony,DUO_IKEY=DIXXXXXXXXXXXXXXXXXX,DUO_API_HOST=api-12345678.duosecurity.com,' +
         'DUO_SKEY_SECRET=projects/acme-prod/secrets/duo-secops-skey/versions/latest,RUN_BUDGET_SECONDS=540',
       `--update-labels=${SOURCE_LABEL}=${'ab'.repeat(16)}`,
       '--quiet',
@@ -125,6 +126,40 @@ describe('planDeploy', () => {
     const noKey = settings({ skeySha256: undefined });
     const o = deployed(noKey);
     expect(planDeploy(noKey, { ...o, secret: { exists: true, policy: o.secret.exists ? o.secret.policy : {}, latest: { sha256: undefined } } })).toEqual([]);
+  });
+
+  it('one function collects every selected stream: its environment names them and their prefixes, escaped for gcloud', () => {
+    const all = settings({ logs: ['telephony', 'authentication', 'activity', 'trust_monitor', 'administrator'], streamPrefixes: { ...DEFAULT_STREAM_PREFIXES, activity: 'logs/activity' } });
+    const steps = planDeploy(all, EMPTY_PROJECT);
+    expect(steps.filter((x) => x.id === 'function')).toHaveLength(1);
+    expect(steps.filter((x) => x.id === 'job')).toHaveLength(1);
+    expect(steps.filter((x) => x.id === 'topic')).toHaveLength(1);
+    const envFlag = steps.find((x) => x.id === 'function')!.argv.find((a) => a.startsWith('--set-env-vars='))!;
+    expect(envFlag).toBe(
+      '--set-env-vars=^;^GCS_BUCKET=acme-duo;GCS_PREFIX=duo-telephony;GCS_PREFIX_AUTHENTICATION=duo-authentication;GCS_PREFIX_ACTIVITY=logs/activity;' +
+        'GCS_PREFIX_TRUST_MONITOR=duo-trust-monitor;GCS_PREFIX_ADMINISTRATOR=duo-administrator;DUO_LOGS=telephony,authentication,activity,trust_monitor,administrator;' +
+        'DUO_IKEY=DIXXXXXXXXXXXXXXXXXX;DUO_API_HOST=api-12345678.duosecurity.com;DUO_SKEY_SECRET=projects/acme-prod/secrets/duo-secops-skey/versions/latest;RUN_BUDGET_SECONDS=540',
+    );
+    expect(parseEnvVarsFlag(envFlag.slice('--set-env-vars='.length))).toEqual(functionEnv(all));
+    // Without telephony, GCS_PREFIX is not set: only the selected streams' prefixes reach the function.
+    expect(Object.keys(functionEnv(settings({ logs: ['authentication'] })))).toEqual(['GCS_BUCKET', 'GCS_PREFIX_AUTHENTICATION', 'DUO_LOGS', 'DUO_IKEY', 'DUO_API_HOST', 'DUO_SKEY_SECRET', 'RUN_BUDGET_SECONDS']);
+  });
+
+  it('another stream selection, or a moved stream, redeploys only the function', () => {
+    const before = settings();
+    const o = deployed(before);
+    const table: Array<[Partial<DeploySettings>, string]> = [
+      [{ logs: ['telephony', 'authentication'] }, 'environment GCS_PREFIX_AUTHENTICATION, DUO_LOGS'],
+      [{ logs: ['authentication'] }, 'environment GCS_PREFIX_AUTHENTICATION, DUO_LOGS'],
+      [{ prefix: 'logs/telephony' }, 'environment GCS_PREFIX'],
+    ];
+    for (const [over, why] of table) {
+      const steps = planDeploy(settings(over), o);
+      expect(steps.map((x) => x.id), JSON.stringify(over)).toEqual(['function']);
+      expect(steps[0]!.description).toBe(`redeploy the function duo-secops-collector: ${why}`);
+    }
+    // A prefix of a stream that is not selected changes nothing.
+    expect(planDeploy(settings({ streamPrefixes: { ...DEFAULT_STREAM_PREFIXES, activity: 'elsewhere' } }), o)).toEqual([]);
   });
 
   it('a changed schedule updates only the job', () => {
@@ -255,6 +290,32 @@ describe('plan details', () => {
     expect(text).toContain('gs://acme-duo/logs/duo/');
     expect(text).toContain('gs://acme-duo/_state/logs_duo.json lies outside');
     expect(text).toContain('Source deletion option: Never');
+  });
+
+  it('feed settings: one feed per selected stream, each with its log type, URL and checkpoint; trust monitor needs a parser', () => {
+    const all = settings({ logs: ['telephony', 'authentication', 'activity', 'trust_monitor', 'administrator'] });
+    const lines = feedSettings(all);
+    expect(lines.filter((l) => l.includes('Source type:'))).toHaveLength(5);
+    expect(lines.filter((l) => l.includes('Source deletion option: Never'))).toHaveLength(5);
+    expect(lines.filter((l) => l.includes('Log type:')).map((l) => l.trim())).toEqual([
+      'Log type:               Duo Telephony (DUO_TELEPHONY)',
+      'Log type:               Duo Auth (DUO_AUTH)',
+      'Log type:               Duo Activity (DUO_ACTIVITY)',
+      'Log type:               Duo Trust Monitor (DUO_TRUST_MONITOR)',
+      'Log type:               Duo Admin (DUO_ADMIN)',
+    ]);
+    expect(lines.filter((l) => l.includes('Storage bucket URL:')).map((l) => l.split(/\s+/).pop())).toEqual([
+      'gs://acme-duo/duo-telephony/',
+      'gs://acme-duo/duo-authentication/',
+      'gs://acme-duo/duo-activity/',
+      'gs://acme-duo/duo-trust-monitor/',
+      'gs://acme-duo/duo-administrator/',
+    ]);
+    const parser = lines.filter((l) => l.includes('Parser:'));
+    expect(parser).toEqual([expect.stringContaining('SecOps has no default parser for DUO_TRUST_MONITOR')]);
+    expect(lines).toContainEqual(expect.stringContaining('Duo is retiring the administrator log (DUO_ADMIN) in favour of the activity log'));
+    expect(lines).toContainEqual(expect.stringContaining('gs://acme-duo/_state/duo-trust-monitor.json lies outside'));
+    expect(lines).toContainEqual(expect.stringContaining('"Grant read log"'));
   });
 
   it('notes what deploy leaves alone on purpose', () => {
