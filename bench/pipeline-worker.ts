@@ -20,6 +20,7 @@ import { createCollector } from '../src/collect/deps.js';
 import { createLogger } from '../src/log.js';
 import { canonicalParams, rfc2822Date, signRequest } from '../src/duo/sign.js';
 import { TELEPHONY_PATH, type TelephonyItem } from '../src/duo/types.js';
+import { streamSummary } from '../src/collect/run-streams.js';
 
 export interface WorkerResult {
   events: number;
@@ -40,7 +41,7 @@ async function collector(): Promise<WorkerResult> {
   const collector = await createCollector(config, { logger: createLogger({ level: config.logLevel }) });
   try {
     const t0 = performance.now();
-    const s = await collector.run();
+    const s = streamSummary(await collector.run());
     return { events: s.events, pages: s.pages, ms: performance.now() - t0, outcome: s.outcome };
   } finally {
     await collector.close();

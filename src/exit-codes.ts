@@ -66,6 +66,16 @@ export const ERROR_CODES = {
   DUO_RATE_LIMITED: { exit: EXIT_STATUS.unavailable, stopsDaemon: false, meaning: 'Duo kept answering 429 after every retry' },
   DUO_UNAVAILABLE: { exit: EXIT_STATUS.unavailable, stopsDaemon: false, meaning: 'Duo failed (5xx) or did not answer after every retry' },
   DUO_BAD_RESPONSE: { exit: EXIT_STATUS.unavailable, stopsDaemon: false, meaning: "Duo's answers were unusable (not JSON, not a page, over the size limit) after every retry, or went back (a cursor or items before the one sent): nothing of that page is written" },
+  DUO_UNPAGEABLE: {
+    exit: EXIT_STATUS.config,
+    stopsDaemon: false,
+    meaning: 'the administrator log holds 1000 or more events in one second, which Duo cannot page past: the message names the second and the `state reset` that moves on',
+  },
+  DUO_STREAM_UNSUPPORTED: {
+    exit: EXIT_STATUS.ok,
+    stopsDaemon: false,
+    meaning: 'Duo does not serve a selected log stream to this account (404, or 403 while other streams are served): reported for that stream, the others carry on',
+  },
   STORAGE_UNAVAILABLE: { exit: EXIT_STATUS.unavailable, stopsDaemon: false, meaning: 'the bucket or folder failed after retries; nothing past the last durable page was committed' },
   STORAGE_DENIED: { exit: EXIT_STATUS.config, stopsDaemon: true, meaning: 'the bucket or folder refused access (credentials, role, permissions, read-only)' },
   STORAGE_NOT_FOUND: { exit: EXIT_STATUS.config, stopsDaemon: true, meaning: 'the bucket (or a secret) does not exist' },

@@ -5,10 +5,10 @@
  * answer carries Duo's `Date` header, in whole seconds; with the moment it arrived on this machine it
  * gives a lower bound of Duo's clock minus ours, the offset. Pure functions.
  */
-import type { TelephonyPage } from '../duo/types.js';
+import type { DuoPage } from '../duo/types.js';
 
 /** Duo's clock minus ours as one answer shows it: a lower bound (Duo's header rounds down to the second). */
-export function offsetFrom(page: Pick<TelephonyPage, 'serverDateMs' | 'receivedAtMs'>): number | undefined {
+export function offsetFrom(page: Pick<DuoPage, 'serverDateMs' | 'receivedAtMs'>): number | undefined {
   if (page.serverDateMs === undefined || page.receivedAtMs === undefined) return undefined;
   return page.serverDateMs - page.receivedAtMs;
 }
@@ -22,7 +22,7 @@ export function duoNowFloor(ourNowMs: number, offsetMs: number | undefined): num
  * Duo's time when it answered this page: its `Date` header (the whole second it was in), else our
  * estimate from the offset known so far.
  */
-export function duoTimeOf(page: Pick<TelephonyPage, 'serverDateMs' | 'receivedAtMs'>, ourNowMs: number, offsetMs: number | undefined): number {
+export function duoTimeOf(page: Pick<DuoPage, 'serverDateMs' | 'receivedAtMs'>, ourNowMs: number, offsetMs: number | undefined): number {
   return page.serverDateMs ?? duoNowFloor(page.receivedAtMs ?? ourNowMs, offsetMs);
 }
 

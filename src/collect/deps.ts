@@ -4,10 +4,12 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config, StreamStore } from '../config.js';
 import type { Sink } from '../sinks/types.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
-import { runOnce, type RunProgress, type RunSettings, type RunSummary } from './run.js';
+import { runOnce, type RunProgress, type RunSettings } from './run.js';
+import { runStreams, type CollectionSummary } from './run-streams.js';
+import { STREAMS, type StreamName } from '../duo/streams.js';
 import type { Failpoint } from './failpoint.js';
 import { ConfigError } from '../errors.js';
 import { configWarnings } from '../config.js';
@@ -36,10 +38,13 @@ export interface StoreOptions {
   stdout?: NodeJS.WritableStream;
 }
 
-/** The sink and checkpoint store the configuration names: GCS bucket, stdout, or the local folder. */
-export async function createStores(c: Config, opts: StoreOptions = {}): Promise<Stores> {
+/**
+ * The sink and checkpoint store of one stream (default: the first selected) where the configuration
+ * names them: GCS bucket, stdout, or the local folder.
+ */
+export async function createStores(c: Config, store: StreamStore = c.stores[0]!, opts: StoreOptions = {}): Promise<Stores> {
   // A state carried on from (the guide's), read only while our checkpoint does not exist yet.
-  const legacyKey = c.legacyStateKey;
+  const legacyKey = store.legacyStateKey;
   if (c.bucket) {
     const [{ createStorage }, { createGcsSink }, { createGcsCheckpointStore }] = await Promise.all([
       import('../gcs/storage.js'),
@@ -48,13 +53,13 @@ export async function createStores(c: Config, opts: StoreOptions = {}): Promise<
     ]);
     const storage = await createStorage({ ...(c.gcsApiEndpoint ? { apiEndpoint: c.gcsApiEndpoint } : {}), timeoutMs: c.requestTimeoutSeconds * 1000 });
     return storesOf(
-      createGcsSink({ storage, bucket: c.bucket, prefix: c.prefix }),
-      createGcsCheckpointStore({ storage, bucket: c.bucket, key: c.stateKey, ...(legacyKey ? { legacyKey } : {}) }),
+      createGcsSink({ storage, bucket: c.bucket, prefix: store.prefix }),
+      createGcsCheckpointStore({ storage, bucket: c.bucket, key: store.stateKey, ...(legacyKey ? { legacyKey } : {}) }),
     );
   }
   const { createLocalCheckpointStore } = await import('../checkpoint/local.js');
   const checkpoints = createLocalCheckpointStore({
-    path: join(c.outputDir, c.stateKey),
+    path: join(c.outputDir, store.stateKey),
     ...(legacyKey ? { legacyPath: join(c.outputDir, legacyKey) } : {}),
   });
   if (c.stdout) {
@@ -75,9 +80,11 @@ export async function resolveSecretKey(c: Config): Promise<string> {
   return readSecret(c.skeySecret);
 }
 
-export function runSettings(c: Config): RunSettings {
+/** The run settings of one stream (default: the first selected). */
+export function runSettings(c: Config, store: StreamStore = c.stores[0]!): RunSettings {
   return {
-    prefix: c.prefix,
+    stream: STREAMS[store.stream],
+    prefix: store.prefix,
     apiHost: c.apiHost,
     enrich: c.enrich,
     pageLimit: c.pageLimit,
@@ -95,7 +102,7 @@ export interface CollectorOptions {
   stdout?: NodeJS.WritableStream;
   now?: () => number;
   failpoint?: Failpoint;
-  onProgress?: (p: RunProgress) => void;
+  onProgress?: (p: RunProgress & { stream: StreamName }) => void;
   /** Overrides for the Duo client (tests scale the backoff down). */
   client?: Partial<DuoClientOptions>;
 }
@@ -103,10 +110,11 @@ export interface CollectorOptions {
 export interface Collector {
   readonly config: Config;
   /**
-   * One run. `signal` stops it: a request to Duo in flight (or its backoff) is abandoned at once, a
-   * page being stored is finished and committed. `hardSignal` also abandons storage I/O in flight.
+   * One collection: every selected stream side by side (run-streams.ts); a stream's failure is in its
+   * result, never thrown. `signal` stops it: a request to Duo in flight (or its backoff) is abandoned
+   * at once, a page being stored is finished and committed. `hardSignal` also abandons storage I/O.
    */
-  run(signal?: AbortSignal, hardSignal?: AbortSignal): Promise<RunSummary>;
+  run(signal?: AbortSignal, hardSignal?: AbortSignal): Promise<CollectionSummary>;
   close(): Promise<void>;
 }
 
@@ -125,28 +133,40 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
     logger: opts.logger,
     ...opts.client,
   });
-  const stores = await createStores(c, opts.stdout ? { stdout: opts.stdout } : {});
-  const settings = runSettings(c);
+  const streams = await Promise.all(
+    c.stores.map(async (store) => ({ store, stores: await createStores(c, store, opts.stdout ? { stdout: opts.stdout } : {}), settings: runSettings(c, store) })),
+  );
   return {
     config: c,
     run: (signal, hardSignal) =>
-      runOnce(
-        {
-          client,
-          sink: stores.sink,
-          checkpoints: stores.checkpoints,
-          settings,
-          logger: opts.logger,
-          ...(opts.now ? { now: opts.now } : {}),
-          ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
-          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-          ...(hardSignal ? { hardSignal } : {}),
-        },
-        signal,
+      runStreams(
+        streams.map(({ store, stores, settings }) => {
+          const stream = settings.stream ?? STREAMS.telephony;
+          const onProgress = opts.onProgress;
+          return {
+            stream: store.stream,
+            run: () =>
+              runOnce(
+                {
+                  client: { getPage: (req, s) => client.getPage(stream, req, s), stats: client.statsOf(stream) },
+                  sink: stores.sink,
+                  checkpoints: stores.checkpoints,
+                  settings,
+                  logger: opts.logger,
+                  ...(opts.now ? { now: opts.now } : {}),
+                  ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
+                  ...(onProgress ? { onProgress: (p: RunProgress) => onProgress({ ...p, stream: store.stream }) } : {}),
+                  ...(hardSignal ? { hardSignal } : {}),
+                },
+                signal,
+              ),
+          };
+        }),
+        opts.now,
       ),
     close: async () => {
       await client.close();
-      await stores.close();
+      for (const s of streams) await s.stores.close();
     },
   };
 }

@@ -8,31 +8,19 @@
  *     moves back or comes back): then the page is refused whole and nothing of it is written;
  *   - what the window remembers for its next page: the ids to carry and the cursors followed.
  *
+ * The stream's rules (streams.ts) say what an item's key and millisecond are and what a cursor says of
+ * time; an opaque cursor (trust monitor) says nothing, and then only what the checks without it allow.
+ *
  * Duo's cursor, `"<ts_ms>,<id>"`, names a millisecond and an item. Sources disagree on whether it names
  * the page's last item or the next page's first; both readings are accepted, because an item the next
  * page repeats is in `carry` and dropped, and an item it starts with is new.
  */
-import { createHash } from 'node:crypto';
-import { tsMillis } from '../duo/ts.js';
-import { splitCursor, type TelephonyItem, type TelephonyPage } from '../duo/types.js';
+import type { DuoPage } from '../duo/types.js';
+import { STREAMS, type DuoItem, type LogStream } from '../duo/streams.js';
 import type { OpenWindow, SkipThrough } from '../checkpoint/codec.js';
 
-/** What identifies an item: its `telephony_id`, or for one without, a hash of its content. */
-export function itemKey(item: TelephonyItem): string {
-  const id = item.telephony_id;
-  if (typeof id === 'string' && id !== '') return id;
-  // The fields the collector adds (enrichment) are left out, so the key of an item read back from an
-  // object equals the key of the same item fetched from Duo.
-  const { eventtype: _e, host: _h, ...own } = item;
-  return `sha256:${createHash('sha256').update(JSON.stringify(own)).digest('hex')}`;
-}
-
-/** The millisecond a cursor names, or undefined for a cursor that is not `"<ts_ms>,…"`. */
-export function cursorMs(cursor: string | null | undefined): number | undefined {
-  if (!cursor) return undefined;
-  const { ms } = splitCursor(cursor);
-  return Number.isSafeInteger(ms) && ms >= 0 ? ms : undefined;
-}
+/** What the judge needs of a stream: an item's key and time, and what a cursor says of time. */
+export type StreamRules = Pick<LogStream, 'itemKeys' | 'itemMs' | 'cursorMs'>;
 
 /** An item this page writes, with what the window must remember of it. */
 export interface WrittenItem {
@@ -48,7 +36,7 @@ export interface PageCounts {
   alreadyWritten: number;
   /** Outside the window (before `mintime`, after `maxtime`): left to the window they belong to. */
   outsideWindow: number;
-  /** Written, but without a `telephony_id` (recognised by their content instead). */
+  /** Written, but without an id (recognised by their content instead). */
   withoutId: number;
   /** Written, but with a `ts` that cannot be read. */
   withoutTs: number;
@@ -58,7 +46,7 @@ export type PageVerdict =
   | {
       ok: true;
       /** The new items, in the page's order: what the page's object holds. */
-      write: TelephonyItem[];
+      write: DuoItem[];
       written: WrittenItem[];
       /** Items skipped as written by Google's guide: carried like written ones, so a repeat is dropped too. */
       writtenBefore: WrittenItem[];
@@ -80,23 +68,24 @@ export interface PageContext {
 }
 
 /** Judge one page of the open window; pure. */
-export function judgePage(ctx: PageContext, page: Pick<TelephonyPage, 'items' | 'nextOffset'>): PageVerdict {
+export function judgePage(ctx: PageContext, page: Pick<DuoPage, 'items' | 'nextOffset'>, stream: StreamRules = STREAMS.telephony): PageVerdict {
   const { open } = ctx;
   const sent = open.nextOffset;
-  const sentMs = cursorMs(sent);
+  const sentMs = stream.cursorMs(sent);
+  const keys = stream.itemKeys(page.items);
   const where = `window ${iso(open.mintimeMs)} to ${iso(open.maxtimeMs)}, page ${open.page}`;
   const carried = new Set(Object.values(open.carry).flat());
   const skip = new Set(ctx.skipIds);
   const seen = new Set<string>();
   const counts: PageCounts = { skippedAtStart: 0, alreadyWritten: 0, outsideWindow: 0, withoutId: 0, withoutTs: 0 };
-  const write: TelephonyItem[] = [];
+  const write: DuoItem[] = [];
   const written: WrittenItem[] = [];
   const writtenBefore: WrittenItem[] = [];
   // The guide's millisecond is this window's first, or it is behind us: nothing to skip then.
   let skipping = ctx.skipThrough !== undefined && ctx.skipThrough.ms === open.mintimeMs;
 
-  for (const item of page.items) {
-    const ms = tsMillis(item.ts);
+  for (const [i, item] of page.items.entries()) {
+    const ms = stream.itemMs(item);
     if (ms !== null && (ms < open.mintimeMs || ms > open.maxtimeMs)) {
       counts.outsideWindow += 1;
       continue;
@@ -105,7 +94,7 @@ export function judgePage(ctx: PageContext, page: Pick<TelephonyPage, 'items' | 
     if (ms !== null && sentMs !== undefined && ms < sentMs) {
       return { ok: false, problem: `Duo's answer went back: ${where} was asked after the cursor ${sent} and holds an item of ${iso(ms)}, before it` };
     }
-    const key = itemKey(item);
+    const key = keys[i]!;
     if (skipping && ctx.skipThrough) {
       if (ms === ctx.skipThrough.ms) {
         counts.skippedAtStart += 1;
@@ -134,7 +123,7 @@ export function judgePage(ctx: PageContext, page: Pick<TelephonyPage, 'items' | 
   const endOfWindow = page.items.length === 0 || page.nextOffset === null;
   if (!endOfWindow) {
     const next = page.nextOffset as string;
-    const nextMs = cursorMs(next);
+    const nextMs = stream.cursorMs(next);
     if (nextMs !== undefined && sentMs !== undefined && nextMs < sentMs) {
       return { ok: false, problem: `Duo's cursor went back: ${where} was asked with ${sent} and answered ${next}, an earlier millisecond` };
     }
@@ -153,8 +142,14 @@ export function judgePage(ctx: PageContext, page: Pick<TelephonyPage, 'items' | 
  * millisecond, the items of this page only. Items without a readable `ts` are carried at the cursor's
  * millisecond, so a repeat of them is caught on the next page too.
  */
-export function carryAfter(carry: Record<string, string[]>, written: readonly WrittenItem[], nextCursor: string | null, maxtimeMs: number): Record<string, string[]> {
-  const fromMs = cursorMs(nextCursor);
+export function carryAfter(
+  carry: Record<string, string[]>,
+  written: readonly WrittenItem[],
+  nextCursor: string | null,
+  maxtimeMs: number,
+  stream: Pick<StreamRules, 'cursorMs'> = STREAMS.telephony,
+): Record<string, string[]> {
+  const fromMs = stream.cursorMs(nextCursor);
   const out: Record<string, string[]> = {};
   const add = (ms: number, key: string): void => {
     (out[String(ms)] ??= []).push(key);
@@ -173,9 +168,9 @@ export function carryAfter(carry: Record<string, string[]>, written: readonly Wr
 }
 
 /** The cursors followed in the new cursor's millisecond, for spotting one that comes back. */
-export function cursorsAfter(cursors: readonly string[], sent: string | null, next: string): string[] {
-  const nextMs = cursorMs(next);
-  const sentMs = cursorMs(sent);
+export function cursorsAfter(cursors: readonly string[], sent: string | null, next: string, stream: Pick<StreamRules, 'cursorMs'> = STREAMS.telephony): string[] {
+  const nextMs = stream.cursorMs(next);
+  const sentMs = stream.cursorMs(sent);
   // A cursor that names no millisecond: remember every one (they cannot be told apart by time).
   if (nextMs === undefined) return [...cursors, next];
   return nextMs === sentMs ? [...cursors, next] : [next];

@@ -5,7 +5,7 @@
  * (same window, limit and cursor), and abandoned (its request aborted) otherwise. One request at a
  * time: the client's pacing holds for read-aheads too.
  */
-import type { PageRequest, TelephonyPage } from '../duo/types.js';
+import type { DuoPage, PageRequest } from '../duo/types.js';
 import type { PageSource } from './run.js';
 
 export interface PageReader<T> {
@@ -13,19 +13,19 @@ export interface PageReader<T> {
    * The page for `request`: the one read ahead for it (with what `prepare` made of it on arrival), or a
    * new request.
    */
-  get(request: PageRequest): Promise<{ page: TelephonyPage; prepared?: T | undefined }>;
+  get(request: PageRequest): Promise<{ page: DuoPage; prepared?: T | undefined }>;
   /**
    * Start reading `request` now; `get` with the same request takes it. `prepare` runs as soon as it
    * arrives, while the current page is still being stored: the caller uses its result only if what it
    * was prepared for still holds.
    */
-  readAhead(request: PageRequest, prepare?: (page: TelephonyPage) => T): void;
+  readAhead(request: PageRequest, prepare?: (page: DuoPage) => T): void;
   /** Drop (and abort) a page read ahead. */
   abandon(): void;
 }
 
 export function createPageReader<T>(client: PageSource, hardSignal?: AbortSignal): PageReader<T> {
-  let ahead: { request: PageRequest; page: Promise<{ page: TelephonyPage; prepared?: T | undefined }>; controller: AbortController } | undefined;
+  let ahead: { request: PageRequest; page: Promise<{ page: DuoPage; prepared?: T | undefined }>; controller: AbortController } | undefined;
 
   const abandon = (): void => {
     ahead?.controller.abort();
@@ -37,13 +37,13 @@ export function createPageReader<T>(client: PageSource, hardSignal?: AbortSignal
       const ready = ahead !== undefined && samePageRequest(ahead.request, request) ? ahead.page : undefined;
       if (!ready) abandon();
       ahead = undefined;
-      return ready ?? { page: await client.getTelephonyPage(request, hardSignal) };
+      return ready ?? { page: await client.getPage(request, hardSignal) };
     },
     readAhead(request, prepare) {
       abandon();
       const controller = new AbortController();
       const page = client
-        .getTelephonyPage(request, hardSignal ? AbortSignal.any([hardSignal, controller.signal]) : controller.signal)
+        .getPage(request, hardSignal ? AbortSignal.any([hardSignal, controller.signal]) : controller.signal)
         .then((p) => ({ page: p, prepared: prepare?.(p) }));
       // Its failure is reported when the page is asked for, never as an unhandled rejection meanwhile.
       page.catch(() => {});

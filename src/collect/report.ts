@@ -1,5 +1,6 @@
 /** Human-readable progress and summaries for the CLI. Pure formatting. */
 import type { RunProgress, RunSummary } from './run.js';
+import { describeFailure, type CollectionSummary } from './run-streams.js';
 
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -31,6 +32,34 @@ export function formatSummary(s: RunSummary): string {
     `checkpoint at ${new Date(position).toISOString()} (lag ${formatDuration(s.lagMs)}), in ${formatDuration(s.durationMs)} → ${s.sink}` +
     (s.windowHeld ? "; the last window stays open until Duo's clock passes its end plus the delay" : '')
   );
+}
+
+/** One line per stream of a collection: its summary, or why it was not collected. */
+export function formatCollection(c: CollectionSummary): string {
+  return c.streams
+    .map((r) => {
+      if (r.status === 'collected') return `${r.stream}: ${formatSummary(r.summary)}`;
+      const { code, message } = describeFailure(r.error);
+      return r.status === 'unsupported' ? `${r.stream}: not served to this Duo account or application (${code}), left out: ${message}` : `${r.stream}: failed (${code}): ${message}`;
+    })
+    .join('\n');
+}
+
+/**
+ * The progress of several streams collected side by side, as one: the whole backlog from the earliest
+ * start, paging at the stream furthest behind, pages and events summed.
+ */
+export function combineProgress(byStream: ReadonlyMap<string, RunProgress>): RunProgress | undefined {
+  const all = [...byStream.values()];
+  if (all.length === 0) return undefined;
+  return {
+    fromMs: Math.min(...all.map((p) => p.fromMs)),
+    toMs: Math.max(...all.map((p) => p.toMs)),
+    positionMs: Math.min(...all.map((p) => p.positionMs)),
+    nowMs: Math.max(...all.map((p) => p.nowMs)),
+    pages: all.reduce((n, p) => n + p.pages, 0),
+    events: all.reduce((n, p) => n + p.events, 0),
+  };
 }
 
 /**

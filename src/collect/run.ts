@@ -14,8 +14,8 @@
  *      passed its end plus the delay, and otherwise stays open for a later run (clock.ts).
  */
 import type { Logger } from 'pino';
-import type { PageRequest, TelephonyPage } from '../duo/types.js';
-import { tsMillis } from '../duo/ts.js';
+import type { DuoPage, PageRequest } from '../duo/types.js';
+import { STREAMS, type LogStream, type StreamName } from '../duo/streams.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
 import type { Checkpoint, OpenWindow, SkipThrough } from '../checkpoint/codec.js';
 import type { PageObject, Sink } from '../sinks/types.js';
@@ -31,13 +31,15 @@ import { carryAfter, cursorsAfter, judgePage, skipIdsAtEnd, type PageCounts, typ
 import { storePage } from './store-page.js';
 import { duoNowFloor, duoTimeOf, mayClose, offsetFrom } from './clock.js';
 
-/** What runOnce needs of the Duo client. */
+/** What runOnce needs of the Duo client: pages of the stream it collects. */
 export interface PageSource {
-  getTelephonyPage(req: PageRequest, signal?: AbortSignal): Promise<TelephonyPage>;
+  getPage(req: PageRequest, signal?: AbortSignal): Promise<DuoPage>;
   readonly stats?: { readonly requests: number; readonly retries: number; readonly rateLimited: number };
 }
 
 export interface RunSettings {
+  /** The log stream collected (default telephony). */
+  stream?: LogStream;
   prefix: string;
   apiHost: string;
   enrich: boolean;
@@ -91,6 +93,7 @@ export type RunOutcome =
   | 'stopped';
 
 export interface RunSummary {
+  stream: StreamName;
   outcome: RunOutcome;
   events: number;
   objectsCreated: number;
@@ -101,7 +104,7 @@ export interface RunSummary {
   duplicatesDropped: number;
   /** Items Duo served outside the window asked for: left to the window they belong to. */
   outsideWindow: number;
-  /** Items written without a `telephony_id` (recognised by their content). */
+  /** Items written without an id (recognised by their content). */
   withoutId: number;
   /** Items written with a `ts` that cannot be read (they cannot be placed in a window). */
   withoutTs: number;
@@ -125,7 +128,9 @@ export interface RunSummary {
 export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunSummary> {
   const now = deps.now ?? Date.now;
   const failpoint = deps.failpoint ?? noFailpoint;
-  const { settings: s, logger, sink } = deps;
+  const { settings: s, sink } = deps;
+  const stream = s.stream ?? STREAMS.telephony;
+  const logger = deps.logger.child({ stream: stream.name });
   const startMs = now();
   const statsAtStart = { ...(deps.client.stats ?? { requests: 0, retries: 0, rateLimited: 0 }) };
   const counters: Counters = { events: 0, objectsCreated: 0, objectsExisting: 0, supplements: 0, duplicatesDropped: 0, outsideWindow: 0, withoutId: 0, withoutTs: 0, pages: 0, windowsClosed: 0 };
@@ -152,8 +157,8 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
 
   const finish = (outcome: RunOutcome, windowHeld = false): RunSummary => {
     const st = deps.client.stats ?? { requests: 0, retries: 0, rateLimited: 0 };
-    const summary = summarize({ outcome, windowHeld, counters, cp: keeper.checkpoint, startMs, endMs: now(), statsAtStart, stats: st, offsetMs: offsetSeen ? offsetMs : undefined, deps });
-    logger.info({ event: 'run.finished', ...summary, checkpoint: undefined }, `run finished: ${outcome}${windowHeld ? " (the last window stays open until Duo's clock passes its end)" : ''}`);
+    const summary = summarize({ stream: stream.name, outcome, windowHeld, counters, cp: keeper.checkpoint, startMs, endMs: now(), statsAtStart, stats: st, offsetMs: offsetSeen ? offsetMs : undefined, deps });
+    logger.info({ event: 'run.finished', ...summary, stream: undefined, checkpoint: undefined }, `run finished: ${outcome}${windowHeld ? " (the last window stays open until Duo's clock passes its end)" : ''}`);
     return summary;
   };
 
@@ -173,7 +178,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
 
       // 2. A window to page: the open one, or a new one.
       if (!cp.open && !pending) {
-        const opened = openWindow(cp, caughtUpAt() + s.delayMs, s, logger);
+        const opened = openWindow(cp, caughtUpAt() + s.delayMs, s, logger, stream);
         if (!opened) return finish('caught-up');
         pending = { cp: opened, reopened: false };
       }
@@ -200,7 +205,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       if (pending) {
         // Duo's clock says this window would end in its future: open it again by Duo's clock (once).
         if (!pending.reopened && !mayClose(open.maxtimeMs, duoTimeOf(page, now(), offsetMs), s.delayMs)) {
-          const again = openWindow(cp, caughtUpAt() + s.delayMs, s, logger);
+          const again = openWindow(cp, caughtUpAt() + s.delayMs, s, logger, stream);
           if (!again) return finish('caught-up');
           pending = { cp: again, reopened: true };
           continue;
@@ -218,9 +223,9 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
 
       // 3. What the page holds (judged on arrival when it was read ahead for exactly this state).
       const ready = prepared !== undefined && prepared.open === cp.open && prepared.skipThrough === cp.skipThrough ? prepared : undefined;
-      const verdict = ready?.verdict ?? judgePage({ open, skipIds: cp.skipIds, skipThrough: cp.skipThrough }, page);
+      const verdict = ready?.verdict ?? judgePage({ open, skipIds: cp.skipIds, skipThrough: cp.skipThrough }, page, stream);
       if (!verdict.ok) {
-        throw new DuoApiError('DUO_BAD_RESPONSE', { httpStatus: 200, path: '/admin/v2/logs/telephony' }, {
+        throw new DuoApiError('DUO_BAD_RESPONSE', { httpStatus: 200, path: stream.path }, {
           retryable: true,
           summary: `${verdict.problem}. Nothing of this page was written or committed; the next run asks for it again`,
         });
@@ -228,29 +233,30 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       count(counters, verdict.counts);
       const closing = verdict.endOfWindow;
       const held = closing && !mayClose(open.maxtimeMs, duoTimeOf(page, now(), offsetMs), s.delayMs);
-      const enrich = s.enrich ? { host: s.apiHost } : null;
+      const enrich = s.enrich ? { host: s.apiHost, eventtype: stream.eventtype } : null;
       /** The window after this page, given what was found written before (normally nothing). */
       const openAfter = (found: readonly WrittenItem[]): OpenWindow => ({
         ...open,
         nextOffset: verdict.nextCursor,
         page: open.page + 1,
-        carry: carryAfter(open.carry, [...found, ...verdict.written, ...verdict.writtenBefore], verdict.nextCursor, open.maxtimeMs),
-        cursors: cursorsAfter(open.cursors, open.nextOffset, verdict.nextCursor as string),
+        carry: carryAfter(open.carry, [...found, ...verdict.written, ...verdict.writtenBefore], verdict.nextCursor, open.maxtimeMs, stream),
+        cursors: cursorsAfter(open.cursors, open.nextOffset, verdict.nextCursor as string, stream),
       });
       const expected = closing ? undefined : openAfter([]);
       const skipThroughAfter = verdict.skipThroughDone ? undefined : cp.skipThrough;
       // The next page, read and judged while this one is stored and committed (not when this run is about
       // to stop); used only if the committed window is exactly the one it was judged for.
       if (expected && !signal?.aborted && !(s.maxPages > 0 && counters.pages >= s.maxPages) && now() - startMs < s.budgetMs) {
-        reader.readAhead({ ...request, nextOffset: verdict.nextCursor }, prepareAhead(expected, cp.skipIds, skipThroughAfter, s.prefix, enrich));
+        reader.readAhead({ ...request, nextOffset: verdict.nextCursor }, prepareAhead(expected, cp.skipIds, skipThroughAfter, s.prefix, enrich, stream));
       }
 
       // 4. Store the new items, create-only.
       const stored = await storePage({
         sink,
-        name: { prefix: s.prefix, stream: 'telephony', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page },
+        name: { prefix: s.prefix, stream: stream.name, mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page },
         items: verdict.write,
         written: verdict.written,
+        stream,
         enrich,
         prebuilt: ready?.obj,
         stillOwner: keeper.stillOwner,
@@ -265,7 +271,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       counters.events += stored.events;
       gate.wrote(stored.bytes);
 
-      const lastMs = verdict.write.length > 0 ? tsMillis(verdict.write[verdict.write.length - 1]!.ts) : null;
+      const lastMs = verdict.write.length > 0 ? stream.itemMs(verdict.write[verdict.write.length - 1]!) : null;
       positionMs = Math.max(positionMs, closing && !held ? open.maxtimeMs : (lastMs ?? open.mintimeMs));
       deps.onProgress?.({ fromMs, toMs: caughtUpAt(), positionMs: Math.min(positionMs, caughtUpAt()), nowMs: now(), pages: counters.pages, events: counters.events });
 
@@ -314,10 +320,17 @@ interface PreparedPage {
 }
 
 /** Judges a page read ahead for the window state `open` and builds its object, on arrival. */
-function prepareAhead(open: OpenWindow, skipIds: readonly string[], skipThrough: SkipThrough | undefined, prefix: string, enrich: Enrichment | null): (page: TelephonyPage) => PreparedPage {
+function prepareAhead(
+  open: OpenWindow,
+  skipIds: readonly string[],
+  skipThrough: SkipThrough | undefined,
+  prefix: string,
+  enrich: Enrichment | null,
+  stream: LogStream,
+): (page: DuoPage) => PreparedPage {
   return (page) => {
-    const verdict = judgePage({ open, skipIds, skipThrough }, page);
-    const key = formatObjectName({ prefix, stream: 'telephony', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page });
+    const verdict = judgePage({ open, skipIds, skipThrough }, page, stream);
+    const key = formatObjectName({ prefix, stream: stream.name, mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page });
     return { open, skipThrough, verdict, obj: verdict.ok && verdict.write.length > 0 ? buildPageObject(key, verdict.write, enrich) : null };
   };
 }
@@ -327,6 +340,7 @@ type RequestStats = { requests: number; retries: number; rateLimited: number };
 
 /** The run's summary from what it counted and where the checkpoint stands. */
 function summarize(r: {
+  stream: StreamName;
   outcome: RunOutcome;
   windowHeld: boolean;
   counters: Counters;
@@ -340,6 +354,7 @@ function summarize(r: {
 }): RunSummary {
   const position = r.cp.open ? r.cp.open.mintimeMs : r.cp.nextMintimeMs;
   return {
+    stream: r.stream,
     outcome: r.outcome,
     ...r.counters,
     windowHeld: r.windowHeld,
@@ -363,7 +378,7 @@ const CLOCK_WARN_MS = 30_000;
  * delay (at most WINDOW_MAX_HOURS long, within the 180 days Duo keeps), or null when there is nothing
  * to ask for yet.
  */
-function openWindow(cp: Checkpoint, duoNowMs: number, s: RunSettings, logger: Logger): Checkpoint | null {
+function openWindow(cp: Checkpoint, duoNowMs: number, s: RunSettings, logger: Logger, stream: LogStream): Checkpoint | null {
   const w = computeWindow(cp.nextMintimeMs, duoNowMs, { delayMs: s.delayMs, windowMaxMs: s.windowMaxMs });
   if (!w) return null;
   if (w.skippedMs > 0) {
@@ -379,7 +394,7 @@ function openWindow(cp: Checkpoint, duoNowMs: number, s: RunSettings, logger: Lo
     skipIds: sameStart ? cp.skipIds : [],
     ...(sameStart || !cp.skipThrough ? {} : { skipThrough: undefined }),
     nextMintimeMs: w.mintimeMs,
-    open: { mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs, nextOffset: null, page: 1, limit: s.pageLimit, carry: {}, cursors: [] },
+    open: { mintimeMs: w.mintimeMs, maxtimeMs: w.maxtimeMs, nextOffset: null, page: 1, limit: Math.min(s.pageLimit, stream.maxLimit), carry: {}, cursors: [] },
   };
 }
 

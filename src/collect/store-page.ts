@@ -9,13 +9,12 @@
  * are not items, items outside the window) still stops the run (OBJECT_CONFLICT, exit 5).
  */
 import type { Logger } from 'pino';
-import type { TelephonyItem } from '../duo/types.js';
-import { tsMillis } from '../duo/ts.js';
+import { STREAMS, type DuoItem, type LogStream } from '../duo/streams.js';
 import { ObjectConflictError } from '../errors.js';
 import { formatObjectName, type ObjectName } from '../sinks/object-name.js';
 import type { PageObject, Sink } from '../sinks/types.js';
 import { buildPageObject, type Enrichment } from './page-object.js';
-import { itemKey, type WrittenItem } from './page.js';
+import type { WrittenItem } from './page.js';
 import type { Failpoint } from './failpoint.js';
 
 export interface StorePageOptions {
@@ -23,8 +22,10 @@ export interface StorePageOptions {
   /** The page's own name; supplements take the same with `supplement: n`. */
   name: ObjectName;
   /** The page's new items and their keys (judgePage's `write` and `written`). */
-  items: readonly TelephonyItem[];
+  items: readonly DuoItem[];
   written: readonly WrittenItem[];
+  /** How an item read back is told apart (default telephony). */
+  stream?: Pick<LogStream, 'itemMs' | 'contentKey'> | undefined;
   enrich: Enrichment | null;
   /** The page's object, if already built (while the previous page was stored): used when its key matches. */
   prebuilt?: PageObject | null | undefined;
@@ -59,18 +60,15 @@ export async function storePage(o: StorePageOptions): Promise<StoredPage | 'not-
   if (first !== 'conflict') return { ...none, ...first, events: o.items.length };
 
   // Written before with other content: what do the page's objects hold?
-  const found = await readWritten(o, key);
-  const have = new Set(found.map((f) => f.key));
+  const stream = o.stream ?? STREAMS.telephony;
+  const held: ReadBack[] = await readWritten(o, key, stream);
   const merge = (body: Buffer, name: string): void => {
-    for (const f of parseWritten(body, name, o.name)) {
-      if (have.has(f.key)) continue;
-      have.add(f.key);
-      found.push(f);
-    }
+    held.push(...parseWritten(body, name, o.name, stream));
   };
   let n = 1;
   for (let turn = 0; turn < MAX_SUPPLEMENTS; turn++) {
-    const lacking = o.items.filter((_, i) => !have.has(o.written[i]!.key));
+    const { found, lacking: lackingAt } = matchWritten(o.items.map((item, i) => ({ content: stream.contentKey(item), written: o.written[i]! })), held);
+    const lacking = lackingAt.map((i) => o.items[i]!);
     if (lacking.length === 0) return { ...none, objectsExisting: 1, found };
     const supplementKey = formatObjectName({ ...o.name, supplement: n });
     const existing = await o.sink.readPage(supplementKey, o.signal);
@@ -96,7 +94,7 @@ export async function storePage(o: StorePageOptions): Promise<StoredPage | 'not-
 async function write(
   o: StorePageOptions,
   key: string,
-  items: readonly TelephonyItem[],
+  items: readonly DuoItem[],
   prebuilt?: PageObject,
 ): Promise<{ objectsCreated: number; objectsExisting: number; bytes: number } | 'conflict'> {
   const obj = prebuilt ?? buildPageObject(key, items, o.enrich);
@@ -112,19 +110,59 @@ async function write(
   }
 }
 
-/** The items of the page's object and of every supplement it has, in that order. */
-async function readWritten(o: StorePageOptions, key: string): Promise<WrittenItem[]> {
-  const body = await o.sink.readPage(key, o.signal);
-  if (body === null) throw new ObjectConflictError(`${key} was refused as existing, then could not be read: run again`);
-  return parseWritten(body, key, o.name);
+/** An item read back from an object: its content key (streams.ts `contentKey`) and millisecond. */
+export interface ReadBack {
+  content: string;
+  ms: number | null;
 }
 
 /**
- * The items an object holds, as keys and milliseconds. Anything this collector would not have written
- * for the page (a line that is not a JSON object, an item outside the window) is an OBJECT_CONFLICT.
+ * Which of the page's new items the objects already hold, as a multiset: an object line holds one
+ * page item of the same content key (the first not matched yet, in page order). For streams with ids
+ * that is the id; for the administrator log, whose identical events share a content key, it counts
+ * copies, so a copy published later is still lacking. Lines no page item matches are carried too.
  */
-export function parseWritten(body: Buffer, key: string, name: Pick<ObjectName, 'mintimeMs' | 'maxtimeMs'>): WrittenItem[] {
-  const out: WrittenItem[] = [];
+export function matchWritten(page: ReadonlyArray<{ content: string; written: WrittenItem }>, held: readonly ReadBack[]): { found: WrittenItem[]; lacking: number[] } {
+  const copies = new Map<string, number>();
+  for (const h of held) copies.set(h.content, (copies.get(h.content) ?? 0) + 1);
+  const found: WrittenItem[] = [];
+  const lacking: number[] = [];
+  for (const [i, p] of page.entries()) {
+    const left = copies.get(p.content) ?? 0;
+    if (left > 0) {
+      copies.set(p.content, left - 1);
+      found.push(p.written);
+    } else lacking.push(i);
+  }
+  const unmatched = new Map(copies);
+  for (const h of held) {
+    const left = unmatched.get(h.content) ?? 0;
+    if (left <= 0) continue;
+    unmatched.set(h.content, left - 1);
+    // An item the page no longer serves: carried under its content key, so a repeat of it is dropped.
+    found.push({ key: h.content, ms: h.ms });
+  }
+  return { found, lacking };
+}
+
+/** The items of the page's object, as read back. */
+async function readWritten(o: StorePageOptions, key: string, stream: Pick<LogStream, 'itemMs' | 'contentKey'>): Promise<ReadBack[]> {
+  const body = await o.sink.readPage(key, o.signal);
+  if (body === null) throw new ObjectConflictError(`${key} was refused as existing, then could not be read: run again`);
+  return parseWritten(body, key, o.name, stream);
+}
+
+/**
+ * The items an object holds, as content keys and milliseconds. Anything this collector would not have
+ * written for the page (a line that is not a JSON object, an item outside the window) is an OBJECT_CONFLICT.
+ */
+export function parseWritten(
+  body: Buffer,
+  key: string,
+  name: Pick<ObjectName, 'mintimeMs' | 'maxtimeMs'>,
+  stream: Pick<LogStream, 'itemMs' | 'contentKey'> = STREAMS.telephony,
+): ReadBack[] {
+  const out: ReadBack[] = [];
   const lines = body.toString('utf8').split('\n');
   for (const [i, line] of lines.entries()) {
     if (line === '') continue;
@@ -140,10 +178,10 @@ export function parseWritten(body: Buffer, key: string, name: Pick<ObjectName, '
           'look at the object (another program writing to this prefix?) before moving it aside',
       );
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw bad('is not a log item');
-    const ms = tsMillis((item as TelephonyItem).ts);
+    const ms = stream.itemMs(item as DuoItem);
     // An item without a readable ts is written as Duo sent it (judgePage), so it may be found here.
     if (ms !== null && (ms < name.mintimeMs || ms > name.maxtimeMs)) throw bad(`holds an item of ${new Date(ms).toISOString()}, outside the page's window`);
-    out.push({ key: itemKey(item as TelephonyItem), ms });
+    out.push({ content: stream.contentKey(item as DuoItem), ms });
   }
   return out;
 }

@@ -5,52 +5,95 @@
  * `SUMMARY_VERSION`. `docs/operations.md` prints this table (a test holds the two equal).
  */
 import type { RunSummary } from './run.js';
+import type { StreamName } from '../duo/streams.js';
+import { collectionEvents, collectionOutcome, describeFailure, type CollectionSummary, type StreamResult } from './run-streams.js';
 
-export const SUMMARY_VERSION = 1;
+/** 2: one object per collection, with one entry per stream in `streams` (1 described one telephony run). */
+export const SUMMARY_VERSION = 2;
 
 /** The run's own figures, as they are; the checkpoint is shown by its position only. */
-type Figures = Omit<RunSummary, 'checkpoint'>;
+type Figures = Omit<RunSummary, 'checkpoint' | 'stream'>;
 
+/** One stream of the collection. */
 export interface RunSummaryJson extends Figures {
-  summaryVersion: typeof SUMMARY_VERSION;
-  stream: 'telephony';
+  stream: StreamName;
+  status: 'collected';
   nextMintime: string;
   openWindow: { mintime: string; maxtime: string; page: number } | null;
 }
 
-/** One row per field of `RunSummaryJson`, in output order: type as JSON shows it, and meaning. */
-export const SUMMARY_FIELDS: ReadonlyArray<{ name: keyof RunSummaryJson; type: string; since: number; meaning: string }> = [
-  { name: 'summaryVersion', type: 'number', since: 1, meaning: 'this schema\'s version' },
-  { name: 'stream', type: 'string', since: 1, meaning: 'the Duo log stream collected: `telephony`' },
-  { name: 'outcome', type: 'string', since: 1, meaning: '`caught-up`, `page-limit`, `budget`, `conflict` (another run owns the window) or `stopped` (on a signal)' },
-  { name: 'events', type: 'number', since: 1, meaning: 'events written by this run' },
-  { name: 'objectsCreated', type: 'number', since: 1, meaning: 'objects this run created' },
-  { name: 'objectsExisting', type: 'number', since: 1, meaning: 'identical objects found already written by an earlier attempt' },
-  { name: 'supplements', type: 'number', since: 1, meaning: 'supplementary objects written: events Duo published inside a page after an earlier attempt wrote it' },
-  { name: 'duplicatesDropped', type: 'number', since: 1, meaning: 'items not written again: the previous window or an earlier page of this one already wrote them' },
-  { name: 'outsideWindow', type: 'number', since: 1, meaning: 'items Duo served outside the window asked for, left to the window they belong to' },
-  { name: 'withoutId', type: 'number', since: 1, meaning: 'items written without a `telephony_id` (recognised by their content)' },
-  { name: 'withoutTs', type: 'number', since: 1, meaning: 'items written with a `ts` that cannot be read' },
-  { name: 'pages', type: 'number', since: 1, meaning: 'pages fetched' },
-  { name: 'windowsClosed', type: 'number', since: 1, meaning: 'time windows paged to their end' },
-  { name: 'windowHeld', type: 'boolean', since: 1, meaning: "the run caught up with a window Duo's clock has not passed yet (plus the delay): it stays open, and a later run closes it" },
-  { name: 'clockOffsetMs', type: 'number or null', since: 1, meaning: "Duo's clock minus this machine's as Duo's answers show it, in ms (a lower bound); null when no answer said" },
-  { name: 'requests', type: 'number', since: 1, meaning: 'requests sent to Duo, retries included' },
-  { name: 'retries', type: 'number', since: 1, meaning: 'requests repeated after a 429, a 5xx or a network error' },
-  { name: 'rateLimited', type: 'number', since: 1, meaning: '429 answers from Duo' },
-  { name: 'lagMs', type: 'number', since: 1, meaning: 'how far the checkpoint is behind now, in ms' },
-  { name: 'durationMs', type: 'number', since: 1, meaning: 'how long the run took, in ms' },
-  { name: 'sink', type: 'string', since: 1, meaning: 'where the objects went: `gs://BUCKET/PREFIX/`, a folder, or `stdout`' },
-  { name: 'checkpointLocation', type: 'string', since: 1, meaning: 'the checkpoint' },
-  { name: 'nextMintime', type: 'string', since: 1, meaning: 'ISO time where the next window starts' },
-  { name: 'openWindow', type: 'object or null', since: 1, meaning: 'the window still being paged: `{mintime, maxtime, page}` (ISO times, next page number)' },
+/** A stream Duo does not serve to this account, or that failed: what went wrong instead of figures. */
+export interface StreamProblemJson {
+  stream: StreamName;
+  status: 'unsupported' | 'failed';
+  error: { code: string; message: string };
+}
+
+export interface CollectionSummaryJson {
+  summaryVersion: typeof SUMMARY_VERSION;
+  outcome: ReturnType<typeof collectionOutcome>;
+  events: number;
+  durationMs: number;
+  streams: Array<RunSummaryJson | StreamProblemJson>;
+}
+
+type FieldName = keyof CollectionSummaryJson | `streams[].${keyof RunSummaryJson | keyof StreamProblemJson}`;
+
+/** One row per field, in output order: the collection's, then each stream's (`streams[].…`). */
+export const SUMMARY_FIELDS: ReadonlyArray<{ name: FieldName; type: string; since: number; meaning: string }> = [
+  { name: 'summaryVersion', type: 'number', since: 1, meaning: "this schema's version" },
+  { name: 'outcome', type: 'string', since: 2, meaning: '`failed` if a stream failed, `stopped` if one stopped on a signal, else the first stream outcome that is not `caught-up`, else `caught-up`' },
+  { name: 'events', type: 'number', since: 2, meaning: 'events written by every stream of this collection' },
+  { name: 'durationMs', type: 'number', since: 1, meaning: 'how long the collection took, in ms' },
+  { name: 'streams', type: 'array', since: 2, meaning: 'one object per selected stream, in the order of DUO_LOGS in the stream table' },
+  { name: 'streams[].stream', type: 'string', since: 1, meaning: 'the Duo log stream: `telephony`, `authentication`, `activity`, `trust_monitor` or `administrator`' },
+  { name: 'streams[].status', type: 'string', since: 2, meaning: '`collected` (the figures below follow), `unsupported` (Duo does not serve it to this account: 403 or 404 while it serves another stream) or `failed`; the last two carry `error` instead of figures' },
+  { name: 'streams[].error', type: 'object', since: 2, meaning: 'unsupported or failed only: `{code, message}`, the code from the error-code table' },
+  { name: 'streams[].outcome', type: 'string', since: 1, meaning: '`caught-up`, `page-limit`, `budget`, `conflict` (another run owns the window) or `stopped` (on a signal)' },
+  { name: 'streams[].events', type: 'number', since: 1, meaning: 'events written by this run' },
+  { name: 'streams[].objectsCreated', type: 'number', since: 1, meaning: 'objects this run created' },
+  { name: 'streams[].objectsExisting', type: 'number', since: 1, meaning: 'identical objects found already written by an earlier attempt' },
+  { name: 'streams[].supplements', type: 'number', since: 1, meaning: 'supplementary objects written: events Duo published inside a page after an earlier attempt wrote it' },
+  { name: 'streams[].duplicatesDropped', type: 'number', since: 1, meaning: 'items not written again: the previous window or an earlier page of this one already wrote them' },
+  { name: 'streams[].outsideWindow', type: 'number', since: 1, meaning: 'items Duo served outside the window asked for, left to the window they belong to' },
+  { name: 'streams[].withoutId', type: 'number', since: 1, meaning: "items written without the stream's id (recognised by their content; every administrator event)" },
+  { name: 'streams[].withoutTs', type: 'number', since: 1, meaning: 'items written with a time that cannot be read' },
+  { name: 'streams[].pages', type: 'number', since: 1, meaning: 'pages fetched' },
+  { name: 'streams[].windowsClosed', type: 'number', since: 1, meaning: 'time windows paged to their end' },
+  { name: 'streams[].windowHeld', type: 'boolean', since: 1, meaning: "the run caught up with a window Duo's clock has not passed yet (plus the delay): it stays open, and a later run closes it" },
+  { name: 'streams[].clockOffsetMs', type: 'number or null', since: 1, meaning: "Duo's clock minus this machine's as Duo's answers show it, in ms (a lower bound); null when no answer said" },
+  { name: 'streams[].requests', type: 'number', since: 1, meaning: "requests sent to this stream's endpoint, retries included" },
+  { name: 'streams[].retries', type: 'number', since: 1, meaning: 'requests repeated after a 429, a 5xx or a network error' },
+  { name: 'streams[].rateLimited', type: 'number', since: 1, meaning: '429 answers from Duo' },
+  { name: 'streams[].lagMs', type: 'number', since: 1, meaning: 'how far the checkpoint is behind now, in ms' },
+  { name: 'streams[].durationMs', type: 'number', since: 1, meaning: "how long the stream's run took, in ms" },
+  { name: 'streams[].sink', type: 'string', since: 1, meaning: 'where the objects went: `gs://BUCKET/PREFIX/`, a folder, or `stdout`' },
+  { name: 'streams[].checkpointLocation', type: 'string', since: 1, meaning: 'the checkpoint' },
+  { name: 'streams[].nextMintime', type: 'string', since: 1, meaning: 'ISO time where the next window starts' },
+  { name: 'streams[].openWindow', type: 'object or null', since: 1, meaning: 'the window still being paged: `{mintime, maxtime, page}` (ISO times, next page number)' },
 ];
 
+/** The collection as one JSON object (`collect --json`, the function's `function.finished` line). */
+export function collectionJson(c: CollectionSummary): CollectionSummaryJson {
+  return {
+    summaryVersion: SUMMARY_VERSION,
+    outcome: collectionOutcome(c),
+    events: collectionEvents(c),
+    durationMs: c.durationMs,
+    streams: c.streams.map(streamJson),
+  };
+}
+
+function streamJson(r: StreamResult): RunSummaryJson | StreamProblemJson {
+  return r.status === 'collected' ? summaryJson(r.summary) : { stream: r.stream, status: r.status, error: describeFailure(r.error) };
+}
+
+/** One stream's run, as its entry in `streams`. */
 export function summaryJson(s: RunSummary): RunSummaryJson {
   const cp = s.checkpoint;
   return {
-    summaryVersion: SUMMARY_VERSION,
-    stream: 'telephony',
+    stream: s.stream,
+    status: 'collected',
     outcome: s.outcome,
     events: s.events,
     objectsCreated: s.objectsCreated,

@@ -4,7 +4,9 @@
  */
 import { DuoApiError, type ErrorCode } from '../errors.js';
 import type { DuoClient } from './client.js';
+import type { PageRequest } from './types.js';
 import { formatOffset } from './client.js';
+import { STREAMS, type LogStream, type StreamName } from './streams.js';
 
 export type CheckItemStatus = 'ok' | 'failed' | 'unknown';
 export type ClockStatus = 'ok' | 'warn' | 'failed' | 'unknown';
@@ -13,6 +15,8 @@ export interface CheckReport {
   /** True when Duo served the request; a clock warning alone does not make it false. */
   ok: boolean;
   apiHost: string;
+  /** The stream the diagnosis asked (the first selected). */
+  stream: StreamName;
   reachable: CheckItemStatus;
   integrationKey: CheckItemStatus;
   secretKey: CheckItemStatus;
@@ -23,7 +27,19 @@ export interface CheckReport {
   /** `ts` of the newest telephony event within 179 days, null when there is none, undefined when not checked. */
   newestEventTs?: string | null | undefined;
   /** Why the request failed, when it did. */
-  failure?: { code: ErrorCode; httpStatus: number; duoCode?: number | undefined; message: string } | undefined;
+  failure?: CheckFailure | undefined;
+  /**
+   * Every other selected stream, asked once each after the first succeeded: `ok`, `missing` (403: the
+   * permission, or an edition without that log) or `not-served` (404); absent when only one is selected.
+   */
+  otherStreams?: Array<{ stream: StreamName; permission: 'ok' | 'missing' | 'not-served' | 'failed'; failure?: CheckFailure | undefined }> | undefined;
+}
+
+export interface CheckFailure {
+  code: ErrorCode;
+  httpStatus: number;
+  duoCode?: number | undefined;
+  message: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -31,12 +47,45 @@ const DAY_MS = 86_400_000;
 const LOOKBACK_MS = 179 * DAY_MS;
 const CLOCK_WARN_MS = 60_000;
 
-export async function checkDuo(client: DuoClient, opts: { apiHost: string; now?: () => number; signal?: AbortSignal }): Promise<CheckReport> {
+/**
+ * The diagnosis: one request on the first selected stream says which part of the setup is wrong; then
+ * one request on each other selected stream proves its permission.
+ */
+export async function checkDuo(client: DuoClient, opts: { apiHost: string; streams?: readonly LogStream[]; now?: () => number; signal?: AbortSignal }): Promise<CheckReport> {
+  const [first = STREAMS.telephony, ...others] = opts.streams ?? [];
+  const report = await checkFirst(client, first, opts);
+  if (!report.ok || others.length === 0) return report;
+  const now = opts.now ?? Date.now;
+  const otherStreams: NonNullable<CheckReport['otherStreams']> = [];
+  for (const stream of others) {
+    try {
+      await client.getPage(stream, probeRequest(stream, now()), opts.signal);
+      otherStreams.push({ stream: stream.name, permission: 'ok' });
+    } catch (err) {
+      if (!(err instanceof DuoApiError)) throw err;
+      const failure = { code: err.code, httpStatus: err.httpStatus, duoCode: err.duoCode, message: err.message };
+      const permission = err.httpStatus === 403 ? 'missing' : err.httpStatus === 404 ? 'not-served' : 'failed';
+      otherStreams.push({ stream: stream.name, permission, failure });
+    }
+  }
+  const failed = otherStreams.find((o) => o.failure);
+  return { ...report, ok: failed === undefined, otherStreams, ...(failed ? { failure: failed.failure } : {}) };
+}
+
+/** The smallest request that proves a stream is served: the newest event where the endpoint sorts. */
+function probeRequest(stream: LogStream, nowMs: number): PageRequest {
+  // The administrator log takes only a start (seconds) and answers up to 1000 events: ask for the last hour.
+  if (stream.name === 'administrator') return { mintimeMs: nowMs - 3_600_000, maxtimeMs: nowMs, limit: 1 };
+  return { mintimeMs: nowMs - LOOKBACK_MS, maxtimeMs: nowMs, limit: 1, sort: 'ts:desc' };
+}
+
+async function checkFirst(client: DuoClient, stream: LogStream, opts: { apiHost: string; now?: () => number; signal?: AbortSignal }): Promise<CheckReport> {
   const now = opts.now ?? Date.now;
   const before = now();
   const base: CheckReport = {
     ok: false,
     apiHost: opts.apiHost,
+    stream: stream.name,
     reachable: 'unknown',
     integrationKey: 'unknown',
     secretKey: 'unknown',
@@ -45,9 +94,10 @@ export async function checkDuo(client: DuoClient, opts: { apiHost: string; now?:
     clockOffsetMs: null,
   };
   try {
-    const page = await client.getTelephonyPage({ mintimeMs: before - LOOKBACK_MS, maxtimeMs: before, limit: 1, sort: 'ts:desc' }, opts.signal);
+    const page = await client.getPage(stream, probeRequest(stream, before), opts.signal);
     const offset = clockOffset(before, now(), page.serverDateMs);
-    const newest = page.items[0]?.ts;
+    const newestMs = page.items.length > 0 ? stream.itemMs(page.items[0]!) : null;
+    const newest = newestMs === null ? null : (page.items[0]!['ts'] ?? new Date(newestMs).toISOString());
     return {
       ...base,
       ok: true,
@@ -102,7 +152,7 @@ const FIX_SKEY =
   'Duo could not verify the signature: copy the "Secret key" of the same Admin API application into DUO_SKEY, and check that DUO_API_HOST ' +
   'is exactly that application\'s "API hostname" (it is signed into every request: a wrong host fails the same way)';
 const FIX_PERMISSION =
-  'give the Admin API application the "Read Telephony" permission ("Grant read log" in older Duo wording); ' +
+  'give the Admin API application the "Grant read log" permission ("Read Telephony" in Google\'s guide); ' +
   'if the Duo account restricts "Networks for API Access", allow this machine\'s egress IP (Cloud NAT for Cloud Run)';
 const FIX_CLOCK = 'sync it (NTP)';
 const NOT_CHECKED = 'not checked: fix the failing item first';
@@ -122,16 +172,30 @@ export function formatCheckReport(r: CheckReport): string {
   );
   line('Secret key and host', r.secretKey === 'ok' ? 'ok' : r.secretKey === 'failed' ? `rejected${duoSaid}. Fix: ${FIX_SKEY}` : NOT_CHECKED);
   line(
-    'Telephony permission',
+    `${streamLabel(r.stream)} permission`,
     r.permission === 'ok' ? 'ok' : r.permission === 'failed' ? `missing${duoSaid}. Fix: ${FIX_PERMISSION}` : NOT_CHECKED,
   );
+  for (const o of r.otherStreams ?? []) {
+    const said = o.failure ? duoWords(o.failure) : '';
+    line(
+      `${streamLabel(o.stream)} permission`,
+      o.permission === 'ok'
+        ? 'ok'
+        : o.permission === 'missing'
+          ? `missing${said}. Fix: ${FIX_PERMISSION}, or leave ${o.stream} out of DUO_LOGS if this Duo edition has no such log`
+          : o.permission === 'not-served'
+            ? `not served to this account${said}: leave ${o.stream} out of DUO_LOGS`
+            : `failed: ${o.failure?.message ?? 'no answer'}`,
+    );
+  }
   line('Clock offset', clockText(r));
   line(
-    'Newest telephony event',
+    `Newest ${r.stream.replace(/_/g, ' ')} event`,
     r.newestEventTs === undefined ? NOT_CHECKED : r.newestEventTs === null ? 'none in the last 179 days' : r.newestEventTs,
   );
 
-  const explained = r.reachable === 'failed' || [r.integrationKey, r.secretKey, r.permission].includes('failed') || r.clock === 'failed';
+  const explained =
+    r.reachable === 'failed' || [r.integrationKey, r.secretKey, r.permission].includes('failed') || r.clock === 'failed' || (r.otherStreams ?? []).some((o) => o.failure);
   if (r.failure && !explained) line('Duo answered', r.failure.message);
   lines.push(r.ok ? (r.clock === 'warn' ? 'Duo access works, but fix the clock.' : 'All checks passed.') : 'Check failed: fix the failing item and run check again.');
   return lines.join('\n');
@@ -154,4 +218,10 @@ function clockText(r: CheckReport): string {
 function duoWords(f: CheckReport['failure']): string {
   if (!f) return '';
   return f.duoCode !== undefined ? ` (Duo ${f.duoCode}, HTTP ${f.httpStatus})` : ` (HTTP ${f.httpStatus})`;
+}
+
+/** `trust_monitor` → `Trust monitor`. */
+function streamLabel(stream: StreamName): string {
+  const words = stream.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }

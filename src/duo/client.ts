@@ -1,6 +1,6 @@
 /**
- * Signed, paced, retrying client for the one Duo Admin API call the collector makes:
- * `GET /admin/v2/logs/telephony`.
+ * Signed, paced, retrying client for the Duo Admin API log endpoints the collector reads (one GET per
+ * page; the stream table, streams.ts, says each endpoint's parameters and answer).
  *
  * Hand-written on top of undici rather than `@duosecurity/duo_api`: Duo's Node client is callback-based,
  * retries only 429, has no pacing, timeout or abort, and hands back bodies unchecked. Retry libraries
@@ -14,7 +14,8 @@ import { silentLogger, type Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { HINT_CLOCK, isRetryableStatus, refusalFor, statusOfDuoCode } from './errors-map.js';
 import { canonicalParams, rfc2822Date, signRequest, type Params, type SignatureDigest, type SignatureVersion } from './sign.js';
-import { TELEPHONY_PATH, type PageRequest, type TelephonyItem, type TelephonyPage } from './types.js';
+import type { DuoPage, PageRequest } from './types.js';
+import type { LogStream } from './streams.js';
 
 export interface DuoClientOptions {
   ikey: string;
@@ -54,8 +55,12 @@ export interface DuoClientStats {
 }
 
 export interface DuoClient {
-  getTelephonyPage(req: PageRequest, signal?: AbortSignal): Promise<TelephonyPage>;
+  /** One page of `stream`, retried, paced and re-signed as needed. */
+  getPage(stream: LogStream, req: PageRequest, signal?: AbortSignal): Promise<DuoPage>;
+  /** Every request of this client. */
   readonly stats: Readonly<DuoClientStats>;
+  /** The requests to one stream's endpoint (live: the figures grow as requests go). */
+  statsOf(stream: LogStream): Readonly<DuoClientStats>;
   close(): Promise<void>;
 }
 
@@ -93,7 +98,7 @@ interface DuoBodyError {
 }
 
 type Attempt =
-  | { ok: true; page: TelephonyPage }
+  | { ok: true; page: DuoPage }
   | { ok: false; failure: Failure; refused?: undefined }
   /** An answer that another attempt cannot change (400/401/403…). */
   | { ok: false; refused: DuoApiError; failure?: undefined };
@@ -115,7 +120,8 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
   const sleep = opts.sleep ?? defaultSleep;
   const random = opts.random ?? Math.random;
   const redact = createRedactor(opts.skey);
-  const stats: DuoClientStats = { requests: 0, retries: 0, rateLimited: 0, serverErrors: 0, networkErrors: 0, badResponses: 0 };
+  const stats: DuoClientStats = emptyStats();
+  const byPath = new Map<string, DuoClientStats>();
   const agent = new Agent({
     keepAliveTimeout: 10_000,
     connect: { timeout: cfg.timeoutMs },
@@ -154,7 +160,7 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     }
   }
 
-  async function attempt(req: PageRequest, params: Params, url: string, attemptNo: number, signal: AbortSignal | undefined): Promise<Attempt> {
+  async function attempt(stream: LogStream, req: PageRequest, params: Params, url: string, attemptNo: number, signal: AbortSignal | undefined): Promise<Attempt> {
     const started = performance.now();
     // The gap counts from the real start, which can lag the claimed slot when the event loop is busy.
     if (cfg.gapMs > 0) nextSlotAt = Math.max(nextSlotAt, started + cfg.gapMs);
@@ -165,7 +171,7 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
       skey: opts.skey,
       method: 'GET',
       host: opts.apiHost,
-      path: TELEPHONY_PATH,
+      path: stream.path,
       params,
       date,
       version: cfg.signatureVersion,
@@ -175,7 +181,7 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     const timer = new AbortController();
     const timeout = setTimeout(() => timer.abort(), cfg.timeoutMs);
     const attemptSignal = signal ? AbortSignal.any([signal, timer.signal]) : timer.signal;
-    stats.requests += 1;
+    count(stream, 'requests');
     let status = 0;
     let result: Attempt;
     try {
@@ -189,7 +195,7 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
       const text = await res.body.text();
       // The machine's clock when the answer was complete, without reading the clock again.
       const receivedAtMs = signedAtMs + Math.round(performance.now() - started);
-      result = interpret(res.statusCode, headerValue(res.headers['content-type']), headerValue(res.headers['date']), text, receivedAtMs);
+      result = interpret(stream, req, res.statusCode, headerValue(res.headers['content-type']), headerValue(res.headers['date']), text, receivedAtMs);
     } catch (err) {
       if (signal?.aborted) throw aborted();
       const transport = timer.signal.aborted
@@ -199,11 +205,11 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     } finally {
       clearTimeout(timeout);
     }
-    countOutcome(result);
+    countOutcome(stream, result);
     log.debug(
       {
         event: 'duo.request',
-        path: TELEPHONY_PATH,
+        path: stream.path,
         ...pageFields(req),
         attempt: attemptNo,
         status,
@@ -215,13 +221,22 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     return result;
   }
 
-  function countOutcome(result: Attempt): void {
+  /** Counts once for the client and once for the stream's endpoint. */
+  function count(stream: LogStream, field: keyof DuoClientStats): void {
+    stats[field] += 1;
+    statsOf(stream)[field] += 1;
+  }
+
+  function statsOf(stream: LogStream): DuoClientStats {
+    let s = byPath.get(stream.path);
+    if (!s) byPath.set(stream.path, (s = emptyStats()));
+    return s;
+  }
+
+  function countOutcome(stream: LogStream, result: Attempt): void {
     if (result.ok || !result.failure) return;
     const kind = kindOf(result.failure);
-    if (kind === 'rate-limited') stats.rateLimited += 1;
-    else if (kind === 'server-error') stats.serverErrors += 1;
-    else if (kind === 'network') stats.networkErrors += 1;
-    else stats.badResponses += 1;
+    count(stream, kind === 'rate-limited' ? 'rateLimited' : kind === 'server-error' ? 'serverErrors' : kind === 'network' ? 'networkErrors' : 'badResponses');
   }
 
   /**
@@ -229,7 +244,7 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
    * status is Duo's error all the same: it is judged by the status its code stands for (40002 is refused
    * as a 400 would be, 50001 retried as a 500), while `status` stays what came over the wire.
    */
-  function interpret(status: number, contentType: string | undefined, dateHeader: string | undefined, text: string, receivedAtMs: number): Attempt {
+  function interpret(stream: LogStream, req: PageRequest, status: number, contentType: string | undefined, dateHeader: string | undefined, text: string, receivedAtMs: number): Attempt {
     const serverDateMs = parseHttpDate(dateHeader);
     const body = readBody(text, contentType, redact);
     const duo = body.json ? duoBodyError(body.value, redact) : undefined;
@@ -237,7 +252,10 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     const failInSuccess = success ? statusOfDuoCode(duo?.code) : undefined;
     if (success && failInSuccess === undefined) {
       if (!body.json) return fail('bad-response', status, `HTTP ${status} with ${body.description}`, undefined, serverDateMs);
-      const parsed = parseTelephonyBody(body.value, redact);
+      const parsed = stream.parse(body.value, req);
+      if ('problem' in parsed && parsed.fatal) {
+        return { ok: false, refused: new DuoApiError('DUO_UNPAGEABLE', { httpStatus: status, path: stream.path, serverDateMs }, { retryable: false, summary: parsed.problem }) };
+      }
       if ('problem' in parsed) return fail('bad-response', status, `HTTP ${status} with ${parsed.problem}`, undefined, serverDateMs);
       return { ok: true, page: { ...parsed.page, serverDateMs, receivedAtMs } };
     }
@@ -256,21 +274,21 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     }
     const refused = new DuoApiError(
       refusal.code,
-      { httpStatus: status, duoCode: duo?.code, duoMessage: duo?.message, messageDetail: duo?.detail, path: TELEPHONY_PATH, serverDateMs },
+      { httpStatus: status, duoCode: duo?.code, duoMessage: duo?.message, messageDetail: duo?.detail, path: stream.path, serverDateMs },
       {
         retryable: false,
         ...(hint ? { hint } : {}),
         ...(!duo
-          ? { summary: `Duo answered HTTP ${status} for ${TELEPHONY_PATH} with ${bodyNote}` }
+          ? { summary: `Duo answered HTTP ${status} for ${stream.path} with ${bodyNote}` }
           : failInSuccess !== undefined
-            ? { summary: `Duo answered HTTP ${status} for ${TELEPHONY_PATH} with stat FAIL` }
+            ? { summary: `Duo answered HTTP ${status} for ${stream.path} with stat FAIL` }
             : {}),
       },
     );
     return { ok: false, refused };
   }
 
-  function giveUp(f: Failure, attempts: number): DuoApiError {
+  function giveUp(f: Failure, attempts: number, path: string): DuoApiError {
     const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
     // DuoApiError appends Duo's code/message/detail itself; without them the reason says what came back.
     const details = {
@@ -278,7 +296,7 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
       duoCode: f.duo?.code,
       duoMessage: f.duo?.message,
       messageDetail: f.duo?.detail,
-      path: TELEPHONY_PATH,
+      path: path,
       serverDateMs: f.serverDateMs,
     };
     // A FAIL body inside a 2xx says so: the status alone would read as a success.
@@ -289,45 +307,45 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
       case 'rate-limited':
         return new DuoApiError('DUO_RATE_LIMITED', details, {
           retryable: true,
-          summary: `Duo kept answering ${answer} (too many requests) for ${TELEPHONY_PATH} after ${tries}`,
+          summary: `Duo kept answering ${answer} (too many requests) for ${path} after ${tries}`,
           hint: 'Other clients of the same integration share its rate limit: lower REQUESTS_PER_MINUTE or poll less often',
         });
       case 'server-error':
         return new DuoApiError('DUO_UNAVAILABLE', details, {
           retryable: true,
-          summary: `Duo failed ${TELEPHONY_PATH} ${tries} in a row, the last with ${last}`,
+          summary: `Duo failed ${path} ${tries} in a row, the last with ${last}`,
           hint: 'Duo or a proxy in front of it is failing: try again later (status.duo.com lists Duo incidents)',
         });
       case 'network':
         return new DuoApiError('DUO_UNAVAILABLE', details, {
           retryable: true,
           cause: new DuoTransportError(f.reason, f.code),
-          summary: `Duo unreachable: no answer from ${cfg.origin} for ${TELEPHONY_PATH} after ${tries}, the last: ${f.reason}`,
+          summary: `Duo unreachable: no answer from ${cfg.origin} for ${path} after ${tries}, the last: ${f.reason}`,
           hint: `Check DNS, proxy and firewall egress to ${cfg.origin}`,
         });
       case 'bad-response':
         return new DuoApiError('DUO_BAD_RESPONSE', details, {
           retryable: true,
-          summary: `Duo's answer for ${TELEPHONY_PATH} was unusable after ${tries}, the last: ${last}`,
+          summary: `Duo's answer for ${path} was unusable after ${tries}, the last: ${last}`,
           hint: "A proxy in between or a change on Duo's side may be the cause: try again later",
         });
     }
   }
 
-  async function getTelephonyPage(req: PageRequest, signal?: AbortSignal): Promise<TelephonyPage> {
-    const params = pageParams(req);
-    const url = `${cfg.base}${TELEPHONY_PATH}?${canonicalParams(params)}`;
+  async function getPage(stream: LogStream, req: PageRequest, signal?: AbortSignal): Promise<DuoPage> {
+    const params = stream.params(req);
+    const url = `${cfg.base}${stream.path}?${canonicalParams(params)}`;
     for (let attemptNo = 1; ; attemptNo += 1) {
       if (signal?.aborted) throw aborted();
       await pace(signal);
-      const result = await attempt(req, params, url, attemptNo, signal);
+      const result = await attempt(stream, req, params, url, attemptNo, signal);
       if (result.ok) return result.page;
       if (result.refused) throw result.refused;
-      if (attemptNo > cfg.maxRetries) throw giveUp(result.failure, attemptNo);
+      if (attemptNo > cfg.maxRetries) throw giveUp(result.failure, attemptNo, stream.path);
       const waitMs = cfg.backoffBaseMs * 2 ** (attemptNo - 1) + Math.floor(random() * cfg.jitterMs);
-      stats.retries += 1;
+      count(stream, 'retries');
       log.warn(
-        { event: 'duo.retry', path: TELEPHONY_PATH, ...pageFields(req), attempt: attemptNo, status: result.failure.status, reason: result.failure.reason, waitMs },
+        { event: 'duo.retry', path: stream.path, ...pageFields(req), attempt: attemptNo, status: result.failure.status, reason: result.failure.reason, waitMs },
         `Duo request failed (${result.failure.reason}); retrying in ${waitMs} ms`,
       );
       await wait(waitMs, signal);
@@ -335,14 +353,19 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
   }
 
   return {
-    getTelephonyPage,
+    getPage,
     get stats(): Readonly<DuoClientStats> {
       return stats;
     },
+    statsOf,
     async close(): Promise<void> {
       await agent.close();
     },
   };
+}
+
+function emptyStats(): DuoClientStats {
+  return { requests: 0, retries: 0, rateLimited: 0, serverErrors: 0, networkErrors: 0, badResponses: 0 };
 }
 
 interface ResolvedOptions {
@@ -400,23 +423,11 @@ function resolveOptions(opts: DuoClientOptions): ResolvedOptions {
   };
 }
 
-function pageParams(req: PageRequest): Params {
-  const params: Record<string, string> = {
-    mintime: String(req.mintimeMs),
-    maxtime: String(req.maxtimeMs),
-    limit: String(req.limit),
-    sort: req.sort ?? 'ts:asc',
-  };
-  if (req.nextOffset) params['next_offset'] = req.nextOffset;
-  return params;
-}
-
 function pageFields(req: PageRequest): Record<string, unknown> {
   return {
     mintimeMs: req.mintimeMs,
     maxtimeMs: req.maxtimeMs,
     limit: req.limit,
-    sort: req.sort ?? 'ts:asc',
     nextOffset: req.nextOffset ?? null,
   };
 }
@@ -558,42 +569,4 @@ function duoBodyError(value: unknown, redact: (s: string) => string): DuoBodyErr
 function describeDuoError(e: DuoBodyError): string {
   const parts = [e.code !== undefined ? String(e.code) : undefined, e.message, e.detail ? `(${e.detail})` : undefined].filter(Boolean);
   return parts.length > 0 ? `Duo error ${parts.join(' ')}` : 'a Duo FAIL body without details';
-}
-
-/** `next_offset` as one string: Duo sends a string for telephony and a 2-element array for auth logs. */
-export function normalizeNextOffset(value: unknown): { nextOffset: string | null } | { problem: string } {
-  if (value === undefined || value === null || value === '') return { nextOffset: null };
-  if (typeof value === 'string') return { nextOffset: value };
-  if (typeof value === 'number' && Number.isFinite(value)) return { nextOffset: String(value) };
-  if (Array.isArray(value)) {
-    if (value.length === 0) return { nextOffset: null };
-    if (value.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) {
-      return { nextOffset: value.map(String).join(',') };
-    }
-  }
-  return { problem: `"metadata.next_offset" has an unexpected type (${Array.isArray(value) ? 'array of non-strings' : typeof value})` };
-}
-
-/** Checks a 2xx JSON body is a page of telephony logs; `total_objects` is ignored (its type varies). */
-export function parseTelephonyBody(
-  value: unknown,
-  redact: (s: string) => string = (s) => s,
-): { page: { items: TelephonyItem[]; nextOffset: string | null } } | { problem: string } {
-  if (!isRecord(value)) return { problem: 'JSON that is not an object' };
-  const stat = value['stat'];
-  if (stat !== 'OK') {
-    if (stat === 'FAIL') return { problem: `stat "FAIL" (${describeDuoError(duoBodyError(value, redact) ?? {})})` };
-    return { problem: stat === undefined ? 'JSON without Duo\'s "stat" field' : `an unexpected "stat" (${redact(String(stat).slice(0, 40))})` };
-  }
-  const response = value['response'];
-  if (!isRecord(response)) return { problem: '"response" missing or not an object' };
-  const items = response['items'];
-  if (!Array.isArray(items)) return { problem: '"response.items" missing or not an array' };
-  const bad = items.findIndex((item) => !isRecord(item));
-  if (bad >= 0) return { problem: `"response.items[${bad}]" is not an object` };
-  const metadata = response['metadata'];
-  if (metadata !== undefined && metadata !== null && !isRecord(metadata)) return { problem: '"response.metadata" is not an object' };
-  const cursor = normalizeNextOffset(isRecord(metadata) ? metadata['next_offset'] : undefined);
-  if ('problem' in cursor) return cursor;
-  return { page: { items: items as TelephonyItem[], nextOffset: cursor.nextOffset } };
 }

@@ -40,7 +40,7 @@ export const HINT_SKEY =
   'exactly: it is part of what is signed, so a wrong host with a right key fails the same way)';
 export const HINT_CLOCK = "This machine's clock is off: sync it with NTP";
 export const HINT_PERMISSION =
-  'Give the Admin API application the "Read Telephony" permission ("Grant read log" in older Duo wording), ' +
+  'Give the Admin API application the "Grant read log" permission ("Read Telephony" in Google\'s telephony guide), ' +
   'or, if the Duo account restricts "Networks for API Access", allow this machine\'s egress IP';
 
 /** Refusals Duo identifies by its 5-digit code; the code is more precise than the HTTP status. */

@@ -26,6 +26,8 @@ export interface StreamRequest {
   limit: number;
   /** The cursor from the previous page of the same window (as `parse` made it); null on the first page. */
   nextOffset?: string | null | undefined;
+  /** v2 log endpoints: `ts:asc` unless asked otherwise (`check` asks for the newest event). */
+  sort?: 'ts:asc' | 'ts:desc' | undefined;
 }
 
 export type ParsedAnswer =
@@ -115,7 +117,10 @@ function okResponse(body: unknown): { response: unknown } | { problem: string } 
   if (!isRecord(body)) return { problem: 'JSON that is not an object' };
   const stat = body['stat'];
   if (stat !== 'OK') {
-    if (stat === 'FAIL') return { problem: 'stat "FAIL"' };
+    if (stat === 'FAIL') {
+      const said = [body['code'], body['message']].filter((v) => typeof v === 'number' || (typeof v === 'string' && v !== '')).map((v) => String(v).slice(0, 100));
+      return { problem: said.length > 0 ? `stat "FAIL" (Duo error ${said.join(' ')})` : 'stat "FAIL"' };
+    }
     return { problem: stat === undefined ? 'JSON without Duo\'s "stat" field' : 'an unexpected "stat"' };
   }
   return { response: body['response'] };
@@ -148,7 +153,7 @@ function v2Log(o: Pick<LogStream, 'name' | 'path' | 'logType' | 'secopsParser' |
       mintime: String(req.mintimeMs),
       maxtime: String(req.maxtimeMs),
       limit: String(req.limit),
-      sort: 'ts:asc',
+      sort: req.sort ?? 'ts:asc',
       ...(req.nextOffset ? { next_offset: req.nextOffset } : {}),
     }),
     parse: (body) => parseListAnswer(body, o.itemsField),
@@ -214,7 +219,7 @@ function adminParse(body: unknown, req: StreamRequest): ParsedAnswer {
       problem:
         `Duo holds ${ADMIN_PAGE_SIZE} or more administrator events in the one second ${new Date(lastMs).toISOString()}: ` +
         'it serves at most the 1000 earliest from a mintime in seconds, so the rest of that second cannot be read. ' +
-        'Move past it with `duo-secops state reset --stream administrator --to <the next second> --yes` (that second stays incomplete)',
+        'Move past it with `duo-secops state reset --logs administrator --to <the next second> --yes` (that second stays incomplete)',
     };
   }
   return { page: { items: page, nextOffset: String(lastMs) } };

@@ -1,4 +1,7 @@
-/** Raw shapes of the Duo Admin API telephony log endpoint (docs/duo-api.md). */
+/** Raw shapes of the Duo Admin API log endpoints (docs/duo-api.md); each stream's own are in streams.ts. */
+import type { DuoItem, StreamRequest } from './streams.js';
+
+export type { DuoItem } from './streams.js';
 
 /** One telephony log item. Duo may add fields at any time: unknown ones are kept as they are. */
 export interface TelephonyItem {
@@ -12,19 +15,15 @@ export interface TelephonyItem {
   [field: string]: unknown;
 }
 
-export interface PageRequest {
-  mintimeMs: number;
-  maxtimeMs: number;
-  /** Items per request, 1–1000. */
+export interface PageRequest extends StreamRequest {
+  /** Items per request, 1 to the stream's largest page. */
   limit: number;
-  /** Cursor from the previous page of the same window; omitted on the first page. */
-  nextOffset?: string | null;
-  sort?: 'ts:asc' | 'ts:desc';
 }
 
-export interface TelephonyPage {
-  items: TelephonyItem[];
-  /** Normalised cursor (`"<ts_ms>,<id>"`; an array cursor is joined by `,`), null when there is no more. */
+export interface DuoPage {
+  /** The items in Duo's order. */
+  items: DuoItem[];
+  /** The cursor for the next page as one string (an array cursor joined by `,`); null when there is no more. */
   nextOffset: string | null;
   /** `Date` response header as epoch ms, when Duo sent one: Duo's clock, to the whole second below. */
   serverDateMs?: number | undefined;
@@ -32,10 +31,14 @@ export interface TelephonyPage {
   receivedAtMs?: number | undefined;
 }
 
-export const TELEPHONY_PATH = '/admin/v2/logs/telephony';
-
-/** The parts of a `"<ts_ms>,<telephony_id>"` cursor as written; `ms` is NaN when the first is not a number. */
+/** The parts of a `"<ts_ms>,<id>"` cursor as written; `ms` is NaN when the first is not a number. */
 export function splitCursor(cursor: string): { ms: number; id: string | undefined } {
   const [ts, id] = cursor.split(',');
   return { ms: Number(ts), id };
 }
+
+/** The telephony log's endpoint (STREAMS.telephony.path). */
+export const TELEPHONY_PATH = '/admin/v2/logs/telephony';
+
+/** A page of the telephony log. */
+export type TelephonyPage = DuoPage;

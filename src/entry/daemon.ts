@@ -5,7 +5,7 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { Collector } from '../collect/deps.js';
-import type { RunSummary } from '../collect/run.js';
+import { logStreamProblems, worstFailure, type CollectionSummary } from '../collect/run-streams.js';
 import { ConfigError, describeError } from '../errors.js';
 import { codeOf, ERROR_CODES } from '../exit-codes.js';
 
@@ -15,7 +15,7 @@ export interface DaemonOptions {
   logger: Logger;
   /** Also run once right away (default true): a fresh deployment should not wait for the first tick. */
   runAtStart?: boolean;
-  onRun?: (s: RunSummary | Error) => void;
+  onRun?: (s: CollectionSummary | Error) => void;
   /** Abandons storage I/O in flight (a grace after a stop signal). */
   hardSignal?: AbortSignal;
 }
@@ -56,6 +56,10 @@ export function startDaemon(opts: DaemonOptions): Daemon {
     inFlight = opts.collector
       .run(stopping.signal, opts.hardSignal)
       .then((s) => {
+        // Every stream has run: the worst failure is this run's, as if it had been thrown.
+        logStreamProblems(s, opts.logger);
+        const failure = worstFailure(s);
+        if (failure !== undefined) throw failure;
         opts.onRun?.(s);
       })
       .catch((err: unknown) => {

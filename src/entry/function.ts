@@ -5,8 +5,8 @@
  */
 import { cloudEvent, type CloudEvent } from '@google-cloud/functions-framework';
 import type { Collector } from '../collect/deps.js';
-import type { RunSummary } from '../collect/run.js';
-import type { RunSummaryJson } from '../collect/summary.js';
+import type { CollectionSummary } from '../collect/run-streams.js';
+import type { CollectionSummaryJson } from '../collect/summary.js';
 import type { Logger } from '../log.js';
 // A few classes with no dependencies: cheap enough to load before the first event.
 import { isCollectorError } from '../errors.js';
@@ -14,22 +14,25 @@ import { isCollectorError } from '../errors.js';
 interface Warm {
   collector: Collector;
   logger: Logger;
-  summaryJson: (s: RunSummary) => RunSummaryJson;
+  summaryJson: (s: CollectionSummary) => CollectionSummaryJson;
+  worstFailure: (s: CollectionSummary) => unknown;
+  logStreamProblems: (s: CollectionSummary, logger: Logger) => void;
 }
 
 let warm: Promise<Warm> | undefined;
 
 async function build(env: NodeJS.ProcessEnv): Promise<Warm> {
-  const [{ loadConfig }, { createLogger }, { createCollector }, { summaryJson }] = await Promise.all([
+  const [{ loadConfig }, { createLogger }, { createCollector }, { collectionJson }, { worstFailure, logStreamProblems }] = await Promise.all([
     import('../config.js'),
     import('../log.js'),
     import('../collect/deps.js'),
     import('../collect/summary.js'),
+    import('../collect/run-streams.js'),
   ]);
   const config = loadConfig(env, {}, { needDuo: true, entry: 'function' });
   // Cloud Logging reads JSON lines from stdout: `severity` and `message` are understood as such.
   const logger = createLogger({ level: config.logLevel, destination: process.stdout });
-  return { collector: await createCollector(config, { logger }), logger, summaryJson };
+  return { collector: await createCollector(config, { logger }), logger, summaryJson: collectionJson, worstFailure, logStreamProblems };
 }
 
 /**
@@ -75,8 +78,13 @@ export async function handleEvent(event: CloudEvent<unknown>, env: NodeJS.Proces
   }
   try {
     const summary = await w.collector.run();
+    const json = w.summaryJson(summary);
     // "Caught up" and "another run owns the window" are successes: nothing to redeliver.
-    w.logger.info({ event: 'function.finished', eventId: event.id, ...w.summaryJson(summary) }, `collected ${summary.events} events (${summary.outcome})`);
+    w.logger.info({ event: 'function.finished', eventId: event.id, ...json }, `collected ${json.events} events (${json.outcome})`);
+    // Every stream has run; the worst failure fails the invocation (the others' progress is committed).
+    w.logStreamProblems(summary, w.logger);
+    const failure = w.worstFailure(summary);
+    if (failure !== undefined) throw failure;
   } catch (err) {
     throw new InvocationError(err, event.id);
   }

@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/log.js';
 import { idsOf, exactlyOnceReport } from '../support/store-source.js';
 import { localObjects } from '../support/collected.js';
 import { duoEnvOf } from '../support/duo-env.js';
+import { streamSummary } from '../../src/collect/run-streams.js';
 
 const H = 3_600_000;
 const X = Math.floor((Date.now() - 6 * H) / H) * H;
@@ -60,7 +61,7 @@ async function collectAll(opts: { lastPageCursor: 'present' | 'absent'; faults?:
   await createLocalCheckpointStore({ path: join(dir, config.stateKey) }).save(serializeCheckpoint(initialCheckpoint(X, new Date().toISOString())), null);
   const collector = await createCollector(config, { logger: silentLogger(), client: { backoffBaseMs: 1, jitterMs: 0, maxRetries: 12 } });
   try {
-    const summary = await collector.run();
+    const summary = streamSummary(await collector.run());
     return { summary, config, dir };
   } finally {
     await collector.close();

@@ -11,6 +11,7 @@ import { TELEPHONY_PATH, type PageRequest, type TelephonyItem } from '../../src/
 import { AbortedError, DuoApiError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { startScriptedServer, type ScriptedReply, type ScriptedServer } from '../support/scripted-server.js';
+import { STREAMS } from '../../src/duo/streams.js';
 
 const require = createRequire(import.meta.url);
 type DuoSign = (ikey: string, skey: string, method: string, host: string, path: string, params: Record<string, string>, date: string, body?: string) => string;
@@ -136,8 +137,8 @@ describe('paging', () => {
   it('re-sends the window, limit and sort=ts:asc with every request, and next_offset only when given', async () => {
     const server = await serve([ok([item(1), item(2)], '1700000000100,c1'), ok([item(3)], '1700000000200,c2')]);
     const { client } = clientFor(server);
-    const first = await client.getTelephonyPage(WINDOW);
-    const second = await client.getTelephonyPage({ ...WINDOW, nextOffset: first.nextOffset });
+    const first = await client.getPage(STREAMS.telephony, WINDOW);
+    const second = await client.getPage(STREAMS.telephony, { ...WINDOW, nextOffset: first.nextOffset });
 
     expect([first.items.length, second.items.length]).toEqual([2, 1]);
     expect([first.nextOffset, second.nextOffset]).toEqual(['1700000000100,c1', '1700000000200,c2']);
@@ -161,26 +162,26 @@ describe('paging', () => {
   ])('reads a next_offset that is %s as the end of the window', async (_name, last) => {
     const server = await serve([ok([item(3)], last), ok([])]);
     const { client } = clientFor(server);
-    const page = await client.getTelephonyPage(WINDOW);
+    const page = await client.getPage(STREAMS.telephony, WINDOW);
     expect(page.items).toHaveLength(1);
     expect(page.nextOffset).toBeNull();
-    const empty = await client.getTelephonyPage(WINDOW);
+    const empty = await client.getPage(STREAMS.telephony, WINDOW);
     expect(empty).toMatchObject({ items: [], nextOffset: null });
   });
 
   it('joins an array cursor with "," and sends it back', async () => {
     const server = await serve([ok([item(1)], ['1700000000100', 'abc-def']), ok([])]);
     const { client } = clientFor(server);
-    const first = await client.getTelephonyPage(WINDOW);
+    const first = await client.getPage(STREAMS.telephony, WINDOW);
     expect(first.nextOffset).toBe('1700000000100,abc-def');
-    await client.getTelephonyPage({ ...WINDOW, nextOffset: first.nextOffset });
+    await client.getPage(STREAMS.telephony, { ...WINDOW, nextOffset: first.nextOffset });
     expect(query(server.requests[1]!.url).get('next_offset')).toBe('1700000000100,abc-def');
   });
 
   it('signs each request as Duo checks it (v5 and v2, SHA-512)', async () => {
     const server = await serve([ok([]), ok([])]);
-    await clientFor(server).client.getTelephonyPage({ ...WINDOW, nextOffset: '1700000000100,x y' });
-    await clientFor(server, { signatureVersion: 2 }).client.getTelephonyPage(WINDOW);
+    await clientFor(server).client.getPage(STREAMS.telephony, { ...WINDOW, nextOffset: '1700000000100,x y' });
+    await clientFor(server, { signatureVersion: 2 }).client.getPage(STREAMS.telephony, WINDOW);
     const [v5, v2] = server.requests;
     const expectOracle = (req: typeof v5, sign: DuoSign): void => {
       const params = Object.fromEntries(query(req!.url));
@@ -199,7 +200,7 @@ describe('retries', () => {
     const rateLimited = duoFail(429, 42901, 'Too Many Requests');
     const server = await serve([rateLimited, rateLimited, rateLimited, ok([item(1)])]);
     const { client, sleeps } = clientFor(server);
-    const page = await client.getTelephonyPage(WINDOW);
+    const page = await client.getPage(STREAMS.telephony, WINDOW);
     expect(page.items).toHaveLength(1);
     expect(sleeps).toEqual([1, 2, 4]);
     const dates = server.requests.map((r) => r.headers.date);
@@ -216,14 +217,14 @@ describe('retries', () => {
   it('adds jitter and uses the default base', async () => {
     const server = await serve([duoFail(429, 42901, 'Too Many Requests'), ok([])]);
     const { client, sleeps } = clientFor(server, { backoffBaseMs: undefined, jitterMs: undefined, random: () => 0.5 });
-    await client.getTelephonyPage(WINDOW);
+    await client.getPage(STREAMS.telephony, WINDOW);
     expect(sleeps).toEqual([1500]);
   });
 
   it('gives up after maxRetries with DUO_RATE_LIMITED (exit 4)', async () => {
     const server = await serve(Array.from({ length: 4 }, () => duoFail(429, 42901, 'Too Many Requests')));
     const { client, sleeps } = clientFor(server, { maxRetries: 3 });
-    const err = await failure(client.getTelephonyPage(WINDOW));
+    const err = await failure(client.getPage(STREAMS.telephony, WINDOW));
     expect(err.code).toBe('DUO_RATE_LIMITED');
     expect(err.exitCode).toBe(4);
     expect(err.httpStatus).toBe(429);
@@ -243,7 +244,7 @@ describe('retries', () => {
       ok([item(1), item(2)], '1700000000100,c1'),
     ]);
     const { client, sleeps } = clientFor(server);
-    const page = await client.getTelephonyPage(WINDOW);
+    const page = await client.getPage(STREAMS.telephony, WINDOW);
     expect(page.items).toHaveLength(2);
     expect(page.nextOffset).toBe('1700000000100,c1');
     expect(sleeps).toEqual([1, 2, 4, 8]);
@@ -258,7 +259,7 @@ describe('retries', () => {
     };
     const server = await serve([html, html, html]);
     const { client } = clientFor(server, { maxRetries: 2 });
-    const err = await failure(client.getTelephonyPage(WINDOW));
+    const err = await failure(client.getPage(STREAMS.telephony, WINDOW));
     expect(err.code).toBe('DUO_UNAVAILABLE');
     expect(err.exitCode).toBe(4);
     expect(err.retryable).toBe(true);
@@ -271,7 +272,7 @@ describe('retries', () => {
     const truncated: ScriptedReply = { headers: { 'content-type': 'application/json' }, body: '{"stat":"OK","response":{"items":[{"phone":"+1212' };
     const server = await serve([truncated, truncated]);
     const { client } = clientFor(server, { maxRetries: 1 });
-    const err = await failure(client.getTelephonyPage(WINDOW));
+    const err = await failure(client.getPage(STREAMS.telephony, WINDOW));
     expect(err.code).toBe('DUO_BAD_RESPONSE');
     expect(err.exitCode).toBe(4);
     expect(err.message).toContain('truncated JSON');
@@ -283,7 +284,7 @@ describe('retries', () => {
   it('treats a 200 whose items are not objects as a bad response', async () => {
     const server = await serve([{ body: { stat: 'OK', response: { items: [1, 2] } } }]);
     const { client } = clientFor(server, { maxRetries: 0 });
-    const err = await failure(client.getTelephonyPage(WINDOW));
+    const err = await failure(client.getPage(STREAMS.telephony, WINDOW));
     expect(err.code).toBe('DUO_BAD_RESPONSE');
     expect(err.message).toContain('"response.items[0]" is not an object');
   });
@@ -293,7 +294,7 @@ describe('retries', () => {
     const huge: ScriptedReply = { headers: { 'content-type': 'application/json' }, body: `{"stat":"OK","response":{"items":[${'{"phone":"+12125556707"},'.repeat(1_600_000)}` };
     const server = await serve([huge, huge]);
     const { client, sleeps } = clientFor(server, { maxRetries: 1 });
-    const err = await failure(client.getTelephonyPage(WINDOW));
+    const err = await failure(client.getPage(STREAMS.telephony, WINDOW));
     expect(err.message).toBe(
       "Duo's answer for /admin/v2/logs/telephony was unusable after 2 attempts, the last: HTTP 200 with a body over the client's 32 MiB size limit " +
         "(a full page of 1000 items is under 1 MiB). A proxy in between or a change on Duo's side may be the cause: try again later",
@@ -310,7 +311,7 @@ describe('retries', () => {
     const failIn200: ScriptedReply = { status: 200, body: { stat: 'FAIL', code: 50001, message: 'Internal error' } };
     const server = await serve([failIn200, failIn200, ok([item(1)])]);
     const { client, sleeps } = clientFor(server);
-    expect((await client.getTelephonyPage(WINDOW)).items).toHaveLength(1);
+    expect((await client.getPage(STREAMS.telephony, WINDOW)).items).toHaveLength(1);
     expect(sleeps).toEqual([1, 2]);
     expect(client.stats).toMatchObject({ requests: 3, retries: 2, serverErrors: 2, badResponses: 0 });
   });
@@ -319,7 +320,7 @@ describe('retries', () => {
     const failIn200: ScriptedReply = { status: 200, body: { stat: 'FAIL', code: 50001, message: 'Internal error' } };
     const server = await serve([failIn200, failIn200]);
     const { client } = clientFor(server, { maxRetries: 1 });
-    const err = await failure(client.getTelephonyPage(WINDOW));
+    const err = await failure(client.getPage(STREAMS.telephony, WINDOW));
     expect(err.message).toBe(
       'Duo failed /admin/v2/logs/telephony 2 attempts in a row, the last with HTTP 200 with stat FAIL: 50001 Internal error. ' +
         'Duo or a proxy in front of it is failing: try again later (status.duo.com lists Duo incidents)',
@@ -333,7 +334,7 @@ describe('retries', () => {
     const failIn200: ScriptedReply = { status: 200, body: { stat: 'FAIL', code: 42901, message: 'Too Many Requests' } };
     const server = await serve([failIn200, failIn200]);
     const { client, sleeps } = clientFor(server, { maxRetries: 1 });
-    const err = await failure(client.getTelephonyPage(WINDOW));
+    const err = await failure(client.getPage(STREAMS.telephony, WINDOW));
     expect(err.message).toBe(
       'Duo kept answering HTTP 200 with stat FAIL (too many requests) for /admin/v2/logs/telephony after 2 attempts: 42901 Too Many Requests. ' +
         'Other clients of the same integration share its rate limit: lower REQUESTS_PER_MINUTE or poll less often',
@@ -346,7 +347,7 @@ describe('retries', () => {
   it('retries a stat FAIL inside a 200 that carries no Duo code as an unusable answer', async () => {
     const server = await serve([{ body: { stat: 'FAIL', message: 'odd' } }]);
     const { client } = clientFor(server, { maxRetries: 0 });
-    const err = await failure(client.getTelephonyPage(WINDOW));
+    const err = await failure(client.getPage(STREAMS.telephony, WINDOW));
     expect(err.code).toBe('DUO_BAD_RESPONSE');
     expect(err.message).toContain('the last: HTTP 200 with stat "FAIL" (Duo error odd)');
   });
@@ -354,7 +355,7 @@ describe('retries', () => {
   it('times out a slow answer and retries it', async () => {
     const server = await serve([{ ...ok([item(1)]), delayMs: 60_000 }, ok([item(2)])]);
     const { client } = clientFor(server, { timeoutMs: 150, maxRetries: 1 });
-    const page = await client.getTelephonyPage(WINDOW);
+    const page = await client.getPage(STREAMS.telephony, WINDOW);
     expect(page.items[0]!.telephony_id).toBe(item(2).telephony_id);
     expect(client.stats.networkErrors).toBe(1);
   });
@@ -363,7 +364,7 @@ describe('retries', () => {
     const server = await serve([{ ...ok([]), delayMs: 60_000 }]);
     const { client } = clientFor(server, { timeoutMs: 100, maxRetries: 0 });
     const started = performance.now();
-    const err = await failure(client.getTelephonyPage(WINDOW));
+    const err = await failure(client.getPage(STREAMS.telephony, WINDOW));
     // The answer would have taken a minute: the timeout ended it.
     expect(performance.now() - started).toBeLessThan(30_000);
     expect(err.code).toBe('DUO_UNAVAILABLE');
@@ -376,7 +377,7 @@ describe('retries', () => {
     const url = server.url;
     await server.close();
     const { client } = clientFor({ ...server, url }, { maxRetries: 1 });
-    const err = await failure(client.getTelephonyPage(WINDOW));
+    const err = await failure(client.getPage(STREAMS.telephony, WINDOW));
     expect(err.code).toBe('DUO_UNAVAILABLE');
     expect(err.httpStatus).toBe(0);
     expect(err.message).toContain('ECONNREFUSED');
@@ -456,7 +457,7 @@ describe('refusals are not retried', () => {
   it.each(cases)('$name', async ({ reply, code, exitCode, contains }) => {
     const server = await serve([reply, ok([])]);
     const { client, sleeps } = clientFor(server);
-    const err = await failure(client.getTelephonyPage(WINDOW));
+    const err = await failure(client.getPage(STREAMS.telephony, WINDOW));
     expect(err.code).toBe(code);
     expect(err.exitCode).toBe(exitCode);
     expect(err.retryable).toBe(false);
@@ -469,7 +470,7 @@ describe('refusals are not retried', () => {
     const localNow = Date.UTC(2026, 0, 1, 12, 0, 0);
     const server = await serve([{ ...duoFail(401, 40105, 'Bad request timestamp'), headers: { date: new Date(localNow - 600_000).toUTCString() } }]);
     const { client } = clientFor(server, { now: () => localNow });
-    const err = await failure(client.getTelephonyPage(WINDOW));
+    const err = await failure(client.getPage(STREAMS.telephony, WINDOW));
     expect(err.serverDateMs).toBe(localNow - 600_000);
     expect(err.duoCode).toBe(40105);
     expect(err.message).toContain('off by +600.0 s');
@@ -493,7 +494,7 @@ describe('pacing and abort', () => {
     const server = await serve([ok([]), ok([]), ok([])]);
     const { now, starts } = startTimes();
     const { client } = clientFor(server, { requestsPerMinute: 600, sleep: undefined, now });
-    for (let i = 0; i < 3; i += 1) await client.getTelephonyPage(WINDOW);
+    for (let i = 0; i < 3; i += 1) await client.getPage(STREAMS.telephony, WINDOW);
     expect(starts).toHaveLength(3);
     // Timers may fire up to 1 ms early relative to performance.now().
     expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(99);
@@ -507,7 +508,7 @@ describe('pacing and abort', () => {
     const server = await serve([ok([]), duoFail(500, 50001, 'Internal error'), ok([])]);
     const { now, starts } = startTimes();
     const { client } = clientFor(server, { requestsPerMinute: 600, sleep: undefined, now });
-    await Promise.all([client.getTelephonyPage(WINDOW), client.getTelephonyPage(WINDOW)]);
+    await Promise.all([client.getPage(STREAMS.telephony, WINDOW), client.getPage(STREAMS.telephony, WINDOW)]);
     expect(starts).toHaveLength(3);
     const sorted = [...starts].sort((a, b) => a - b);
     expect(sorted[1]! - sorted[0]!).toBeGreaterThanOrEqual(99);
@@ -519,7 +520,7 @@ describe('pacing and abort', () => {
     const { client } = clientFor(server, { backoffBaseMs: 10_000, sleep: undefined });
     const controller = new AbortController();
     const started = performance.now();
-    const pending = client.getTelephonyPage(WINDOW, controller.signal);
+    const pending = client.getPage(STREAMS.telephony, WINDOW, controller.signal);
     // The 429 has been answered: the client is in its 10 s backoff.
     await until(() => server.requests.length === 1);
     controller.abort();
@@ -533,12 +534,12 @@ describe('pacing and abort', () => {
     const server = await serve([{ ...ok([]), delayMs: 60_000 }]);
     const { client } = clientFor(server);
     const controller = new AbortController();
-    const pending = client.getTelephonyPage(WINDOW, controller.signal);
+    const pending = client.getPage(STREAMS.telephony, WINDOW, controller.signal);
     // Abort once the request has reached the server, whatever the machine's speed.
     await until(() => server.requests.length === 1);
     controller.abort();
     await expect(pending).rejects.toBeInstanceOf(AbortedError);
-    await expect(client.getTelephonyPage(WINDOW, AbortSignal.abort())).rejects.toBeInstanceOf(AbortedError);
+    await expect(client.getPage(STREAMS.telephony, WINDOW, AbortSignal.abort())).rejects.toBeInstanceOf(AbortedError);
     expect(server.requests).toHaveLength(1);
   });
 });
@@ -564,8 +565,8 @@ describe('secrets', () => {
     // the request's Authorization header and the secret key into their error pages.
     const server = await serve([duoFail(401, 40103, 'Invalid signature in request credentials'), { reset: true }, { reset: true }]);
     const { client } = clientFor(server, { maxRetries: 1 });
-    await failure(client.getTelephonyPage(WINDOW));
-    await failure(client.getTelephonyPage(WINDOW));
+    await failure(client.getPage(STREAMS.telephony, WINDOW));
+    await failure(client.getPage(STREAMS.telephony, WINDOW));
 
     const fixedNow = Date.UTC(2026, 0, 2);
     const params = { mintime: String(WINDOW.mintimeMs), maxtime: String(WINDOW.maxtimeMs), limit: String(WINDOW.limit), sort: 'ts:asc' };
@@ -576,8 +577,8 @@ describe('secrets', () => {
       { status: 403, headers: { 'content-type': 'text/plain' }, body: `${SKEY} ${expectedAuth.slice(6)}` },
     ]);
     const leaky = clientFor(echo, { now: () => fixedNow, maxRetries: 1 }).client;
-    await failure(leaky.getTelephonyPage(WINDOW));
-    await failure(leaky.getTelephonyPage(WINDOW));
+    await failure(leaky.getPage(STREAMS.telephony, WINDOW));
+    await failure(leaky.getPage(STREAMS.telephony, WINDOW));
     expect(echo.requests.map((r) => r.headers.authorization)).toEqual([expectedAuth, expectedAuth, expectedAuth]);
 
     const sent = servers.flatMap((s) => s.requests.map((r) => String(r.headers.authorization)));

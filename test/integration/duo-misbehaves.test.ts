@@ -13,7 +13,8 @@ import { createSimClock, createSimEvent, generateDataset, startSimulator, type S
 import { compareEvents } from '../../src/simulator/index.js';
 import type { MisbehaviourOptions } from '../../src/simulator/server.js';
 import type { TelephonyItem } from '../../src/duo/types.js';
-import { itemKey } from '../../src/collect/page.js';
+import { STREAMS } from '../../src/duo/streams.js';
+const itemKey = STREAMS.telephony.contentKey;
 import { CLI, runCli, type CliResult } from '../support/cli.js';
 import { localObjects } from '../support/collected.js';
 import { exactlyOnceReport } from '../support/store-source.js';

@@ -22,7 +22,7 @@ export function storeSource(events: readonly SimEvent[], lastPageCursor: 'presen
     failNext(error, n = 1) {
       for (let i = 0; i < n; i++) failures.push(error);
     },
-    async getTelephonyPage(req: PageRequest): Promise<TelephonyPage> {
+    async getPage(req: PageRequest): Promise<TelephonyPage> {
       stats.requests += 1;
       await new Promise((r) => setImmediate(r));
       const f = failures.shift();

@@ -6,6 +6,7 @@ import { createLogger } from '../../log.js';
 import { resolveSecretKey } from '../../collect/deps.js';
 import { createDuoClient } from '../../duo/client.js';
 import { checkDuo, formatCheckReport } from '../../duo/check.js';
+import { STREAMS } from '../../duo/streams.js';
 import { addSettingOptions, explicitFlags } from '../options.js';
 import { exitStatusHelp } from '../help.js';
 import { ERROR_CODES, EXIT_STATUS } from '../../exit-codes.js';
@@ -13,7 +14,7 @@ import { ERROR_CODES, EXIT_STATUS } from '../../exit-codes.js';
 export function register(program: Command, io: CliIo): void {
   const cmd = program
     .command('check')
-    .description('check the integration key, secret key, telephony permission and clock against Duo with one request')
+    .description('check the integration key, secret key, clock and the permission for each selected log stream against Duo, one request each')
     .option('--json', 'print the report as JSON');
   addSettingOptions(cmd, 'check');
   cmd.addHelpText('after', `\n${exitStatusHelp(['ok', 'config', 'duoAccess', 'unavailable'])}\n`);
@@ -33,7 +34,7 @@ export function register(program: Command, io: CliIo): void {
       logger,
     });
     try {
-      const report = await checkDuo(client, { apiHost: config.apiHost });
+      const report = await checkDuo(client, { apiHost: config.apiHost, streams: config.logs.map((name) => STREAMS[name]) });
       io.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatCheckReport(report).replace(/\n?$/, '\n'));
       io.setExitCode(report.ok ? EXIT_STATUS.ok : report.failure ? ERROR_CODES[report.failure.code].exit : EXIT_STATUS.failed);
     } finally {

@@ -12,7 +12,8 @@ import type { CliIo } from '../io.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../log.js';
 import { createCollector } from '../../collect/deps.js';
-import { formatProgress, formatSummary } from '../../collect/report.js';
+import { worstFailure } from '../../collect/run-streams.js';
+import { formatCollection, formatProgress } from '../../collect/report.js';
 import { startSimulator } from '../../simulator/index.js';
 import { convertNdjsonStream, walkInputFiles, emptyStats, addStats } from '../../udm/index.js';
 import { ConfigError } from '../../errors.js';
@@ -91,7 +92,9 @@ export function register(program: Command, io: CliIo): void {
         await collector.close();
         await sim.close();
       }
-      say(formatSummary(summary));
+      say(formatCollection(summary));
+      const failure = worstFailure(summary);
+      if (failure !== undefined) throw failure;
 
       // Check the folder against the simulator: every event once, none twice.
       const dataDir = join(out, config.prefix);

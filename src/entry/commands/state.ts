@@ -33,18 +33,27 @@ export function register(program: Command, io: CliIo): void {
   addSettingOptions(show, 'state');
   show.action(async (opts: { json?: boolean }) => {
     const config = loadConfig(io.env, explicitFlags(show));
-    const stores = await createStores(config);
-    try {
-      const stored = await stores.checkpoints.load();
-      if (!stored) {
-        io.stdout.write(opts.json ? 'null\n' : `no checkpoint at ${stores.checkpoints.location}: the first run starts ${config.lookbackHours} h back\n`);
-        return;
+    const several = config.stores.length > 1;
+    // One stream: its checkpoint as before (JSON: the document or null). Several: one section each
+    // (JSON: an object keyed by stream).
+    const shown: Record<string, Checkpoint | null> = {};
+    for (const store of config.stores) {
+      const stores = await createStores(config, store);
+      try {
+        const stored = await stores.checkpoints.load();
+        const cp = stored ? parseStoredCheckpoint(stored) : null;
+        shown[store.stream] = cp;
+        if (opts.json) continue;
+        const head = several ? `${store.stream}:\n` : '';
+        io.stdout.write(
+          head +
+            (stored && cp ? describe(cp, stored.location, Date.now()) : `no checkpoint at ${stores.checkpoints.location}: the first run starts ${config.lookbackHours} h back\n`),
+        );
+      } finally {
+        await stores.close();
       }
-      const cp = parseStoredCheckpoint(stored);
-      io.stdout.write(opts.json ? `${JSON.stringify(cp)}\n` : describe(cp, stored.location, Date.now()));
-    } finally {
-      await stores.close();
     }
+    if (opts.json) io.stdout.write(`${JSON.stringify(several ? shown : shown[config.stores[0]!.stream])}\n`);
   });
 
   const reset = state
@@ -64,6 +73,7 @@ export function register(program: Command, io: CliIo): void {
       if (toMs < Date.now() - MAX_AGE_MS) problems.push('--to: Duo keeps 180 days; choose a time within the last 179 days');
     }
     if (!opts.yes) problems.push('--yes: required to confirm the reset');
+    if (config.stores.length > 1) problems.push(`--logs: state reset moves one stream's checkpoint; name one (${config.stores.map((s) => s.stream).join(', ')} are selected)`);
     if (problems.length) throw new ConfigError(problems);
     const stores = await createStores(config);
     try {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { carryAfter, cursorsAfter, itemKey, judgePage, skipIdsAtEnd, type PageContext } from '../../../src/collect/page.js';
+import { STREAMS } from '../../../src/duo/streams.js';
+import { carryAfter, cursorsAfter, judgePage, skipIdsAtEnd, type PageContext } from '../../../src/collect/page.js';
 import { duoNowFloor, duoTimeOf, mayClose, offsetFrom } from '../../../src/collect/clock.js';
 import type { TelephonyItem } from '../../../src/duo/types.js';
 
+const itemKey = STREAMS.telephony.contentKey;
 const T = Date.UTC(2026, 10, 25, 10, 0, 0); // window start
 const MAX = T + 60_000;
 const ts = (ms: number, micros = 0): string => `${new Date(ms).toISOString().slice(0, 23)}${String(micros).padStart(3, '0')}+00:00`;

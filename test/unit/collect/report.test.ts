@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { formatProgress, formatSummary, plural } from '../../../src/collect/report.js';
+import { formatCollection, formatProgress, formatSummary, plural } from '../../../src/collect/report.js';
+import type { CollectionSummary } from '../../../src/collect/run-streams.js';
+import { CollectorError, DuoApiError } from '../../../src/errors.js';
 import type { RunProgress, RunSummary } from '../../../src/collect/run.js';
 import { initialCheckpoint } from '../../../src/checkpoint/codec.js';
-import { SUMMARY_FIELDS, summaryJson } from '../../../src/collect/summary.js';
+import { collectionJson, SUMMARY_FIELDS } from '../../../src/collect/summary.js';
 
 const DAY = 86_400_000;
 const to = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -17,6 +19,7 @@ const progress = (over: Partial<RunProgress> = {}): RunProgress => ({
 });
 
 const summary = (over: Partial<RunSummary> = {}): RunSummary => ({
+  stream: 'telephony',
   outcome: 'caught-up',
   events: 1,
   objectsCreated: 1,
@@ -76,18 +79,47 @@ describe('formatSummary', () => {
 });
 
 describe('the run summary schema', () => {
+  const collection: CollectionSummary = {
+    durationMs: 1000,
+    streams: [
+      { stream: 'telephony', status: 'collected', summary: summary() },
+      { stream: 'trust_monitor', status: 'unsupported', error: new DuoApiError('DUO_BAD_REQUEST', { httpStatus: 404, path: '/admin/v1/trust_monitor/events' }, {}) },
+      { stream: 'administrator', status: 'failed', error: new CollectorError('DUO_UNPAGEABLE', 'a full second') },
+    ],
+  };
+  const json = collectionJson(collection);
+  /** The fields a JSON object shows, `streams[].` before those of each stream. */
+  const fieldsOf = (o: Record<string, unknown>, prefix = ''): string[] => Object.keys(o).map((k) => `${prefix}${k}`);
+
   it('writes exactly the fields of its table, in order', () => {
-    const json = summaryJson(summary());
-    expect(Object.keys(json)).toEqual(SUMMARY_FIELDS.map((f) => f.name));
-    expect(json).toMatchObject({ summaryVersion: 1, stream: 'telephony', nextMintime: new Date(to).toISOString(), openWindow: null });
+    const top = SUMMARY_FIELDS.filter((f) => !f.name.startsWith('streams[].')).map((f) => f.name);
+    expect(fieldsOf(json as unknown as Record<string, unknown>)).toEqual(top);
+    const perStream = SUMMARY_FIELDS.filter((f) => f.name.startsWith('streams[].')).map((f) => f.name);
+    const collected = fieldsOf(json.streams[0] as unknown as Record<string, unknown>, 'streams[].');
+    const failed = fieldsOf(json.streams[2] as unknown as Record<string, unknown>, 'streams[].');
+    expect(perStream.filter((f) => collected.includes(f) || failed.includes(f))).toEqual(perStream);
+    expect(collected).toEqual(perStream.filter((f) => f !== 'streams[].error'));
+    expect(json).toMatchObject({ summaryVersion: 2, outcome: 'failed', events: 1, durationMs: 1000 });
+    expect(json.streams[0]).toMatchObject({ stream: 'telephony', status: 'collected', nextMintime: new Date(to).toISOString(), openWindow: null });
+    expect(json.streams[1]).toEqual({ stream: 'trust_monitor', status: 'unsupported', error: { code: 'DUO_BAD_REQUEST', message: expect.stringContaining('404') as unknown } });
+    expect(json.streams[2]).toEqual({ stream: 'administrator', status: 'failed', error: { code: 'DUO_UNPAGEABLE', message: 'a full second' } });
   });
 
   it('gives every field a type the JSON shows', () => {
-    const json = summaryJson(summary()) as unknown as Record<string, unknown>;
     for (const f of SUMMARY_FIELDS) {
-      const v = json[f.name];
-      const actual = v === null ? 'null' : typeof v;
-      expect(f.type.split(' or ').map((t) => (t === 'object' ? 'object' : t)), f.name).toContain(actual === 'null' ? 'null' : actual);
+      const [, inner] = f.name.split('streams[].');
+      const holder = (inner === 'error' ? json.streams[2] : inner !== undefined ? json.streams[0] : json) as unknown as Record<string, unknown>;
+      const v = holder[inner ?? f.name];
+      const actual = v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+      expect(f.type.split(' or '), f.name).toContain(actual);
     }
+  });
+
+  it('prints one line per stream, saying why a stream was left out or failed', () => {
+    const text = formatCollection(collection).split('\n');
+    expect(text).toHaveLength(3);
+    expect(text[0]).toMatch(/^telephony: caught up: 1 event in 1 new object/);
+    expect(text[1]).toMatch(/^trust_monitor: not served to this Duo account or application \(DUO_BAD_REQUEST\), left out: /);
+    expect(text[2]).toBe('administrator: failed (DUO_UNPAGEABLE): a full second');
   });
 });

@@ -51,8 +51,8 @@ function deps(store: MemoryStore, source: ReturnType<typeof storeSource>, over: 
 function alteredSource(inner: StoreSource, alter: (page: TelephonyPage, req: PageRequest) => TelephonyPage): PageSource {
   return {
     stats: inner.stats,
-    async getTelephonyPage(req: PageRequest) {
-      return alter(await inner.getTelephonyPage(req), req);
+    async getPage(req: PageRequest) {
+      return alter(await inner.getPage(req), req);
     },
   };
 }
@@ -281,14 +281,14 @@ describe('runOnce requests the next page while it stores the current one', () =>
         return maxInFlight;
       },
       signals,
-      async getTelephonyPage(req: Parameters<typeof inner.getTelephonyPage>[0], signal?: AbortSignal) {
+      async getPage(req: Parameters<typeof inner.getPage>[0], signal?: AbortSignal) {
         inFlight += 1;
         maxInFlight = Math.max(maxInFlight, inFlight);
         if (signal) signals.push(signal);
         log.push(`fetch ${req.nextOffset ?? 'start'}`);
         try {
           await new Promise((r) => setTimeout(r, delayMs));
-          return await inner.getTelephonyPage(req);
+          return await inner.getPage(req);
         } finally {
           inFlight -= 1;
         }
@@ -359,10 +359,10 @@ describe('runOnce requests the next page while it stores the current one', () =>
     const d = tracingDeps(store, source, log);
     // The 3rd request (page 3, prefetched while page 2 is stored) fails.
     let calls = 0;
-    const inner = source.getTelephonyPage.bind(source);
+    const inner = source.getPage.bind(source);
     d.client = {
       stats: source.stats,
-      getTelephonyPage: async (req, signal) => {
+      getPage: async (req, signal) => {
         calls += 1;
         if (calls === 3) throw new StorageError('STORAGE_UNAVAILABLE', 'injected');
         return inner(req, signal);

@@ -13,13 +13,14 @@ function fakeClient(answer: (req: PageRequest) => TelephonyPage | Error): DuoCli
   const seen: PageRequest[] = [];
   return {
     seen,
-    getTelephonyPage: async (req) => {
+    getPage: async (_stream, req) => {
       seen.push(req);
       const a = answer(req);
       if (a instanceof Error) throw a;
       return a;
     },
     stats: { requests: 0, retries: 0, rateLimited: 0, serverErrors: 0, networkErrors: 0, badResponses: 0 },
+    statsOf: () => ({ requests: 0, retries: 0, rateLimited: 0, serverErrors: 0, networkErrors: 0, badResponses: 0 }),
     close: async () => undefined,
   };
 }

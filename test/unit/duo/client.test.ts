@@ -1,14 +1,13 @@
 /** The client's pure parts: body checks, cursor normalisation, redaction, option validation. */
 import fc from 'fast-check';
+import { normalizeNextOffset, STREAMS } from '../../../src/duo/streams.js';
 import { describe, expect, it } from 'vitest';
 import {
   createDuoClient,
   createRedactor,
   formatOffset,
   looksTruncated,
-  normalizeNextOffset,
   parseHttpDate,
-  parseTelephonyBody,
   readBody,
 } from '../../../src/duo/client.js';
 import { isRetryableStatus, refusalFor, RETRYABLE_STATUSES, statusOfDuoCode } from '../../../src/duo/errors-map.js';
@@ -32,6 +31,8 @@ describe('normalizeNextOffset', () => {
     expect(normalizeNextOffset(input)).toHaveProperty('problem');
   });
 });
+
+const parseTelephonyBody = (v: unknown) => STREAMS.telephony.parse(v, { mintimeMs: 0, maxtimeMs: 1, limit: 1000 });
 
 describe('parseTelephonyBody', () => {
   const item = { context: 'authentication', credits: 1, phone: '+12125556707', telephony_id: 'id-1', ts: '2023-03-21T22:34:49.466370+00:00', txid: 't', type: 'sms', new_field: { x: 1 } };

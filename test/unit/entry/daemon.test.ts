@@ -4,7 +4,7 @@ import { watchParent } from '../../../src/entry/parent.js';
 import { onStopSignals } from '../../../src/entry/signals.js';
 import { ConfigError, DuoApiError, StorageError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
-import type { RunSummary } from '../../../src/collect/run.js';
+import type { CollectionSummary } from '../../../src/collect/run-streams.js';
 
 /** A schedule that never comes within a test: only the run at start happens. */
 const NEVER = '0 0 1 1 *';
@@ -26,7 +26,7 @@ describe('daemon', () => {
   });
 
   it('keeps going after a failure the next tick may cure', async () => {
-    const results: Array<RunSummary | Error> = [];
+    const results: Array<CollectionSummary | Error> = [];
     let runs = 0;
     const daemon = startDaemon({
       collector: { run: async () => { runs += 1; throw new StorageError('STORAGE_UNAVAILABLE', 'GCS 503'); } },

@@ -1,0 +1,107 @@
+/**
+ * A collection: every selected stream collected side by side, each by its own `runOnce` with its own
+ * sink and checkpoint, all through one Duo client (one pacing for the integration). A stream that
+ * fails does not stop the others; the collection reports each stream, and its failure is the worst
+ * stream's (K's exit-code table).
+ *
+ * A stream Duo refuses with 403 or 404 while it serves another stream of the same collection is
+ * "unsupported" for this account (an edition without it, or an app allowed only some logs): reported,
+ * not a failure. With no stream served, the same refusal is the failure it always was (a wrong key,
+ * host or permission).
+ */
+import type { StreamName } from '../duo/streams.js';
+import { CollectorError, DuoApiError } from '../errors.js';
+import { codeOf, ERROR_CODES, EXIT_STATUS, type ExitStatus } from '../exit-codes.js';
+import type { RunOutcome, RunSummary } from './run.js';
+import type { Logger } from '../log.js';
+
+export type StreamResult =
+  | { stream: StreamName; status: 'collected'; summary: RunSummary }
+  | { stream: StreamName; status: 'unsupported'; error: DuoApiError }
+  | { stream: StreamName; status: 'failed'; error: unknown };
+
+export interface CollectionSummary {
+  /** One result per selected stream, in the stream table's order. */
+  streams: StreamResult[];
+  durationMs: number;
+}
+
+export interface StreamJob {
+  stream: StreamName;
+  run(): Promise<RunSummary>;
+}
+
+/** Runs every job at once and waits for all of them, whatever each one's fate. */
+export async function runStreams(jobs: readonly StreamJob[], now: () => number = Date.now): Promise<CollectionSummary> {
+  const startMs = now();
+  const settled = await Promise.allSettled(jobs.map((j) => j.run()));
+  const anyServed = settled.some((s) => s.status === 'fulfilled');
+  const streams = settled.map((s, i): StreamResult => {
+    const stream = jobs[i]!.stream;
+    if (s.status === 'fulfilled') return { stream, status: 'collected', summary: s.value };
+    const err: unknown = s.reason;
+    if (anyServed && isUnsupported(err)) return { stream, status: 'unsupported', error: err };
+    return { stream, status: 'failed', error: err };
+  });
+  return { streams, durationMs: now() - startMs };
+}
+
+/** A refusal that says this account does not offer the endpoint to this application. */
+function isUnsupported(err: unknown): err is DuoApiError {
+  return err instanceof DuoApiError && (err.httpStatus === 403 || err.httpStatus === 404);
+}
+
+/**
+ * Which failure speaks for the collection: one a human must look at before one the next run may cure
+ * (an object conflict, a bug, a setting, Duo's refusal, then what is unavailable). Undefined when no
+ * stream failed.
+ */
+export function worstFailure(c: CollectionSummary): unknown {
+  const failures = c.streams.flatMap((r) => (r.status === 'failed' ? [r.error] : []));
+  const rank = (err: unknown): number => SEVERITY.indexOf(exitOf(err));
+  return failures.reduce<unknown>((worst, err) => (worst === undefined || rank(err) < rank(worst) ? err : worst), undefined);
+}
+
+const SEVERITY: readonly ExitStatus[] = [EXIT_STATUS.objectConflict, EXIT_STATUS.failed, EXIT_STATUS.config, EXIT_STATUS.duoAccess, EXIT_STATUS.unavailable, EXIT_STATUS.ok];
+
+function exitOf(err: unknown): ExitStatus {
+  const code = codeOf(err);
+  return code === undefined ? EXIT_STATUS.failed : ERROR_CODES[code].exit;
+}
+
+/** The outcome of the whole collection for one line: `stopped` if any stream stopped, else the first not caught up. */
+export function collectionOutcome(c: CollectionSummary): RunOutcome | 'failed' {
+  if (c.streams.some((r) => r.status === 'failed')) return 'failed';
+  const outcomes = c.streams.flatMap((r) => (r.status === 'collected' ? [r.summary.outcome] : []));
+  if (outcomes.includes('stopped')) return 'stopped';
+  return outcomes.find((o) => o !== 'caught-up') ?? 'caught-up';
+}
+
+/** Events written by every stream of the collection. */
+export function collectionEvents(c: CollectionSummary): number {
+  return c.streams.reduce((n, r) => n + (r.status === 'collected' ? r.summary.events : 0), 0);
+}
+
+/** An error's code and message as a summary shows them. */
+export function describeFailure(err: unknown): { code: string; message: string } {
+  if (err instanceof CollectorError) return { code: err.code, message: err.message };
+  return { code: 'UNEXPECTED', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** One log line per stream that was not collected (entry points without a printed summary). */
+export function logStreamProblems(c: CollectionSummary, logger: Logger): void {
+  for (const r of c.streams) {
+    if (r.status === 'collected') continue;
+    const { code, message } = describeFailure(r.error);
+    if (r.status === 'unsupported') logger.warn({ event: 'stream.unsupported', stream: r.stream, error_code: code }, `${r.stream}: not served to this Duo account or application, left out: ${message}`);
+    else logger.error({ event: 'stream.failed', stream: r.stream, error_code: code }, `${r.stream}: ${message}`);
+  }
+}
+
+/** The summary of a collection of one stream (`stream`, or the only one), its failure thrown. */
+export function streamSummary(c: CollectionSummary, stream?: StreamName): RunSummary {
+  const r = stream === undefined && c.streams.length === 1 ? c.streams[0] : c.streams.find((x) => x.stream === stream);
+  if (!r) throw new Error(`the collection has no stream ${stream ?? '(several were collected: name one)'}`);
+  if (r.status !== 'collected') throw r.error;
+  return r.summary;
+}
