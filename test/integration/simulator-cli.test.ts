@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import type { CliIo } from '../../src/entry/io.js';
 import { ConfigError } from '../../src/errors.js';
 import { misbehaviourNotes, parseSimulateFlags, register, simulatorOptionsFrom, type SimulateJson } from '../../src/entry/commands/simulate.js';
-import { pageAll, parseBody, signedGet, type SimTarget } from '../unit/simulator/support.js';
+import { pageAll, pageStream, parseBody, signedGet, type SimTarget } from '../unit/simulator/support.js';
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
 
@@ -200,6 +200,23 @@ describe('parseSimulateFlags', () => {
     expect(() => parseSimulateFlags({ clockOffsetSeconds: String(366 * 86_400) }, NOW)).toThrow(/--clock-offset-seconds must be an integer from -31536000 to 31536000/);
   });
 
+  it('--logs chooses the streams that get data: all by default, telephony from its own flags, the others the default day', () => {
+    const all = parseSimulateFlags({}, NOW);
+    expect(all.logs).toEqual(['telephony', 'authentication', 'activity', 'trust_monitor', 'administrator']);
+    const opts = simulatorOptionsFrom(all);
+    expect(Object.keys(opts.logs ?? {})).toEqual(['authentication', 'activity', 'trust_monitor', 'administrator']);
+    expect(opts.logs?.administrator).toMatchObject({ stream: 'administrator', fromMs: all.fromMs, toMs: all.toMs, seed: 1, identicalRate: 0.1 });
+
+    const some = parseSimulateFlags({ logs: 'trust-monitor, authentication', latenessSeconds: '60' }, NOW);
+    expect(some.logs).toEqual(['authentication', 'trust_monitor']);
+    const someOpts = simulatorOptionsFrom(some);
+    expect(someOpts.events).toEqual([]);
+    expect(Object.keys(someOpts.logs ?? {})).toEqual(['authentication', 'trust_monitor']);
+    // Lateness is Duo publishing late, whatever the stream.
+    expect(someOpts.logs?.authentication).toMatchObject({ lateness: { maxDelayMs: 60_000, rate: 1 } });
+    expect(() => parseSimulateFlags({ logs: 'telephony,phone' }, NOW)).toThrow(/--logs phone is not a Duo log stream/);
+  });
+
   it('keeps small data sets mostly outside the burst unless a size is given', () => {
     expect(parseSimulateFlags({ events: '100' }, NOW).burst?.count).toBe(20);
     expect(parseSimulateFlags({ events: '100', burstSize: '0' }, NOW).burst).toBeUndefined();
@@ -246,10 +263,13 @@ describe('simulate command', () => {
     const names = [...out.matchAll(/^export (\w+)=/gm)].map((m) => m[1]!);
     const shown = execFileSync('sh', ['-c', `${out}\nfor n in ${names.join(' ')}; do printf '%s=%s\\n' "$n" "$(printenv "$n")"; done`], { encoding: 'utf8' });
     const env = Object.fromEntries(shown.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as [string, string]));
-    expect(Object.keys(env)).toEqual(['DUO_API_URL', 'DUO_API_HOST', 'DUO_IKEY', 'DUO_SKEY', 'LOOKBACK_HOURS']);
+    expect(Object.keys(env)).toEqual(['DUO_API_URL', 'DUO_API_HOST', 'DUO_IKEY', 'DUO_SKEY', 'LOOKBACK_HOURS', 'DUO_LOGS']);
+    expect(env['DUO_LOGS']).toBe('telephony,authentication,activity,trust_monitor,administrator');
     expect(env['DUO_IKEY']).toBe('DITESTTESTTESTTESTTE');
     expect(env['DUO_SKEY']).toBe("test secret's");
-    expect(run.io.err()).toMatch(/simulator on http:\/\/127\.0\.0\.1:\d+: 50 events/);
+    expect(run.io.err()).toMatch(/simulator on http:\/\/127\.0\.0\.1:\d+: every log stream/);
+    expect(run.io.err()).toMatch(/^ {2}telephony +50 events, a burst of 10 in the millisecond /m);
+    expect(run.io.err()).toMatch(/^ {2}administrator +1500 events, a burst of 400 in the second /m);
 
     const target: SimTarget = { url: env['DUO_API_URL']!, apiHost: env['DUO_API_HOST']!, integrations: [{ ikey: env['DUO_IKEY']!, skey: env['DUO_SKEY']! }] };
     const r = await signedGet(target, { params: { mintime: String(Date.now() - 3_600_000), maxtime: String(Date.now()) } });
@@ -277,6 +297,25 @@ describe('simulate command', () => {
     expect(parseBody(second).response!.metadata.next_offset).toBe(cursor);
     await run.stop();
     expect(run.io.exitCode()).toBe(0);
+  });
+
+  it('serves every stream by default and says per stream what it serves; --logs leaves the others empty', async () => {
+    const run = runCommand(['--json', '--events', '200', '--seed', '4']);
+    const summary = JSON.parse(await waitFor(() => (run.io.out().includes('\n') ? run.io.out() : undefined))) as SimulateJson;
+    expect(summary.logs.telephony).toMatchObject({ events: 200, burst: { count: 40, unit: 'millisecond' } });
+    expect(summary.logs.authentication.events).toBe(12_000);
+    expect(summary.logs.administrator).toMatchObject({ events: 1500, burst: { count: 400, unit: 'second' } });
+    expect(summary.env['DUO_LOGS']).toBe('telephony,authentication,activity,trust_monitor,administrator');
+    const target: SimTarget = { url: summary.url, apiHost: summary.apiHost, integrations: [{ ikey: summary.ikey, skey: summary.skey }] };
+    const got = await pageStream(target, 'trust_monitor', { mintimeMs: summary.window.fromMs, maxtimeMs: summary.window.toMs, limit: 200 });
+    expect(got.items).toHaveLength(400);
+    await run.stop();
+
+    const only = runCommand(['--json', '--logs', 'activity']);
+    const s2 = JSON.parse(await waitFor(() => (only.io.out().includes('\n') ? only.io.out() : undefined))) as SimulateJson;
+    expect([s2.events, s2.logs.telephony.events, s2.logs.activity.events, s2.logs.authentication.events]).toEqual([0, 0, 2000, 0]);
+    expect(s2.env['DUO_LOGS']).toBe('activity');
+    await only.stop();
   });
 
   it('says on stderr how it misbehaves', async () => {

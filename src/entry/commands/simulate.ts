@@ -1,5 +1,6 @@
 /**
- * `duo-secops simulate`: run the Duo Admin API simulator on loopback and print the environment a
+ * `duo-secops simulate`: run the Duo Admin API simulator on loopback, serving every Duo log stream
+ * (a seeded day of each by default; `--logs` chooses which get data), and print the environment a
  * collector needs to talk to it. Runs until SIGINT/SIGTERM, then closes and exits 0.
  *
  * The credentials printed are the simulator's own, generated for this run (or given with --ikey and
@@ -9,7 +10,9 @@ import { Option, type Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { ConfigError } from '../../errors.js';
 import { createLogger, type LogLevel } from '../../log.js';
-import { MAX_DATASET_EVENTS } from '../../simulator/dataset.js';
+import { parseStreamList, STREAM_NAMES, type StreamName } from '../../duo/streams.js';
+import { MAX_DATASET_EVENTS, type DatasetOptions } from '../../simulator/dataset.js';
+import { DEFAULT_END_AGO_MS, logOptions } from '../../simulator/default-logs.js';
 import {
   DEFAULT_API_HOST,
   randomIntegration,
@@ -48,6 +51,7 @@ export interface SimulateFlags {
   repeatRate?: string;
   outOfOrderRate?: string;
   beyondMaxtimeRate?: string;
+  logs?: string;
   json?: boolean;
   logLevel?: string;
 }
@@ -75,6 +79,8 @@ export interface SimulateSettings {
   missingIdRate: number;
   /** The misbehaviour switches that are on, seeded with the data set's seed; undefined when none is. */
   misbehaviour: MisbehaviourOptions | undefined;
+  /** The streams that get data (`--logs`); the others serve an empty log. */
+  logs: StreamName[];
   json: boolean;
   logLevel: LogLevel;
 }
@@ -86,8 +92,6 @@ const DEFAULT_MAX_SKEW_SECONDS = 300;
 /** A year either way: far enough for any clock that is off, near enough to keep dates readable. */
 const MAX_CLOCK_OFFSET_SECONDS = 365 * 86_400;
 const HOUR_MS = 3_600_000;
-/** The default data set ends a little in the past, beyond the collector's 2-minute delay. */
-const DEFAULT_END_AGO_MS = 10 * 60_000;
 /** Duo refuses mintime older than 180 days; a collector starts at most 179 days back. */
 const MAX_LOOKBACK_HOURS = 179 * 24;
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -200,6 +204,12 @@ export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): Simulat
   const misbehaviour: MisbehaviourOptions | undefined = on.length > 0 ? { seed, ...Object.fromEntries(on) } : undefined;
 
   const maxSkewSeconds = integer('max-skew-seconds', flags.maxSkewSeconds, DEFAULT_MAX_SKEW_SECONDS, 0, 10 * 365 * 86_400);
+  let logs: StreamName[] = [...STREAM_NAMES];
+  if (flags.logs !== undefined) {
+    const parsed = parseStreamList(flags.logs);
+    if ('problem' in parsed) problems.push(`--logs ${parsed.problem}, got "${flags.logs}"`);
+    else logs = parsed.streams;
+  }
   const logLevel = text('log-level', flags.logLevel, 'warn', (v) => (LOG_LEVELS as readonly string[]).includes(v), `must be one of ${LOG_LEVELS.join('|')}`) as LogLevel;
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -224,6 +234,7 @@ export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): Simulat
     lateness,
     missingIdRate,
     misbehaviour,
+    logs,
     json: flags.json === true,
     logLevel,
   };
@@ -245,22 +256,38 @@ export function faultsFromRate(rate: number, seed: number): FaultOptions {
   };
 }
 
+/**
+ * The data of every stream with data but telephony: the default day's sizes and bursts (default-logs.ts)
+ * over the window of --from/--to, with the lateness asked for. Telephony follows its own flags.
+ */
+export function otherLogsFrom(s: SimulateSettings): Partial<Record<StreamName, DatasetOptions>> {
+  const logs: Partial<Record<StreamName, DatasetOptions>> = {};
+  for (const stream of s.logs) {
+    if (stream === 'telephony') continue;
+    logs[stream] = { ...logOptions(stream, s.fromMs, s.toMs, s.seed), ...(s.lateness && { lateness: s.lateness }) };
+  }
+  return logs;
+}
+
 export function simulatorOptionsFrom(s: SimulateSettings): SimulatorOptions {
   return {
     port: s.port,
     host: s.host,
     apiHost: s.apiHost,
     integrations: [{ ikey: s.ikey, skey: s.skey, permissions: { readTelephony: s.readTelephony } }],
-    events: {
-      events: s.events,
-      seed: s.seed,
-      fromMs: s.fromMs,
-      toMs: s.toMs,
-      ...(s.burst && { bursts: [s.burst] }),
-      ...(s.late && { late: s.late }),
-      ...(s.lateness && { lateness: s.lateness }),
-      ...(s.missingIdRate > 0 && { missingIdRate: s.missingIdRate }),
-    },
+    events: s.logs.includes('telephony')
+      ? {
+          events: s.events,
+          seed: s.seed,
+          fromMs: s.fromMs,
+          toMs: s.toMs,
+          ...(s.burst && { bursts: [s.burst] }),
+          ...(s.late && { late: s.late }),
+          ...(s.lateness && { lateness: s.lateness }),
+          ...(s.missingIdRate > 0 && { missingIdRate: s.missingIdRate }),
+        }
+      : [],
+    logs: otherLogsFrom(s),
     lastPageCursor: s.lastPageCursor,
     ...(s.rpm > 0 && { rpm: s.rpm }),
     maxSkewSeconds: s.maxSkewSeconds,
@@ -282,6 +309,8 @@ export function collectorEnv(sim: Simulator, s: SimulateSettings, nowMs: number)
   const hours = Math.ceil((nowMs - s.fromMs) / HOUR_MS);
   if (hours > 24) env['LOOKBACK_HOURS'] = String(Math.min(hours, MAX_LOOKBACK_HOURS));
   if (s.rpm > 0) env['REQUESTS_PER_MINUTE'] = String(s.rpm);
+  // The collector reads telephony alone unless told otherwise: name every stream that has data.
+  if (s.logs.some((name) => name !== 'telephony')) env['DUO_LOGS'] = s.logs.join(',');
   return env;
 }
 
@@ -307,6 +336,7 @@ function simulateJson(sim: Simulator, s: SimulateSettings, env: Record<string, s
     skey: s.skey,
     events: sim.events.length,
     window,
+    logs: logSummaries(sim, s),
     burst: s.burst ?? null,
     late: s.late ?? null,
     rpm: s.rpm,
@@ -319,6 +349,37 @@ function simulateJson(sim: Simulator, s: SimulateSettings, env: Record<string, s
     misbehaviour: s.misbehaviour ?? null,
     env,
   };
+}
+
+/** What one stream serves: its events, and its burst (in one millisecond; the administrator log's in one second). */
+export interface LogSummary {
+  events: number;
+  burst: { atMs: number; count: number; unit: 'millisecond' | 'second' } | null;
+}
+
+/** Per stream, what the simulator serves (every stream, those without data with 0 events). */
+export function logSummaries(sim: Pick<Simulator, 'eventsOf'>, s: SimulateSettings): Record<StreamName, LogSummary> {
+  const others = otherLogsFrom(s);
+  const out = {} as Record<StreamName, LogSummary>;
+  for (const stream of STREAM_NAMES) {
+    const events = sim.eventsOf(stream).length;
+    const burst = stream === 'telephony' ? s.burst : others[stream]?.bursts?.[0];
+    const served = events > 0 && burst !== undefined && burst.count > 0;
+    out[stream] = { events, burst: served ? { ...burst, unit: stream === 'administrator' ? 'second' : 'millisecond' } : null };
+  }
+  return out;
+}
+
+/** One stderr line per stream: what it serves, aligned. */
+export function logLines(summaries: Record<StreamName, LogSummary>): string[] {
+  return STREAM_NAMES.map((stream) => {
+    const { events, burst } = summaries[stream];
+    const what =
+      events === 0
+        ? 'no data (answers 200 with no items)'
+        : `${String(events).padStart(6)} events${burst ? `, a burst of ${burst.count} in the ${burst.unit} ${new Date(burst.atMs).toISOString()}` : ''}`;
+    return `  ${stream.padEnd(15)} ${what}`;
+  });
 }
 
 /** What a user should know about a Duo that misbehaves on purpose, one sentence each; empty when it behaves. */
@@ -365,9 +426,9 @@ export async function runSimulate(s: SimulateSettings, io: CliIo, signal: AbortS
       const summary = simulateJson(sim, s, env, window);
       io.stdout.write(`${JSON.stringify(summary)}\n`);
     } else {
-      const burst = s.burst ? `, a burst of ${s.burst.count} in the millisecond ${new Date(s.burst.atMs).toISOString()}` : '';
       io.stderr.write(
-        `Duo Admin API simulator on ${sim.url}: ${sim.events.length} events from ${window.from} to ${window.to}${burst}. Stop with Ctrl-C.\n` +
+        `Duo Admin API simulator on ${sim.url}: every log stream, from ${window.from} to ${window.to}. Stop with Ctrl-C.\n` +
+          logLines(logSummaries(sim, s)).map((l) => `${l}\n`).join('') +
           misbehaviourNotes(s).map((n) => `${n}\n`).join('') +
           'Paste these lines into another shell, then run `duo-secops check` and `duo-secops collect`:\n',
       );
@@ -386,18 +447,19 @@ export async function runSimulate(s: SimulateSettings, io: CliIo, signal: AbortS
 export function register(program: Command, io: CliIo): void {
   program
     .command('simulate')
-    .description('Run a Duo Admin API simulator on loopback (telephony logs) and print the environment to collect from it.')
+    .description('Run a Duo Admin API simulator on loopback (every Duo log stream) and print the environment to collect from it.')
     .addOption(new Option('--port <n>', 'TCP port, 0 = any free one').default('0'))
     .addOption(new Option('--host <addr>', 'address to listen on').default('127.0.0.1'))
     .addOption(new Option('--ikey <ikey>', "the simulator's integration key (default: random)"))
     .addOption(new Option('--skey <skey>', "the simulator's own test secret key (default: random)"))
     .addOption(new Option('--api-host <host>', 'host name requests are signed for').default(DEFAULT_API_HOST))
-    .addOption(new Option('--events <n>', 'events in the data set').default(String(DEFAULT_EVENTS)))
+    .addOption(new Option('--logs <streams>', `the streams that get data, comma-separated (default all: ${STREAM_NAMES.join(', ')}); the others serve an empty log`))
+    .addOption(new Option('--events <n>', 'telephony events in the data set').default(String(DEFAULT_EVENTS)))
     .addOption(new Option('--seed <n>', 'data set seed: the same seed gives the same events').default('1'))
-    .addOption(new Option('--from <iso>', 'start of the data set (default: 24 h before --to)'))
-    .addOption(new Option('--to <iso>', 'end of the data set (default: 10 minutes ago); a future end makes events appear as their time comes'))
-    .addOption(new Option('--burst-size <n>', `events in one burst inside a single millisecond, 0 = none (default ${DEFAULT_BURST_SIZE}, at most a fifth of --events)`))
-    .addOption(new Option('--late <n>', 'events that arrive late (visible only --late-delay-seconds after their ts)'))
+    .addOption(new Option('--from <iso>', 'start of the data sets (default: 24 h before --to)'))
+    .addOption(new Option('--to <iso>', 'end of the data sets (default: 10 minutes ago); a future end makes events appear as their time comes'))
+    .addOption(new Option('--burst-size <n>', `telephony events in one burst inside a single millisecond, 0 = none (default ${DEFAULT_BURST_SIZE}, at most a fifth of --events)`))
+    .addOption(new Option('--late <n>', 'telephony events that arrive late (visible only --late-delay-seconds after their ts)'))
     .addOption(new Option('--late-delay-seconds <s>', 'how late those events arrive').default(String(DEFAULT_LATE_DELAY_SECONDS)))
     .addOption(new Option('--rpm <n>', 'token bucket per integration, requests per minute, 0 = unlimited'))
     .addOption(new Option('--last-page-cursor <reading>', 'whether the page that ends a window carries a cursor').choices(['present', 'absent']).default('present'))
@@ -405,7 +467,7 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--no-permission', 'answer 403 40301, as for an integration without the telephony read permission'))
     .addOption(new Option('--max-skew-seconds <s>', 'Date header tolerance before 401 40105').default(String(DEFAULT_MAX_SKEW_SECONDS)))
     .addOption(new Option('--clock-offset-seconds <s>', "run the simulator's clock this far ahead of this machine's (negative: behind)"))
-    .addOption(new Option('--lateness-seconds <s>', 'publish events late, each by a random delay up to this many seconds after its ts'))
+    .addOption(new Option('--lateness-seconds <s>', 'publish events of every stream late, each by a random delay up to this many seconds after its time'))
     .addOption(new Option('--lateness-rate <p>', 'the fraction of events published late (default 1, with --lateness-seconds)'))
     .addOption(new Option('--missing-id-rate <p>', 'the fraction of events without telephony_id'))
     .addOption(new Option('--rewind-rate <p>', 'probability per page that next_offset points back to an earlier event of the window'))
