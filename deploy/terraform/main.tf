@@ -1,6 +1,7 @@
 # The same resources `duo-secops deploy` creates with gcloud, with the same names and the same
 # least-privilege roles: every grant is on the one bucket, the one secret or the function's own
-# service, never on the project.
+# service, never on the project. One function, job, topic and bucket collect every stream of
+# var.duo_logs; only the SecOps feeds are one per stream (streams.tf).
 #
 # Unlike the CLI, Terraform does not look for Google's guide collector (duo-telephony-logs-collector,
 # job duo-telephony-logs-1h): pause or delete it yourself, or every log reaches SecOps twice.
@@ -10,11 +11,6 @@ locals {
   job_name           = coalesce(var.job_name, var.name)
   source_bucket_name = coalesce(var.source_bucket_name, "${var.project_id}-${var.name}-src")
   secops_project     = coalesce(var.secops_project, var.project_id)
-
-  # The URI the feed reads, and the checkpoint the collector keeps outside it (the feed ingests every
-  # object below its URI).
-  feed_uri  = "gs://${var.bucket_name}/${var.prefix}/"
-  state_key = "_state/${replace(var.prefix, "/", "_")}.json"
 
   apis = [
     "artifactregistry.googleapis.com",
@@ -139,7 +135,7 @@ resource "google_cloudfunctions2_function" "collector" {
   project     = var.project_id
   location    = var.region
   name        = var.name
-  description = "Collects Cisco Duo logs (today the telephony log) into gs://${var.bucket_name}/${var.prefix}/ for a SecOps feed"
+  description = "Collects Cisco Duo logs (${join(", ", local.selected_streams)}) into gs://${var.bucket_name} for SecOps feeds, one per log"
   labels      = var.labels
 
   build_config {
@@ -164,17 +160,17 @@ resource "google_cloudfunctions2_function" "collector" {
     all_traffic_on_latest_revision = true
     service_account_email          = local.collector_email
 
-    # The key travels as a Secret Manager version name, read by the collector at its first event; no
-    # STATE_KEY, so the collector uses _state/<prefix>.json and migrates the guide's <prefix>/state.json.
-    environment_variables = {
+    # DUO_LOGS and each selected stream's prefix (streams.tf). The key travels as a Secret Manager
+    # version name, read by the collector at its first event; no STATE_KEY, so each stream's checkpoint
+    # is _state/<prefix>.json and telephony migrates the guide's <prefix>/state.json.
+    environment_variables = merge(local.stream_env, {
       GCS_BUCKET      = var.bucket_name
-      GCS_PREFIX      = var.prefix
       DUO_IKEY        = var.duo_ikey
       DUO_API_HOST    = var.duo_api_host
       DUO_SKEY_SECRET = "${google_secret_manager_secret.skey.id}/versions/latest"
       # A run ends a minute before the function's 600 s timeout would kill it.
       RUN_BUDGET_SECONDS = "540"
-    }
+    })
   }
 
   event_trigger {
@@ -225,26 +221,28 @@ resource "google_storage_bucket_iam_member" "secops_reader" {
   member = "serviceAccount:${var.secops_service_account}"
 }
 
-# The SecOps feed, optional. Written from the provider's published schema for google_chronicle_feed;
-# fields marked UNCERTAIN could not be checked against a live instance here.
-resource "google_chronicle_feed" "duo_telephony" {
+# The SecOps feeds, optional: one per selected stream, each with its log type and its prefix. Written
+# from the provider's published schema for google_chronicle_feed; fields marked UNCERTAIN could not be
+# checked against a live instance here. SecOps has no default parser for DUO_TRUST_MONITOR: that feed
+# ingests, but its logs stay raw until a custom parser exists.
+resource "google_chronicle_feed" "duo" {
   provider = google-beta
-  count    = var.create_secops_feed ? 1 : 0
+  for_each = var.create_secops_feed ? local.streams : {}
 
   # UNCERTAIN: the project bound to the SecOps instance, which may differ from the collector's.
   project      = local.secops_project
   location     = var.secops_location
   instance     = var.secops_instance
-  display_name = var.secops_feed_display_name
+  display_name = each.key == "telephony" ? var.secops_feed_display_name : "${each.value.label} logs"
   enabled      = true
 
   details {
     feed_source_type = "GOOGLE_CLOUD_STORAGE_V2"
-    # UNCERTAIN: the API takes the log type as a full resource name; the console calls it "Duo Telephony".
-    log_type = "projects/${local.secops_project}/locations/${var.secops_location}/instances/${var.secops_instance}/logTypes/DUO_TELEPHONY"
+    # UNCERTAIN: the API takes the log type as a full resource name; the console shows each.value.label.
+    log_type = "projects/${local.secops_project}/locations/${var.secops_location}/instances/${var.secops_instance}/logTypes/${each.value.log_type}"
 
     gcs_v2_settings {
-      bucket_uri = local.feed_uri
+      bucket_uri = each.value.feed_uri
       # UNCERTAIN: SourceDeletionOptionV2 names its values NEVER and ON_SUCCESS. Never: the feed only
       # reads, and a page rewritten after a deletion would be ingested twice.
       source_deletion_option = "NEVER"
@@ -258,4 +256,10 @@ resource "google_chronicle_feed" "duo_telephony" {
       error_message = "create_secops_feed needs secops_instance (the SecOps customer ID)."
     }
   }
+}
+
+# The single telephony feed of earlier versions is the telephony entry now: no re-creation.
+moved {
+  from = google_chronicle_feed.duo_telephony[0]
+  to   = google_chronicle_feed.duo["telephony"]
 }

@@ -3,14 +3,29 @@ output "bucket_name" {
   value       = var.bucket_name
 }
 
+output "duo_logs" {
+  description = "The streams collected (DUO_LOGS), in the collector's order."
+  value       = local.selected_streams
+}
+
+output "feed_uris" {
+  description = "Storage bucket URL of each stream's SecOps feed (source type Google Cloud Storage V2), by stream."
+  value       = { for s, st in local.streams : s => st.feed_uri }
+}
+
+output "state_objects" {
+  description = "Each stream's checkpoint, outside every feed's URI on purpose, by stream."
+  value       = { for s, st in local.streams : s => "gs://${var.bucket_name}/${st.state_key}" }
+}
+
 output "feed_uri" {
-  description = "Storage bucket URL for the SecOps feed (source type Google Cloud Storage V2, log type Duo Telephony)."
-  value       = local.feed_uri
+  description = "The telephony feed's storage bucket URL (null when telephony is not collected); see feed_uris for every stream."
+  value       = try(local.streams["telephony"].feed_uri, null)
 }
 
 output "state_object" {
-  description = "The collector's checkpoint, outside the feed's URI on purpose."
-  value       = "gs://${var.bucket_name}/${local.state_key}"
+  description = "The telephony log's checkpoint (null when telephony is not collected); see state_objects for every stream."
+  value       = try("gs://${var.bucket_name}/${local.streams["telephony"].state_key}", null)
 }
 
 output "service_account_email" {
@@ -38,13 +53,12 @@ output "secret_version" {
   value       = "${google_secret_manager_secret.skey.id}/versions/latest"
 }
 
+output "secops_feeds" {
+  description = "What to enter in SecOps (SIEM Settings > Feeds > Add New Feed) for each stream's feed when it is not created here, by stream."
+  value       = local.feed_settings
+}
+
 output "secops_feed_settings" {
-  description = "What to enter in SecOps (SIEM Settings > Feeds > Add New Feed) when the feed is not created here."
-  value = {
-    source_type            = "Google Cloud Storage V2"
-    log_type               = "Duo Telephony (DUO_TELEPHONY)"
-    storage_bucket_url     = local.feed_uri
-    source_deletion_option = "Never"
-    maximum_file_age_days  = 180
-  }
+  description = "The telephony feed's settings (null when telephony is not collected); see secops_feeds for every stream."
+  value       = try(local.feed_settings["telephony"], null)
 }

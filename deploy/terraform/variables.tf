@@ -32,13 +32,53 @@ variable "bucket_versioning" {
 }
 
 variable "prefix" {
-  description = "Object prefix the collector writes under and the feed reads (GCS_PREFIX). The checkpoint lives outside it, at _state/<prefix>.json."
+  description = "Object prefix of the telephony log: the collector writes under it and its feed reads it (GCS_PREFIX). The checkpoint lives outside it, at _state/<prefix>.json."
   type        = string
   default     = "duo-telephony"
 
   validation {
     condition     = length(var.prefix) > 0 && !startswith(var.prefix, "/") && !endswith(var.prefix, "/") && var.prefix != "_state" && !startswith(var.prefix, "_state/") && !strcontains(var.prefix, ",")
     error_message = "prefix must be non-empty, without a leading or trailing slash or a comma, and not under _state (where the checkpoint lives)."
+  }
+}
+
+variable "duo_logs" {
+  description = "The Duo log streams to collect (DUO_LOGS), one SecOps feed each: telephony, authentication, activity, trust_monitor, administrator. Duo is retiring administrator in favour of activity; SecOps has no default parser for trust_monitor."
+  type        = list(string)
+  default     = ["telephony"]
+
+  validation {
+    condition     = length(var.duo_logs) > 0 && alltrue([for s in var.duo_logs : contains(["telephony", "authentication", "activity", "trust_monitor", "administrator"], s)])
+    error_message = "duo_logs must name at least one of telephony, authentication, activity, trust_monitor, administrator, and nothing else."
+  }
+}
+
+variable "stream_prefixes" {
+  description = "Object prefixes of the streams other than telephony (GCS_PREFIX_<STREAM>), by stream name; each defaults to duo-<stream> (duo-trust-monitor). Telephony's is var.prefix."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for s in keys(var.stream_prefixes) : contains(["authentication", "activity", "trust_monitor", "administrator"], s)])
+    error_message = "stream_prefixes takes authentication, activity, trust_monitor and administrator; telephony's prefix is var.prefix."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.stream_prefixes) : length(p) > 0 && !startswith(p, "/") && !endswith(p, "/") && p != "_state" && !startswith(p, "_state/") && !strcontains(p, ",")])
+    error_message = "Each of stream_prefixes must be non-empty, without a leading or trailing slash or a comma, and not under _state (where the checkpoints live)."
+  }
+
+  # Two selected streams may not share a folder (one feed would ingest the other's logs), nest, or have
+  # one checkpoint (_state/<prefix with / as _>.json).
+  validation {
+    condition = alltrue(flatten([
+      for prefixes in [{ for s in var.duo_logs : s => s == "telephony" ? var.prefix : lookup(var.stream_prefixes, s, "duo-${replace(s, "_", "-")}") }] : [
+        for a, pa in prefixes : [
+          for b, pb in prefixes : a == b || (!startswith("${pa}/", "${pb}/") && replace(pa, "/", "_") != replace(pb, "/", "_"))
+        ]
+      ]
+    ]))
+    error_message = "Each selected stream needs a prefix of its own: no two of prefix and stream_prefixes may be equal, lie one inside the other, or differ only in / against _ (they would share a checkpoint)."
   }
 }
 
@@ -156,7 +196,7 @@ variable "secops_instance" {
 }
 
 variable "secops_feed_display_name" {
-  description = "Display name of the created feed."
+  description = "Display name of the created telephony feed; the other feeds are named \"<log type> logs\" (\"Duo Auth logs\")."
   type        = string
   default     = "Duo Telephony logs"
 }

@@ -2,14 +2,23 @@
  * The Terraform module under deploy/terraform: formatted (`terraform fmt -check`, when terraform is
  * installed), and building the same resources with the same settings as `duo-secops deploy`
  * (parsed offline with @cdktf/hcl2json: the providers cannot be fetched here, so no validate/plan).
+ * The stream logic (streams.tf and the variables' validations) needs no provider: the installed
+ * terraform evaluates it offline with `terraform console`, in a folder holding only those two files,
+ * and the feed resource's own for_each and log type expressions are evaluated there too.
  */
 import { spawnSync } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from '@cdktf/hcl2json';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_NAME, DEFAULT_SCHEDULE, DEFAULT_SECRET, DEFAULT_SERVICE_ACCOUNT, TIME_ZONE } from '../../src/entry/commands/deploy.js';
+import { LOG_TYPE_LABELS, prefixEnv } from '../../src/deploy/feeds.js';
+import { functionEnv } from '../../src/deploy/plan.js';
+import { STREAM_NAMES, STREAMS, type StreamName } from '../../src/duo/streams.js';
+import { defaultFor, prefixSettingOf } from '../../src/config.js';
+import { DEFAULT_STREAM_PREFIXES, deploySettings } from '../support/deploy-settings.js';
 import { COLLECTOR_BUCKET_ROLE, ENTRY_POINT, INVOKER_ROLE, MAX_INSTANCES, MEMORY, REQUIRED_APIS, RETRY_POLICY, RUNTIME, SECOPS_BUCKET_ROLE, SECRET_ACCESSOR_ROLE, TIMEOUT_SECONDS } from '../../src/deploy/plan.js';
 
 const MODULE = fileURLToPath(new URL('../../deploy/terraform', import.meta.url));
@@ -22,6 +31,7 @@ interface Hcl {
   terraform?: Block[];
   module?: Record<string, Block[]>;
   data?: Record<string, Record<string, Block[]>>;
+  moved?: Block[];
 }
 
 async function tfFiles(dir: string): Promise<string[]> {
@@ -54,6 +64,7 @@ beforeAll(async () => {
     root.variable = { ...root.variable, ...hcl.variable };
     root.locals = [...(root.locals ?? []), ...(hcl.locals ?? [])];
     root.terraform = [...(root.terraform ?? []), ...(hcl.terraform ?? [])];
+    root.moved = [...(root.moved ?? []), ...(hcl.moved ?? [])];
   }
 });
 
@@ -64,8 +75,28 @@ const resource = (type: string, name: string): Block => {
 };
 const variableDefault = (name: string): unknown => root.variable?.[name]?.[0]?.default;
 
-const hasTerraform = spawnSync('terraform', ['version'], { env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' } }).status === 0;
-if (!hasTerraform) console.warn('terraform.test.ts: terraform is not on PATH: skipping `terraform fmt -check` (the HCL checks still run)');
+const TF_ENV = { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null', CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+const hasTerraform = spawnSync('terraform', ['version'], { env: TF_ENV }).status === 0;
+if (!hasTerraform) console.warn('terraform.test.ts: terraform is not on PATH: skipping `terraform fmt -check` and the offline evaluation (the HCL checks still run)');
+
+/** An expression as HCL wrote it: hcl2json wraps a whole expression in `${…}`. */
+const expr = (v: unknown): string => String(v).replace(/^\$\{([\s\S]*)\}$/, '$1');
+
+const REQUIRED_VARS = { project_id: 'acme-prod', region: 'us-central1', bucket_name: 'acme-duo', duo_ikey: 'DIX', duo_api_host: 'api-1.duosecurity.com', source_archive: 'x.zip' };
+
+/**
+ * Evaluates one expression with the module's variables and streams.tf only (no provider needed):
+ * the JSON value, or the refusal terraform printed.
+ */
+async function evaluate(dir: string, vars: Record<string, unknown>, expression: string): Promise<{ value: unknown } | { refused: string }> {
+  const varFile = join(dir, 'case.tfvars.json');
+  await writeFile(varFile, JSON.stringify({ ...REQUIRED_VARS, ...vars }));
+  const r = spawnSync('terraform', ['console', '-no-color', `-var-file=${varFile}`], { cwd: dir, env: TF_ENV, input: `jsonencode(${expression})\n`, encoding: 'utf8' });
+  // A refused variable is an error on stderr; the console still evaluates what does not depend on it.
+  if (r.status !== 0 || r.stderr.includes('Error:')) return { refused: (r.stdout + r.stderr).replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ') };
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  return { value: JSON.parse(JSON.parse(last) as string) };
+}
 
 describe('deploy/terraform', () => {
   it.skipIf(!hasTerraform)('is terraform fmt clean', () => {
@@ -75,7 +106,7 @@ describe('deploy/terraform', () => {
   });
 
   it('has the files a module needs, and an example that uses it', () => {
-    expect(Object.keys(parsed)).toEqual(['examples/basic/main.tf', 'main.tf', 'outputs.tf', 'variables.tf', 'versions.tf']);
+    expect(Object.keys(parsed)).toEqual(['examples/basic/main.tf', 'main.tf', 'outputs.tf', 'streams.tf', 'variables.tf', 'versions.tf']);
     const example = parsed['examples/basic/main.tf']!;
     expect(example.module?.duo_secops?.[0]?.source).toBe('../..');
     expect(Object.keys(example.data?.archive_file ?? {})).toEqual(['function_source']);
@@ -99,10 +130,14 @@ describe('deploy/terraform', () => {
     expect(service.max_instance_count).toBe(MAX_INSTANCES);
     expect(service.ingress_settings).toBe('ALLOW_INTERNAL_ONLY');
     expect(service.service_account_email).toBe('${local.collector_email}');
-    expect(Object.keys(service.environment_variables as Block).sort()).toEqual(['DUO_API_HOST', 'DUO_IKEY', 'DUO_SKEY_SECRET', 'GCS_BUCKET', 'GCS_PREFIX', 'RUN_BUDGET_SECONDS']);
+    // The stream variables (local.stream_env, evaluated below) merged with the rest, as deploy sets them.
+    const env = expr(service.environment_variables);
+    expect(env).toMatch(/^merge\(local\.stream_env, \{/);
+    const fixed = Object.fromEntries([...env.matchAll(/^\s*([A-Z_]+)\s*=\s*(.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+    expect(Object.keys(fixed).sort()).toEqual(['DUO_API_HOST', 'DUO_IKEY', 'DUO_SKEY_SECRET', 'GCS_BUCKET', 'RUN_BUDGET_SECONDS']);
     // The run budget follows the timeout, as deploy sets it.
-    expect((service.environment_variables as Block).RUN_BUDGET_SECONDS).toBe(String(Number(service.timeout_seconds) - 60));
-    expect((service.environment_variables as Block).DUO_SKEY_SECRET).toBe('${google_secret_manager_secret.skey.id}/versions/latest');
+    expect(fixed.RUN_BUDGET_SECONDS).toBe(`"${Number(service.timeout_seconds) - 60}"`);
+    expect(fixed.DUO_SKEY_SECRET).toBe('"${google_secret_manager_secret.skey.id}/versions/latest"');
     const trigger = one(fn, 'event_trigger');
     expect(trigger.pubsub_topic).toBe('${google_pubsub_topic.trigger.id}');
     expect(trigger.event_type).toBe('google.cloud.pubsub.topic.v1.messagePublished');
@@ -149,20 +184,110 @@ describe('deploy/terraform', () => {
     );
     expect(resource('google_service_account', 'collector').count).toBe('${var.create_service_account ? 1 : 0}');
     expect(locals.topic_name).toBe('${coalesce(var.topic_name, "${var.name}-trigger")}');
-    expect(locals.feed_uri).toBe('gs://${var.bucket_name}/${var.prefix}/');
+    expect(variableDefault('duo_logs')).toEqual(['telephony']);
+    expect(variableDefault('stream_prefixes')).toEqual({});
     const job = resource('google_cloud_scheduler_job', 'collect');
     expect(job.schedule).toBe('${var.schedule}');
     expect(one(job, 'pubsub_target')).toEqual({ topic_name: '${google_pubsub_topic.trigger.id}', data: '${base64encode("{}")}' });
   });
 
-  it('can create the SecOps feed (google-beta), off by default', () => {
-    const feed = resource('google_chronicle_feed', 'duo_telephony');
+  it('can create the SecOps feeds (google-beta), one per selected stream, off by default; the telephony feed keeps its state', () => {
+    const feed = resource('google_chronicle_feed', 'duo');
     expect(feed.provider).toBe('${google-beta}');
-    expect(feed.count).toBe('${var.create_secops_feed ? 1 : 0}');
+    expect(feed.for_each).toBe('${var.create_secops_feed ? local.streams : {}}');
     expect(variableDefault('create_secops_feed')).toBe(false);
     const details = one(feed, 'details');
     expect(details.feed_source_type).toBe('GOOGLE_CLOUD_STORAGE_V2');
-    expect(String(details.log_type)).toMatch(/\/logTypes\/DUO_TELEPHONY$/);
-    expect(one(details, 'gcs_v2_settings')).toMatchObject({ bucket_uri: '${local.feed_uri}', source_deletion_option: 'NEVER' });
+    expect(String(details.log_type)).toMatch(/\/logTypes\/\$\{each\.value\.log_type\}$/);
+    expect(one(details, 'gcs_v2_settings')).toMatchObject({ bucket_uri: '${each.value.feed_uri}', source_deletion_option: 'NEVER' });
+    // The feed of the single-stream module is the telephony entry now, not a new one.
+    expect(root.moved).toEqual([{ from: '${google_chronicle_feed.duo_telephony[0]}', to: '${google_chronicle_feed.duo["telephony"]}' }]);
+  });
+});
+
+describe.skipIf(!hasTerraform)('deploy/terraform streams, evaluated offline by terraform', () => {
+  let dir: string;
+  /** The feed resource's for_each, and its log type and URI with each.value bound to v. */
+  let feedsExpression: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tf-streams-'));
+    for (const f of ['variables.tf', 'streams.tf']) await copyFile(join(MODULE, f), join(dir, f));
+    const feed = resource('google_chronicle_feed', 'duo');
+    const details = one(feed, 'details');
+    const bind = (e: string): string => e.replace(/each\.value/g, 'v');
+    const logType = /\/logTypes\/\$\{([^}]+)\}$/.exec(String(details.log_type))![1]!;
+    feedsExpression = `{ for k, v in (${expr(feed.for_each)}) : k => { log_type = ${bind(logType)}, uri = ${bind(expr(one(details, 'gcs_v2_settings').bucket_uri))} } }`;
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates one feed per selected stream, with its log type and URI, and none unless asked', async () => {
+    const table: Array<[StreamName[], Record<string, string>]> = [
+      [['telephony'], {}],
+      [['authentication', 'telephony'], {}],
+      [[...STREAM_NAMES], { trust_monitor: 'duo/trust-monitor' }],
+      [['administrator'], { administrator: 'admin' }],
+    ];
+    for (const [logs, prefixes] of table) {
+      const got = await evaluate(dir, { duo_logs: logs, stream_prefixes: prefixes, create_secops_feed: true }, feedsExpression);
+      const settings = deploySettings({ bucket: REQUIRED_VARS.bucket_name, logs: STREAM_NAMES.filter((n) => logs.includes(n)), streamPrefixes: { ...DEFAULT_STREAM_PREFIXES, ...prefixes } });
+      const expected = Object.fromEntries(
+        settings.logs.map((n) => [n, { log_type: STREAMS[n].logType, uri: `gs://acme-duo/${n === 'telephony' ? settings.prefix : settings.streamPrefixes[n]}/` }]),
+      );
+      expect(got, logs.join(',')).toEqual({ value: expected });
+    }
+    expect(await evaluate(dir, { duo_logs: [...STREAM_NAMES] }, feedsExpression)).toEqual({ value: {} });
+  });
+
+  it("gives the function deploy's stream variables, and the checkpoints and feed settings of each stream", async () => {
+    const logs: StreamName[] = ['telephony', 'activity', 'trust_monitor'];
+    const got = await evaluate(dir, { duo_logs: ['trust_monitor', 'telephony', 'activity'], stream_prefixes: { activity: 'logs/activity' } }, '{ env = local.stream_env, streams = local.streams, feeds = local.feed_settings }');
+    if (!('value' in got)) throw new Error(got.refused);
+    const value = got.value as { env: Record<string, string>; streams: Record<string, { state_key: string }>; feeds: Record<string, Record<string, unknown>> };
+    const env = functionEnv(deploySettings({ logs, streamPrefixes: { ...DEFAULT_STREAM_PREFIXES, activity: 'logs/activity' } }));
+    expect(value.env).toEqual(Object.fromEntries(Object.entries(env).filter(([k]) => k === 'DUO_LOGS' || k.startsWith('GCS_PREFIX'))));
+    expect(Object.fromEntries(Object.entries(value.streams).map(([k, v]) => [k, v.state_key]))).toEqual({
+      telephony: '_state/duo-telephony.json',
+      activity: '_state/logs_activity.json',
+      trust_monitor: '_state/duo-trust-monitor.json',
+    });
+    expect(value.feeds.activity).toMatchObject({ log_type: 'Duo Activity (DUO_ACTIVITY)', storage_bucket_url: 'gs://acme-duo/logs/activity/', source_deletion_option: 'Never' });
+    expect(String(value.feeds.trust_monitor?.parser)).toContain('no default parser for DUO_TRUST_MONITOR');
+  });
+
+  it("has the collector's stream table: log types, labels, parsers, variables and default prefixes", async () => {
+    const got = await evaluate(dir, {}, '{ names = local.stream_names, table = local.stream_table }');
+    if (!('value' in got)) throw new Error(got.refused);
+    const { names, table } = got.value as { names: string[]; table: Record<string, Record<string, unknown>> };
+    expect(names).toEqual([...STREAM_NAMES]);
+    for (const n of STREAM_NAMES) {
+      expect(table[n], n).toEqual({
+        log_type: STREAMS[n].logType,
+        label: LOG_TYPE_LABELS[n],
+        secops_parser: STREAMS[n].secopsParser,
+        prefix_env: prefixEnv(n),
+        default_prefix: defaultFor(prefixSettingOf(n), 'function'),
+      });
+    }
+  });
+
+  it('refuses unknown streams and prefixes that overlap or would share a checkpoint', async () => {
+    const table: Array<[Record<string, unknown>, string]> = [
+      [{ duo_logs: ['telephony', 'users'] }, 'duo_logs must name at least one of'],
+      [{ duo_logs: [] }, 'duo_logs must name at least one of'],
+      [{ stream_prefixes: { telephony: 'x' } }, "telephony's prefix is var.prefix"],
+      [{ duo_logs: ['activity'], stream_prefixes: { activity: '_state' } }, 'not under _state'],
+      [{ duo_logs: ['telephony', 'activity'], stream_prefixes: { activity: 'duo-telephony' } }, 'Each selected stream needs a prefix of its own'],
+      [{ duo_logs: ['telephony', 'activity'], stream_prefixes: { activity: 'duo-telephony/activity' } }, 'Each selected stream needs a prefix of its own'],
+      [{ duo_logs: ['activity', 'authentication'], stream_prefixes: { activity: 'a/b', authentication: 'a_b' } }, 'Each selected stream needs a prefix of its own'],
+    ];
+    for (const [vars, message] of table) {
+      const got = await evaluate(dir, vars, '1');
+      expect('refused' in got ? got.refused : 'accepted', JSON.stringify(vars)).toContain(message);
+    }
+    // Prefixes of streams that are not selected do not count.
+    expect(await evaluate(dir, { duo_logs: ['telephony'], stream_prefixes: { activity: 'duo-telephony' } }, '1')).toEqual({ value: 1 });
   });
 });

@@ -72,10 +72,12 @@ data "archive_file" "function_source" {
 module "duo_secops" {
   source = "../.."
 
-  project_id             = var.project_id
-  region                 = "us-central1"
-  bucket_name            = "${var.project_id}-duo-secops"
-  prefix                 = "duo-telephony"
+  project_id  = var.project_id
+  region      = "us-central1"
+  bucket_name = "${var.project_id}-duo-secops"
+  prefix      = "duo-telephony"
+  # One function collects every listed log; each gets a feed of its own (see the secops_feeds output).
+  duo_logs               = ["telephony", "authentication", "activity"]
   duo_ikey               = var.duo_ikey
   duo_api_host           = var.duo_api_host
   duo_skey               = var.duo_skey
@@ -84,10 +86,10 @@ module "duo_secops" {
   secops_service_account = var.secops_service_account
 }
 
-output "feed_uri" {
-  value = module.duo_secops.feed_uri
+output "feed_uris" {
+  value = module.duo_secops.feed_uris
 }
 
-output "secops_feed_settings" {
-  value = module.duo_secops.secops_feed_settings
+output "secops_feeds" {
+  value = module.duo_secops.secops_feeds
 }
