@@ -131,7 +131,10 @@ export function feedSettings(s: DeploySettings): string[] {
     }
     const successor = RETIRING[f.stream];
     if (successor !== undefined) {
-      lines.push(`  Note: Duo is retiring the ${f.stream} log (${f.logType}) in favour of the ${successor} log (${STREAMS[successor].logType}); collect that one too`);
+      lines.push(
+        `  Note: Duo is retiring the ${f.stream} log (${f.logType}) in favour of the ${successor} log (${STREAMS[successor].logType}); ` +
+          (s.logs.includes(successor) ? `that one is collected too, so this one can go once nothing needs it` : `add ${successor} to --logs`),
+      );
     }
     lines.push(`  Its checkpoint gs://${s.bucket}/${f.stateKey} lies outside that URL on purpose: the feed ingests every object below it.`);
   }

@@ -313,7 +313,8 @@ describe('plan details', () => {
     ]);
     const parser = lines.filter((l) => l.includes('Parser:'));
     expect(parser).toEqual([expect.stringContaining('SecOps has no default parser for DUO_TRUST_MONITOR')]);
-    expect(lines).toContainEqual(expect.stringContaining('Duo is retiring the administrator log (DUO_ADMIN) in favour of the activity log'));
+    expect(lines).toContainEqual(expect.stringContaining('Duo is retiring the administrator log (DUO_ADMIN) in favour of the activity log (DUO_ACTIVITY); that one is collected too'));
+    expect(feedSettings(settings({ logs: ['administrator'] }))).toContainEqual(expect.stringContaining('in favour of the activity log (DUO_ACTIVITY); add activity to --logs'));
     expect(lines).toContainEqual(expect.stringContaining('gs://acme-duo/_state/duo-trust-monitor.json lies outside'));
     expect(lines).toContainEqual(expect.stringContaining('"Grant read log"'));
   });
