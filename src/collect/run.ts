@@ -19,7 +19,7 @@ import { STREAMS, type LogStream, type StreamName } from '../duo/streams.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
 import type { Checkpoint, OpenWindow, SkipThrough } from '../checkpoint/codec.js';
 import type { PageObject, Sink } from '../sinks/types.js';
-import { formatObjectName } from '../sinks/object-name.js';
+import { formatObjectName, objectStream } from '../sinks/object-name.js';
 import { buildPageObject, type Enrichment } from './page-object.js';
 import { AbortedError, CheckpointError, DuoApiError } from '../errors.js';
 import { computeWindow, DUO_RETENTION_MS, staleWindowAdvice } from './window.js';
@@ -253,7 +253,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       // 4. Store the new items, create-only.
       const stored = await storePage({
         sink,
-        name: { prefix: s.prefix, stream: stream.name, mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page },
+        name: { prefix: s.prefix, stream: objectStream(stream.name), mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page },
         items: verdict.write,
         written: verdict.written,
         stream,
@@ -330,7 +330,7 @@ function prepareAhead(
 ): (page: DuoPage) => PreparedPage {
   return (page) => {
     const verdict = judgePage({ open, skipIds, skipThrough }, page, stream);
-    const key = formatObjectName({ prefix, stream: stream.name, mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page });
+    const key = formatObjectName({ prefix, stream: objectStream(stream.name), mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page });
     return { open, skipThrough, verdict, obj: verdict.ok && verdict.write.length > 0 ? buildPageObject(key, verdict.write, enrich) : null };
   };
 }

@@ -160,8 +160,10 @@ const NOT_CHECKED = 'not checked: fix the failing item first';
 export function formatCheckReport(r: CheckReport): string {
   const lines: string[] = [];
   const duoSaid = r.failure ? duoWords(r.failure) : '';
+  // Wide enough for the longest label of this report ("Authentication permission:").
+  const labelWidth = Math.max(24, ...[r.stream, ...(r.otherStreams ?? []).map((o) => o.stream)].map((s) => s.length + 14));
   const line = (label: string, text: string): void => {
-    lines.push(`${`${label}:`.padEnd(24)}${text}`);
+    lines.push(`${`${label}:`.padEnd(labelWidth)}${text}`);
   };
 
   const unreachable = (r.failure?.message ?? 'no answer').replace(/^Duo unreachable:\s*/, '');

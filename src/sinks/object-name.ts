@@ -7,7 +7,7 @@
  * |-------------|-----------------------------------------------------------------------------------|
  * | prefix      | GCS_PREFIX (may be empty, may hold `/`): the SecOps feed reads everything below it |
  * | yyyy/mm/dd  | the UTC date of the window's start: objects of one day sort together              |
- * | stream      | the Duo log stream, lower case with `-` (`telephony`)                              |
+ * | stream      | the Duo log stream, lower case with `-` (`telephony`, `trust-monitor`)             |
  * | mintimeMs, maxtimeMs | the window, epoch milliseconds (13 digits), exactly as requested from Duo |
  * | p<page>     | the page of that window, from 1, at least 5 digits                                 |
  * | _s<n>       | a supplement to that page (events found when it was fetched again), from 1        |
@@ -29,6 +29,11 @@ export interface ObjectName {
   supplement?: number;
   /** Which repair of the page this is (1, 2, …); unset for the page itself. */
   repair?: number;
+}
+
+/** A stream as object names write it: `_` becomes `-` (`trust_monitor` → `trust-monitor`), as in its prefix. */
+export function objectStream(stream: string): string {
+  return stream.replace(/_/g, '-');
 }
 
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');

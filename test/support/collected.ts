@@ -2,14 +2,15 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Every `telephony_*.json` object body under `dir` (pages and their supplements), recursively. */
-export async function localObjects(dir: string): Promise<Buffer[]> {
+/** Every `<stream>_*.json` object body under `dir` (pages and their supplements), recursively. */
+export async function localObjects(dir: string, stream = 'telephony'): Promise<Buffer[]> {
+  const name = new RegExp(`^${stream.replace(/_/g, '-')}_\\d+_\\d+_p\\d+(_s\\d+)?\\.json$`);
   const out: Buffer[] = [];
   const walk = async (d: string): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (/^telephony_\d+_\d+_p\d+(_s\d+)?\.json$/.test(e.name)) out.push(await readFile(p));
+      else if (name.test(e.name)) out.push(await readFile(p));
     }
   };
   await walk(dir);

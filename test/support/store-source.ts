@@ -3,6 +3,7 @@
  * get Duo's paging rules (µs comparison, `"<ts_ms>,<id>"` cursors, both last-page readings) without
  * sockets. Integration tests use the real simulator server instead.
  */
+import { STREAMS, type DuoItem, type StreamName } from '../../src/duo/streams.js';
 import { EventStore, type SimEvent } from '../../src/simulator/index.js';
 import type { PageSource } from '../../src/collect/run.js';
 import type { PageRequest, TelephonyItem, TelephonyPage } from '../../src/duo/types.js';
@@ -53,18 +54,40 @@ export function idsOf(bodies: Iterable<Buffer>): string[] {
   return ids;
 }
 
-/** Assert-friendly comparison: what is missing and what is doubled. */
+/**
+ * Assert-friendly comparison: what is missing and what is doubled. A multiset: an id expected twice
+ * (identical administrator events share a content key) must be there twice.
+ */
 export function exactlyOnceReport(expected: readonly string[], got: readonly string[]): { missing: number; doubled: number; unexpected: number; total: number } {
-  const want = new Set(expected);
-  const seen = new Map<string, number>();
-  for (const id of got) seen.set(id, (seen.get(id) ?? 0) + 1);
+  const count = (ids: readonly string[]): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const id of ids) m.set(id, (m.get(id) ?? 0) + 1);
+    return m;
+  };
+  const want = count(expected);
+  const seen = count(got);
   let missing = 0;
-  for (const id of want) if (!seen.has(id)) missing++;
+  for (const [id, n] of want) missing += Math.max(0, n - (seen.get(id) ?? 0));
   let doubled = 0;
   let unexpected = 0;
   for (const [id, n] of seen) {
-    if (n > 1) doubled += n - 1;
-    if (!want.has(id)) unexpected++;
+    const w = want.get(id);
+    if (w === undefined) {
+      unexpected++;
+      doubled += n - 1;
+    } else doubled += Math.max(0, n - w);
   }
   return { missing, doubled, unexpected, total: got.length };
+}
+
+/** Every line of NDJSON bodies as the stream's content key (its id, or its content for the administrator log). */
+export function keysOf(stream: StreamName, bodies: Iterable<Buffer>): string[] {
+  const keys: string[] = [];
+  for (const b of bodies) for (const line of b.toString('utf8').split('\n')) if (line) keys.push(STREAMS[stream].contentKey(JSON.parse(line) as DuoItem));
+  return keys;
+}
+
+/** The content keys of a simulator's events of one stream: what a collection must hold, once each. */
+export function expectedKeys(stream: StreamName, events: ReadonlyArray<{ json: string }>): string[] {
+  return events.map((e) => STREAMS[stream].contentKey(JSON.parse(e.json) as DuoItem));
 }
