@@ -84,7 +84,7 @@ function collect(w: World, clockShiftMs = 0): Promise<CliResult> {
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 
-const summaryOf = (r: CliResult): { outcome: string; windowHeld: boolean; clockOffsetMs: number | null; supplements: number } => JSON.parse(r.stdout.trim()) as never;
+const summaryOf = (r: CliResult): { outcome: string; windowHeld: boolean; clockOffsetMs: number | null; supplements: number } => (JSON.parse(r.stdout.trim()) as { streams: [never] }).streams[0];
 
 /**
  * Collect every `stepMs` of Duo's time for `steps` steps, then once more well after the data's end.
