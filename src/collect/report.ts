@@ -34,13 +34,14 @@ export function formatSummary(s: RunSummary): string {
   );
 }
 
-/** One line per stream of a collection: its summary, or why it was not collected. */
+/** One line per stream of a collection (named when there are several): its summary, or why it was not collected. */
 export function formatCollection(c: CollectionSummary): string {
   return c.streams
     .map((r) => {
-      if (r.status === 'collected') return `${r.stream}: ${formatSummary(r.summary)}`;
+      const name = c.streams.length > 1 ? `${r.stream}: ` : '';
+      if (r.status === 'collected') return `${name}${formatSummary(r.summary)}`;
       const { code, message } = describeFailure(r.error);
-      return r.status === 'unsupported' ? `${r.stream}: not served to this Duo account or application (${code}), left out: ${message}` : `${r.stream}: failed (${code}): ${message}`;
+      return r.status === 'unsupported' ? `${name}not served to this Duo account or application (${code}), left out: ${message}` : `${name}failed (${code}): ${message}`;
     })
     .join('\n');
 }
@@ -59,6 +60,16 @@ export function combineProgress(byStream: ReadonlyMap<string, RunProgress>): Run
     nowMs: Math.max(...all.map((p) => p.nowMs)),
     pages: all.reduce((n, p) => n + p.pages, 0),
     events: all.reduce((n, p) => n + p.events, 0),
+  };
+}
+
+/** A progress callback for several streams that hands `draw` their combined progress. */
+export function onCombinedProgress(draw: (p: RunProgress) => void): (p: RunProgress & { stream: string }) => void {
+  const byStream = new Map<string, RunProgress>();
+  return (p) => {
+    byStream.set(p.stream, p);
+    const all = combineProgress(byStream);
+    if (all) draw(all);
   };
 }
 

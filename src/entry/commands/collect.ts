@@ -5,10 +5,9 @@ import { loadConfig } from '../../config.js';
 import { createLogger } from '../../log.js';
 import { createCollector } from '../../collect/deps.js';
 import { failpointFromSetting } from '../../collect/failpoint.js';
-import { combineProgress, formatCollection, formatProgress } from '../../collect/report.js';
+import { formatCollection, formatProgress, onCombinedProgress } from '../../collect/report.js';
 import { collectionJson } from '../../collect/summary.js';
 import { worstFailure } from '../../collect/run-streams.js';
-import type { RunProgress } from '../../collect/run.js';
 import { addSettingOptions, explicitFlags } from '../options.js';
 import { exitStatusHelp } from '../help.js';
 import { onStopSignals } from '../signals.js';
@@ -36,20 +35,17 @@ export function register(program: Command, io: CliIo): void {
     const logger = createLogger({ level: config.logLevel, destination: status?.logDestination ?? io.stderr });
     const startedMs = Date.now();
     let lastDraw = 0;
-    const progress = new Map<string, RunProgress>();
     const collector = await createCollector(config, {
       logger,
       stdout: io.stdout,
       failpoint: failpointFromSetting(config.failpoint),
       ...(status
         ? {
-            onProgress: (p) => {
-              progress.set(p.stream, p);
+            onProgress: onCombinedProgress((p) => {
               if (p.nowMs - lastDraw < DRAW_EVERY_MS) return;
               lastDraw = p.nowMs;
-              const all = combineProgress(progress);
-              if (all) status.draw(formatProgress(all, startedMs, io.columns?.() ?? 80));
-            },
+              status.draw(formatProgress(p, startedMs, io.columns?.() ?? 80));
+            }),
           }
         : {}),
     });
@@ -61,9 +57,10 @@ export function register(program: Command, io: CliIo): void {
       status?.clear();
       // With --stdout the data owns stdout: the summary goes to stderr so a pipe gets only NDJSON.
       const out = config.stdout ? io.stderr : io.stdout;
-      out.write(opts.json ? `${JSON.stringify(collectionJson(summary))}\n` : `${formatCollection(summary)}\n`);
-      // The other streams finished; the worst failure decides the exit status (and is printed again last).
+      // The other streams finished; the worst failure decides the exit status and is printed last. A
+      // single stream that failed has nothing else to say.
       const failure = worstFailure(summary);
+      if (failure === undefined || summary.streams.length > 1) out.write(opts.json ? `${JSON.stringify(collectionJson(summary))}\n` : `${formatCollection(summary)}\n`);
       if (failure !== undefined) throw failure;
       if (signals.received) io.setExitCode(signals.exitStatus);
     } finally {

@@ -1,8 +1,8 @@
 /**
  * `duo-secops demo` (`npm run demo`): the main job on the embedded default. Starts the bundled Duo
- * API simulator with a seeded day of telephony logs (bursts included), collects it into a local folder
- * exactly as `collect` would, checks every event arrived once, converts the result to UDM, and says
- * where everything is.
+ * API simulator with a seeded day of every log stream (bursts included), collects all of them into a
+ * local folder exactly as `collect` would, checks every event of every stream arrived once, converts
+ * the telephony log to UDM, and says where everything is.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -13,8 +13,9 @@ import { loadConfig } from '../../config.js';
 import { createLogger } from '../../log.js';
 import { createCollector } from '../../collect/deps.js';
 import { worstFailure } from '../../collect/run-streams.js';
-import { formatCollection, formatProgress } from '../../collect/report.js';
-import { startSimulator } from '../../simulator/index.js';
+import { formatCollection, formatProgress, onCombinedProgress } from '../../collect/report.js';
+import { defaultLogs, startSimulator, type Simulator } from '../../simulator/index.js';
+import { STREAM_NAMES, STREAMS, type DuoItem, type StreamName } from '../../duo/streams.js';
 import { convertNdjsonStream, walkInputFiles, emptyStats, addStats } from '../../udm/index.js';
 import { ConfigError } from '../../errors.js';
 import { createStatusLine } from '../terminal.js';
@@ -37,9 +38,9 @@ async function prepareFolder(dir: string): Promise<void> {
 export function register(program: Command, io: CliIo): void {
   program
     .command('demo')
-    .description('collect a seeded day of logs from the bundled Duo API simulator into a local folder, then convert them to UDM')
+    .description('collect a seeded day of every Duo log stream from the bundled Duo API simulator into a local folder, then convert telephony to UDM')
     .option('--out <dir>', 'demo folder (replaced on each demo run)', './duo-secops-demo')
-    .option('--events <n>', 'events in the simulated day', '50000')
+    .option('--events <n>', 'telephony events in the simulated day (the other streams have their default sizes)', '50000')
     .option('--seed <n>', 'data set seed', '7')
     .action(async (opts: { out: string; events: string; seed: string }) => {
       const events = Number(opts.events);
@@ -55,10 +56,11 @@ export function register(program: Command, io: CliIo): void {
       const toMs = now - 10 * 60_000;
       const burst = Math.min(2000, Math.floor(events / 10));
       const sim = await startSimulator({
-        events: { events, seed, fromMs, toMs, bursts: burst > 0 ? [{ atMs: Math.floor(fromMs + 9.5 * H), count: burst }] : [] },
+        logs: { ...defaultLogs(now, seed), telephony: { events, seed, fromMs, toMs, bursts: burst > 0 ? [{ atMs: Math.floor(fromMs + 9.5 * H), count: burst }] : [] } },
       });
       const integration = sim.integrations[0]!;
-      say(`Duo API simulator at ${sim.url}: ${events.toLocaleString('en-US')} telephony events over the last 24 h, ${burst.toLocaleString('en-US')} of them in one millisecond`);
+      say(`Duo API simulator at ${sim.url}, serving every Duo log stream over the last 24 h:`);
+      say(`  ${STREAM_NAMES.map((s) => `${s} ${sim.eventsOf(s).length.toLocaleString('en-US')}`).join(', ')} events; ${burst.toLocaleString('en-US')} telephony events in one millisecond`);
 
       const config = loadConfig(
         {
@@ -67,6 +69,7 @@ export function register(program: Command, io: CliIo): void {
           DUO_API_HOST: sim.apiHost,
           DUO_API_URL: sim.url,
           OUTPUT_DIR: out,
+          DUO_LOGS: STREAM_NAMES.join(','),
           DELAY_SECONDS: '1',
           LOOKBACK_HOURS: '25',
           WINDOW_MAX_HOURS: '6',
@@ -82,7 +85,7 @@ export function register(program: Command, io: CliIo): void {
       const started = Date.now();
       const collector = await createCollector(config, {
         logger,
-        ...(status ? { onProgress: (p) => status.draw(formatProgress(p, started, io.columns?.() ?? 80)) } : {}),
+        ...(status ? { onProgress: onCombinedProgress((p) => status.draw(formatProgress(p, started, io.columns?.() ?? 80))) } : {}),
       });
       let summary;
       try {
@@ -96,9 +99,20 @@ export function register(program: Command, io: CliIo): void {
       const failure = worstFailure(summary);
       if (failure !== undefined) throw failure;
 
-      // Check the folder against the simulator: every event once, none twice.
+      // Check the folder against the simulator: every event of every stream once, none twice.
+      let wrong = 0;
+      for (const store of config.stores) {
+        const check = await deliveredOnce(sim, store.stream, join(out, store.prefix));
+        wrong += check.missing + check.doubled;
+        say(
+          check.missing === 0 && check.doubled === 0
+            ? `✓ ${store.stream}: all ${check.expected.toLocaleString('en-US')} events delivered exactly once, in ${check.objects} objects under ${store.prefix}/`
+            : `✗ ${store.stream}: ${check.missing} events missing and ${check.doubled} doubled: this is a bug, please report it`,
+        );
+      }
+
+      // The telephony log in detail, and its UDM.
       const dataDir = join(out, config.prefix);
-      const seen = new Map<string, number>();
       const byContext = new Map<string, number>();
       let objects = 0;
       let sample = '';
@@ -107,20 +121,11 @@ export function register(program: Command, io: CliIo): void {
         for (const line of (await readFile(file, 'utf8')).split('\n')) {
           if (!line) continue;
           sample ||= line;
-          const item = JSON.parse(line) as { telephony_id: string; context?: string; type?: string };
-          seen.set(item.telephony_id, (seen.get(item.telephony_id) ?? 0) + 1);
+          const item = JSON.parse(line) as { context?: string; type?: string };
           const k = `${item.context ?? '?'} / ${item.type ?? '?'}`;
           byContext.set(k, (byContext.get(k) ?? 0) + 1);
         }
       }
-      const expected = sim.events.map((e) => e.id);
-      const missing = expected.filter((id) => !seen.has(id)).length;
-      const doubled = [...seen.values()].reduce((a, n) => a + (n > 1 ? n - 1 : 0), 0);
-      say(
-        missing === 0 && doubled === 0
-          ? `✓ all ${expected.length.toLocaleString('en-US')} events delivered exactly once, in ${objects} objects`
-          : `✗ ${missing} events missing and ${doubled} doubled: this is a bug, please report it`,
-      );
 
       // UDM: what SecOps' DUO_TELEPHONY parser will make of these lines.
       const udmDir = join(out, '_udm');
@@ -136,9 +141,10 @@ export function register(program: Command, io: CliIo): void {
 
       const rel = (p: string) => relative(process.cwd(), p) || '.';
       say('');
-      say(`Collected logs (what the SecOps feed ingests): ${rel(dataDir)}/  (${objects} objects, ${(await folderSize(dataDir) / 1e6).toFixed(1)} MB)`);
-      say(`Checkpoint:                                   ${rel(join(out, config.stateKey))}`);
-      say(`UDM events (what SecOps will store):          ${rel(udmFile)}  (${stats.converted.toLocaleString('en-US')} events${rejected ? `, ${rejected} lines rejected` : ''})`);
+      say(`Collected telephony logs (what its SecOps feed ingests): ${rel(dataDir)}/  (${objects} objects, ${(await folderSize(dataDir) / 1e6).toFixed(1)} MB)`);
+      say(`Every stream: its own folder under ${rel(out)}/ and its checkpoint in ${rel(join(out, '_state'))}/`);
+      say(`UDM events of the telephony log (what SecOps will store): ${rel(udmFile)}  (${stats.converted.toLocaleString('en-US')} events${rejected ? `, ${rejected} lines rejected` : ''})`);
+      say("The other streams are mapped to UDM by SecOps' own parsers (DUO_AUTH, DUO_ACTIVITY, DUO_ADMIN); DUO_TRUST_MONITOR has none by default.");
       say('');
       say('Events by context / type:');
       for (const [k, v] of [...byContext.entries()].sort((a, b) => b[1] - a[1])) say(`  ${String(v).padStart(8)}  ${k}`);
@@ -156,7 +162,7 @@ export function register(program: Command, io: CliIo): void {
       say('');
       const cli = howToRun(process.argv[1]);
       say(`Next: \`${cli} udm ${rel(dataDir)} --stats\`, \`${cli} state show --out ${rel(out)}\`, or point collect at your Duo account (see README).`);
-      if (missing || doubled) io.setExitCode(1);
+      if (wrong > 0) io.setExitCode(1);
     });
 }
 
@@ -175,4 +181,29 @@ async function folderSize(dir: string): Promise<number> {
   let total = 0;
   for await (const f of walkInputFiles(dir)) total += (await stat(f)).size;
   return total;
+}
+
+/** Whether a stream's folder holds each of the simulator's events of that stream once (a multiset). */
+async function deliveredOnce(sim: Simulator, stream: StreamName, dir: string): Promise<{ expected: number; missing: number; doubled: number; objects: number }> {
+  const key = STREAMS[stream].contentKey;
+  const want = new Map<string, number>();
+  for (const e of sim.eventsOf(stream)) {
+    const k = key(JSON.parse(e.json) as DuoItem);
+    want.set(k, (want.get(k) ?? 0) + 1);
+  }
+  const got = new Map<string, number>();
+  let objects = 0;
+  for await (const file of walkInputFiles(dir)) {
+    objects += 1;
+    for (const line of (await readFile(file, 'utf8')).split('\n')) {
+      if (!line) continue;
+      const k = key(JSON.parse(line) as DuoItem);
+      got.set(k, (got.get(k) ?? 0) + 1);
+    }
+  }
+  let missing = 0;
+  let doubled = 0;
+  for (const [k, n] of want) missing += Math.max(0, n - (got.get(k) ?? 0));
+  for (const [k, n] of got) doubled += Math.max(0, n - (want.get(k) ?? 0));
+  return { expected: sim.eventsOf(stream).length, missing, doubled, objects };
 }
