@@ -9,6 +9,7 @@
  * rejected with its number instead of having its bad bytes silently replaced by U+FFFD (a phone
  * number would come out as `+1212��5556707`).
  */
+import { STREAM_NAMES, STREAMS, type StreamName } from '../duo/streams.js';
 import { isUtf8 } from 'node:buffer';
 import { toUdmJson } from './serialize.js';
 import type { ToUdmOptions } from './types.js';
@@ -98,6 +99,29 @@ export class OutputError extends Error {
     const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
     this.code = typeof code === 'string' ? code : undefined;
   }
+}
+
+/**
+ * The Duo log stream other than telephony a line belongs to, or undefined: by the `eventtype` the
+ * collector adds, else by a field only that stream's items carry.
+ */
+export function otherStreamOf(item: unknown): Exclude<StreamName, 'telephony'> | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
+  const o = item as Record<string, unknown>;
+  const named = o['eventtype'];
+  if (typeof named === 'string' && named !== 'telephony' && (STREAM_NAMES as readonly string[]).includes(named)) return named as Exclude<StreamName, 'telephony'>;
+  if ('telephony_id' in o || 'phone' in o) return undefined;
+  if ('activity_id' in o) return 'activity';
+  if ('sekey' in o || 'surfaced_timestamp' in o) return 'trust_monitor';
+  if ('access_device' in o || 'auth_device' in o || 'factor' in o) return 'authentication';
+  if ('action' in o && 'username' in o && 'timestamp' in o && !('ts' in o)) return 'administrator';
+  return undefined;
+}
+
+/** Why a line of another stream is not converted, and who maps it. */
+export function notTelephonyReason(stream: Exclude<StreamName, 'telephony'>): string {
+  const { logType, secopsParser } = STREAMS[stream];
+  return `${/^[aeiou]/.test(stream) ? "an" : "a"} ${stream} event: udm maps the telephony log only; ${secopsParser ? `SecOps' own ${logType} parser maps this stream` : `SecOps has no default parser for ${logType} (a custom parser maps it)`}`;
 }
 
 export function emptyStats(): ConvertStats {
@@ -213,6 +237,12 @@ export async function convertNdjsonStream(
     } catch (err) {
       stats.rejected += 1;
       report({ file: name, line: lineNo, reason: jsonReason(err, line) });
+      return;
+    }
+    const other = otherStreamOf(item);
+    if (other !== undefined) {
+      stats.rejected += 1;
+      report({ file: name, line: lineNo, reason: notTelephonyReason(other) });
       return;
     }
     const result = toUdmJson(item, toUdmOptions);

@@ -157,7 +157,7 @@ export async function runUdm(inputs: string[], flags: UdmFlags, io: CliIo): Prom
 export function register(program: Command, io: CliIo): void {
   program
     .command('udm')
-    .description('convert collected NDJSON (files, folder trees as the local sink writes them, or - for stdin) to UDM events, one per line')
+    .description('convert collected telephony NDJSON (files, folder trees as the local sink writes them, or - for stdin) to UDM events, one per line; the other streams are mapped by SecOps parsers')
     .argument('[inputs...]', 'files, folders (walked recursively for *.json and *.ndjson) or - for stdin; default -')
     .option('--out <file>', 'write the UDM NDJSON to this file instead of stdout')
     .addOption(new Option('--case <case>', 'field names: camel (proto3 JSON, what the SecOps import API takes) or snake (UDM search)').choices(['camel', 'snake']).default('camel'))

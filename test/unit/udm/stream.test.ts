@@ -1,8 +1,8 @@
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isUtf8 } from 'node:buffer';
-import { addStats, convertNdjsonStream, emptyStats, invalidUtf8At, type ConvertOptions, type LineProblem } from '../../../src/udm/stream.js';
+import { addStats, convertNdjsonStream, emptyStats, invalidUtf8At, otherStreamOf, type ConvertOptions, type LineProblem } from '../../../src/udm/stream.js';
 import { EXAMPLE_ITEMS } from './examples.js';
 
 /** A Writable that keeps what it is given; `highWaterMark` small to force backpressure. */
@@ -223,5 +223,31 @@ describe('convertNdjsonStream', () => {
     const a = { lines: 3, converted: 2, rejected: 1, byEventType: { STATUS_UPDATE: 2 } };
     const b = { lines: 1, converted: 1, rejected: 0, byEventType: { STATUS_UPDATE: 1, GENERIC_EVENT: 0 } };
     expect(addStats(addStats(emptyStats(), a), b)).toEqual({ lines: 4, converted: 3, rejected: 1, byEventType: { STATUS_UPDATE: 3, GENERIC_EVENT: 0 } });
+  });
+});
+
+describe('lines of the other Duo log streams', () => {
+  it.each([
+    [{ eventtype: 'authentication', txid: 't' }, 'authentication'],
+    [{ txid: 't', access_device: {}, factor: 'duo_push' }, 'authentication'],
+    [{ activity_id: 'a', ts: '2026-01-01T00:00:00+00:00' }, 'activity'],
+    [{ sekey: 's', surfaced_timestamp: 1 }, 'trust_monitor'],
+    [{ action: 'admin_login', username: 'x', timestamp: 1 }, 'administrator'],
+    [{ telephony_id: 'x', txid: 't', eventtype: 'telephony' }, undefined],
+    [{ phone: '+1', ts: '2026-01-01T00:00:00+00:00' }, undefined],
+  ])('tells %j apart as %s', (item, stream) => {
+    expect(otherStreamOf(item)).toBe(stream);
+  });
+
+  it('rejects them with who maps them instead', async () => {
+    const out = new PassThrough();
+    const rejected: string[] = [];
+    const lines = `${JSON.stringify({ eventtype: 'authentication', txid: 't' })}\n${JSON.stringify({ sekey: 's', surfaced_timestamp: 1 })}\n`;
+    const stats = await convertNdjsonStream(Readable.from([Buffer.from(lines)]), 'x.json', out, (r) => rejected.push(r.reason));
+    expect(stats).toMatchObject({ lines: 2, converted: 0, rejected: 2 });
+    expect(rejected).toEqual([
+      "an authentication event: udm maps the telephony log only; SecOps' own DUO_AUTH parser maps this stream",
+      'a trust_monitor event: udm maps the telephony log only; SecOps has no default parser for DUO_TRUST_MONITOR (a custom parser maps it)',
+    ]);
   });
 });
