@@ -594,7 +594,7 @@ export function describeDefault(key: SettingKey, entry?: Entry, markdown = false
   const r: SettingRow = SETTINGS[key];
   const code = (s: string): string => (markdown ? `\`${s}\`` : s);
   const d: unknown = r.default;
-  if (typeof d === 'object' && d !== null) {
+  if (typeof d === 'object' && d !== null && !Array.isArray(d)) {
     if (entry !== undefined) return valueDoc(r, defaultFor(key, entry), code);
     // Entry points that share a value are named together: "CLI and daemon `0` (no limit); function `540`".
     const byValue = new Map<unknown, string[]>();
