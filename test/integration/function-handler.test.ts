@@ -13,7 +13,7 @@ import { resetForTests } from '../../src/entry/function.js';
 import { generateDataset, startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { defaultStateKey } from '../../src/config.js';
 import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
-import { exactlyOnceReport, idsOf } from '../support/store-source.js';
+import { exactlyOnceReport, expectedKeys, idsOf, keysOf } from '../support/store-source.js';
 import { REPO_ROOT } from '../support/functions-framework.js';
 import { duoEnvOf } from '../support/duo-env.js';
 
@@ -138,6 +138,26 @@ describe('CloudEvent handler main (in process, getTestServer)', () => {
     const again = await postEventarc();
     expect(again.status).toBe(204);
     expect(bucketIds(bucket)).toHaveLength(allIds.length);
+  });
+
+  it('collects every stream of DUO_LOGS in one invocation, each into its prefix, one summary with all of them', async () => {
+    const auth = generateDataset({ stream: 'authentication', events: 1500, seed: 32, fromMs: now - 2 * H, toMs: now - 5000, bursts: [{ atMs: now - H, count: 200 }] });
+    if (sim.eventsOf('authentication').length === 0) sim.addEvents(auth, 'authentication');
+    const bucket = configure({ DUO_LOGS: 'telephony,authentication' });
+    const r = await postEventarc();
+    expect(r.status, r.body).toBe(204);
+    expect(exactlyOnceReport(allIds, bucketIds(bucket))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: allIds.length });
+    const authObjects = gcs.objects(bucket).filter((o) => o.name.startsWith('duo-authentication/'));
+    const expected = expectedKeys('authentication', sim.eventsOf('authentication'));
+    expect(exactlyOnceReport(expected, keysOf('authentication', authObjects.map((o) => o.data)))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: expected.length });
+    expect(authObjects[0]!.name).toMatch(/^duo-authentication\/\d{4}\/\d{2}\/\d{2}\/authentication_\d{13}_\d{13}_p00001\.json$/);
+    expect(gcs.objects(bucket).map((o) => o.name)).toContain(defaultStateKey('duo-authentication'));
+    const finished = logLines().find((l) => l.event === 'function.finished');
+    expect(finished).toMatchObject({ summaryVersion: 2, outcome: 'caught-up', events: allIds.length + expected.length });
+    expect((finished!.streams as Array<{ stream: string; status: string }>).map((x) => [x.stream, x.status])).toEqual([
+      ['telephony', 'collected'],
+      ['authentication', 'collected'],
+    ]);
   });
 
   it('fails a misconfigured invocation with 500 and one clear log line, no stack trace', async () => {
