@@ -8,7 +8,7 @@ import type { Config, StreamStore } from '../config.js';
 import type { Sink } from '../sinks/types.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
 import { runOnce, type RunProgress, type RunSettings } from './run.js';
-import { runStreams, type CollectionSummary } from './run-streams.js';
+import { createTurns, runStreams, type CollectionSummary } from './run-streams.js';
 import { STREAMS, type StreamName } from '../duo/streams.js';
 import type { Failpoint } from './failpoint.js';
 import { ConfigError } from '../errors.js';
@@ -118,6 +118,9 @@ export interface Collector {
   close(): Promise<void>;
 }
 
+/** Pages of different streams held at once when several streams are collected side by side. */
+const PAGES_AT_ONCE = 1;
+
 /** Everything a run needs, built once: reused across runs by the daemon and a warm function instance. */
 export async function createCollector(c: Config, opts: CollectorOptions): Promise<Collector> {
   for (const w of configWarnings(c)) opts.logger.warn({ event: 'config.warning' }, w);
@@ -134,8 +137,14 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
     ...opts.client,
   });
   const streams = await Promise.all(
-    c.stores.map(async (store) => ({ store, stores: await createStores(c, store, opts.stdout ? { stdout: opts.stdout } : {}), settings: runSettings(c, store) })),
+    c.stores.map(async (store) => ({
+      store,
+      stores: await createStores(c, store, opts.stdout ? { stdout: opts.stdout } : {}),
+      settings: { ...runSettings(c, store), readAhead: c.stores.length === 1 },
+    })),
   );
+  // Several streams take turns per page (one page in memory at a time); one stream runs on its own.
+  const takeTurn = streams.length > 1 ? createTurns(PAGES_AT_ONCE) : undefined;
   return {
     config: c,
     run: (signal, hardSignal) =>
@@ -157,6 +166,7 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
                   ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
                   ...(onProgress ? { onProgress: (p: RunProgress) => onProgress({ ...p, stream: store.stream }) } : {}),
                   ...(hardSignal ? { hardSignal } : {}),
+                  ...(takeTurn ? { takeTurn } : {}),
                 },
                 signal,
               ),

@@ -10,7 +10,7 @@
  * host or permission).
  */
 import type { StreamName } from '../duo/streams.js';
-import { CollectorError, DuoApiError } from '../errors.js';
+import { AbortedError, CollectorError, DuoApiError } from '../errors.js';
 import { codeOf, ERROR_CODES, EXIT_STATUS, type ExitStatus } from '../exit-codes.js';
 import type { RunOutcome, RunSummary } from './run.js';
 import type { Logger } from '../log.js';
@@ -104,4 +104,48 @@ export function streamSummary(c: CollectionSummary, stream?: StreamName): RunSum
   if (!r) throw new Error(`the collection has no stream ${stream ?? '(several were collected: name one)'}`);
   if (r.status !== 'collected') throw r.error;
   return r.summary;
+}
+
+/**
+ * Turns for streams collected side by side: at most `n` hold one at a time, the others wait in order
+ * of arrival. A stream holds a turn from a page's request to its commit, so the pages in memory at
+ * once stay `n` however many streams run, and every stream advances in turn. Hand-written: a FIFO
+ * semaphore with abort is a dozen lines, smaller than a dependency.
+ */
+export function createTurns(n: number): (signal?: AbortSignal) => Promise<() => void> {
+  let free = n;
+  const waiting: Array<() => void> = [];
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else free += 1;
+  };
+  return (signal) => {
+    if (signal?.aborted) return Promise.reject(new AbortedError('stopped while waiting for a turn'));
+    const once = (): (() => void) => {
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        release();
+      };
+    };
+    if (free > 0) {
+      free -= 1;
+      return Promise.resolve(once());
+    }
+    return new Promise((resolve, reject) => {
+      const grant = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(once());
+      };
+      const onAbort = (): void => {
+        const i = waiting.indexOf(grant);
+        if (i >= 0) waiting.splice(i, 1);
+        reject(new AbortedError('stopped while waiting for a turn'));
+      };
+      waiting.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  };
 }

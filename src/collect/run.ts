@@ -53,6 +53,11 @@ export interface RunSettings {
   windowMaxMs: number;
   /** Stop opening pages after this long; `Infinity` for no limit. */
   budgetMs: number;
+  /**
+   * Read the next page while this one is stored (default true). Off when several streams run at once:
+   * they overlap one another's waits already, and a page held ahead per stream is memory five times over.
+   */
+  readAhead?: boolean;
 }
 
 export interface RunProgress {
@@ -78,6 +83,11 @@ export interface RunDeps {
   onProgress?: (p: RunProgress) => void;
   /** Passed to in-flight I/O; `signal` (the second argument of runOnce) only stops before the next page. */
   hardSignal?: AbortSignal;
+  /**
+   * Streams collected side by side take turns per page: a turn is held from the page's request to its
+   * commit (run-streams.ts `createTurns`), so only so many pages are in memory at once.
+   */
+  takeTurn?: (signal?: AbortSignal) => Promise<() => void>;
 }
 
 export type RunOutcome =
@@ -168,10 +178,14 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
   const deadline = Number.isFinite(s.budgetMs) ? AbortSignal.timeout(Math.max(0, s.budgetMs)) : undefined;
   const readSignal = anySignal([signal, deadline, deps.hardSignal]);
   const reader = createPageReader<PreparedPage>(deps.client, readSignal);
+  let release = noTurn;
   try {
     /** A window opened but not committed yet, and whether it was opened again after Duo's answer. */
     let pending: { cp: Checkpoint; reopened: boolean } | null = null;
     for (;;) {
+      // The previous page is committed: its turn goes to the next stream waiting.
+      release();
+      release = noTurn;
       if (signal?.aborted) return finish('stopped');
       if (now() - startMs >= s.budgetMs) return finish('budget');
       if (s.maxPages > 0 && counters.pages >= s.maxPages) return finish('page-limit');
@@ -187,6 +201,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       const request: PageRequest = { mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, limit: open.limit, nextOffset: open.nextOffset };
       let got: Awaited<ReturnType<typeof reader.get>>;
       try {
+        if (deps.takeTurn) release = await deps.takeTurn(readSignal);
         got = await reader.get(request);
       } catch (err) {
         if (signal?.aborted) return finish('stopped');
@@ -246,7 +261,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       const skipThroughAfter = verdict.skipThroughDone ? undefined : cp.skipThrough;
       // The next page, read and judged while this one is stored and committed (not when this run is about
       // to stop); used only if the committed window is exactly the one it was judged for.
-      if (expected && !signal?.aborted && !(s.maxPages > 0 && counters.pages >= s.maxPages) && now() - startMs < s.budgetMs) {
+      if (expected && s.readAhead !== false && !signal?.aborted && !(s.maxPages > 0 && counters.pages >= s.maxPages) && now() - startMs < s.budgetMs) {
         reader.readAhead({ ...request, nextOffset: verdict.nextCursor }, prepareAhead(expected, cp.skipIds, skipThroughAfter, s.prefix, enrich, stream));
       }
 
@@ -301,9 +316,12 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
     if (err instanceof AbortedError && deadline?.aborted) return finish('budget');
     throw err;
   } finally {
+    release();
     reader.abandon();
   }
 }
+
+const noTurn = (): void => {};
 
 /** One signal that aborts when any of `signals` does. */
 function anySignal(signals: ReadonlyArray<AbortSignal | undefined>): AbortSignal | undefined {
