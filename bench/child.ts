@@ -14,6 +14,7 @@ const load: Record<BenchName, () => Promise<{ run(): Promise<void> }>> = {
   catchup: () => import('./catchup.js'),
   pipeline: () => import('./pipeline.js'),
   memory: () => import('./memory.js'),
+  streams: () => import('./streams.js'),
   udm: () => import('./udm.js'),
   coldstart: () => import('./coldstart.js'),
 };

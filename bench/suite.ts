@@ -3,6 +3,7 @@ export const BENCHMARKS = {
   catchup: 'rate-limited catch-up: ideal ÷ actual time at the simulator’s rate limit, and 429s',
   pipeline: 'unthrottled pipeline: 1,000,000 events to the local folder and to the GCS test server vs a plain fetch-and-append loop',
   memory: 'peak RSS of `collect` at 100,000 and 1,000,000 events',
+  streams: 'peak RSS of `collect` backfilling all five Duo log streams at once vs telephony alone',
   udm: 'toUdm over 1,000,000 lines vs JSON.parse + JSON.stringify of the same lines',
   coldstart: 'time until the function handler is registered vs importing @google-cloud/storage',
 } as const;

@@ -39,17 +39,21 @@ export function defaultLogs(nowMs: number, seed = 1): Record<StreamName, Dataset
   return Object.fromEntries(STREAM_NAMES.map((stream) => [stream, logOptions(stream, fromMs, toMs, seed)])) as Record<StreamName, DatasetOptions>;
 }
 
-/** One stream's default data set over `[fromMs, toMs)`, its burst at its place in that span. */
-export function logOptions(stream: StreamName, fromMs: number, toMs: number, seed: number): DatasetOptions {
+/**
+ * One stream's default data set over `[fromMs, toMs)`, its burst at its place in that span; `scale`
+ * multiplies its size, not its burst (a burst is an edge case of one time unit, not volume).
+ */
+export function logOptions(stream: StreamName, fromMs: number, toMs: number, seed: number, scale = 1): DatasetOptions {
   const size = DEFAULT_LOG_SIZES[stream];
   const atMs = Math.floor((fromMs + (toMs - fromMs) * size.at) / 1000) * 1000 + 123;
+  const burst = size.burst;
   return {
     stream,
-    events: size.events,
+    events: size.events * scale,
     seed,
     fromMs,
     toMs,
-    bursts: [{ atMs, count: size.burst }],
+    bursts: [{ atMs, count: burst }],
     ...(stream === 'administrator' && { identicalRate: DEFAULT_IDENTICAL_RATE }),
   };
 }

@@ -30,6 +30,7 @@ export interface SimulateFlags {
   skey?: string;
   apiHost?: string;
   events?: string;
+  scale?: string;
   seed?: string;
   from?: string;
   to?: string;
@@ -63,6 +64,8 @@ export interface SimulateSettings {
   skey: string;
   apiHost: string;
   events: number;
+  /** The other streams' default sizes times this. */
+  scale: number;
   seed: number;
   fromMs: number;
   toMs: number;
@@ -159,6 +162,7 @@ export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): Simulat
   const apiHost = text('api-host', flags.apiHost, DEFAULT_API_HOST, (v) => /^[A-Za-z0-9.-]+(:\d+)?$/.test(v), 'must be a host name such as api-xxxxxxxx.duosecurity.com');
   const events = integer('events', flags.events, DEFAULT_EVENTS, 0, MAX_DATASET_EVENTS);
   const seed = integer('seed', flags.seed, 1, 0, Number.MAX_SAFE_INTEGER);
+  const scale = integer('scale', flags.scale, 1, 1, 400);
 
   const clockOffsetMs = signedInteger('clock-offset-seconds', flags.clockOffsetSeconds, 0, MAX_CLOCK_OFFSET_SECONDS) * 1000;
   // Ten minutes ago by the simulator's clock: the data set ends in Duo's past, wherever ours stands.
@@ -220,6 +224,7 @@ export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): Simulat
     skey,
     apiHost,
     events,
+    scale,
     seed,
     fromMs,
     toMs,
@@ -264,7 +269,7 @@ export function otherLogsFrom(s: SimulateSettings): Partial<Record<StreamName, D
   const logs: Partial<Record<StreamName, DatasetOptions>> = {};
   for (const stream of s.logs) {
     if (stream === 'telephony') continue;
-    logs[stream] = { ...logOptions(stream, s.fromMs, s.toMs, s.seed), ...(s.lateness && { lateness: s.lateness }) };
+    logs[stream] = { ...logOptions(stream, s.fromMs, s.toMs, s.seed, s.scale), ...(s.lateness && { lateness: s.lateness }) };
   }
   return logs;
 }
@@ -455,6 +460,7 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--api-host <host>', 'host name requests are signed for').default(DEFAULT_API_HOST))
     .addOption(new Option('--logs <streams>', `the streams that get data, comma-separated (default all: ${STREAM_NAMES.join(', ')}); the others serve an empty log`))
     .addOption(new Option('--events <n>', 'telephony events in the data set').default(String(DEFAULT_EVENTS)))
+    .addOption(new Option('--scale <n>', 'the other streams hold n times their default sizes (authentication 12,000, activity 2,000, trust monitor 400, administrator 1,500), their bursts unchanged').default('1'))
     .addOption(new Option('--seed <n>', 'data set seed: the same seed gives the same events').default('1'))
     .addOption(new Option('--from <iso>', 'start of the data sets (default: 24 h before --to)'))
     .addOption(new Option('--to <iso>', 'end of the data sets (default: 10 minutes ago); a future end makes events appear as their time comes'))
