@@ -259,3 +259,17 @@ export function arrivalsOf(opts: DatasetOptions, lateRng: Rng, latenessRng: Rng)
     return visibleAtMs;
   };
 }
+
+/**
+ * The events from `i` that share its time (`times` is sorted): where that run ends, and ids drawn for
+ * it in sorted order, since Duo orders events of one time by id. `ids` is reused across calls.
+ */
+export function sameTimeRun(times: Float64Array, i: number, ids: string[], draw: () => string): number {
+  const t = times[i];
+  let end = i + 1;
+  while (end < times.length && times[end] === t) end++;
+  ids.length = 0;
+  for (let k = i; k < end; k++) ids.push(draw());
+  if (ids.length > 1) ids.sort();
+  return end;
+}

@@ -8,7 +8,7 @@
  */
 import { createRng, type Rng } from './rng.js';
 import { generateStreamDataset } from './stream-data.js';
-import { drawLate, drawTimes, formatTs, seededUuid, validateDataset, type DatasetOptions, type SimEvent } from './dataset-core.js';
+import { drawLate, drawTimes, formatTs, sameTimeRun, seededUuid, validateDataset, type DatasetOptions, type SimEvent } from './dataset-core.js';
 
 export {
   compareEvents,
@@ -99,12 +99,8 @@ function generateTelephony(opts: DatasetOptions): SimEvent[] {
   let i = 0;
   while (i < total) {
     const tsMicros = times[i] as number;
-    let runEnd = i + 1;
-    while (runEnd < total && times[runEnd] === tsMicros) runEnd++;
-    // Events sharing a microsecond are ordered by id: draw the run's ids, then sort them.
-    runIds.length = 0;
-    for (let k = i; k < runEnd; k++) runIds.push(seededUuid(fieldRng));
-    if (runIds.length > 1) runIds.sort();
+    // Events sharing a microsecond are ordered by id.
+    const runEnd = sameTimeRun(times, i, runIds, () => seededUuid(fieldRng));
 
     const second = Math.floor(tsMicros / 1_000_000);
     if (second !== tsSecond) {

@@ -8,7 +8,7 @@
  * documentation ranges of RFC 5737 (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24).
  */
 import type { StreamName } from '../duo/streams.js';
-import { arrivalsOf, drawTimes, formatTs, hex8, seededUuid, validateDataset, type DatasetOptions, type SimEvent } from './dataset-core.js';
+import { arrivalsOf, drawTimes, formatTs, hex8, sameTimeRun, seededUuid, validateDataset, type DatasetOptions, type SimEvent } from './dataset-core.js';
 import { createRng, type Rng } from './rng.js';
 
 type Json = Record<string, unknown>;
@@ -335,11 +335,9 @@ export function generateStreamDataset(stream: Exclude<StreamName, 'telephony'>, 
   let i = 0;
   while (i < total) {
     const tsMicros = times[i] as number;
-    let runEnd = i + 1;
-    while (runEnd < total && times[runEnd] === tsMicros) runEnd++;
-    runIds.length = 0;
-    for (let k = i; k < runEnd; k++) runIds.push(stream === 'trust_monitor' ? duoKey(fieldRng, 'SE') : stream === 'administrator' ? `admin-${hex8(fieldRng.u32())}${hex8(fieldRng.u32())}` : seededUuid(fieldRng));
-    if (runIds.length > 1) runIds.sort();
+    const runEnd = sameTimeRun(times, i, runIds, () =>
+      stream === 'trust_monitor' ? duoKey(fieldRng, 'SE') : stream === 'administrator' ? `admin-${hex8(fieldRng.u32())}${hex8(fieldRng.u32())}` : seededUuid(fieldRng),
+    );
     const tsMs = Math.floor(tsMicros / 1000);
     for (let k = i; k < runEnd; k++) {
       const id = runIds[k - i] as string;

@@ -1,24 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/server.js';
+import { startSimulator, type Simulator } from '../../src/simulator/server.js';
 import { compareEvents, createSimEvent, generateDataset, type SimEvent } from '../../src/simulator/dataset.js';
 import { createSimClock } from '../../src/simulator/clock.js';
 import { pageAll, parseBody, signedGet } from '../unit/simulator/support.js';
+import { simulatorsClosedAfterEach } from '../support/simulators.js';
 
 const NOW = Date.now();
 const HOUR = 3_600_000;
 const FROM = NOW - 6 * HOUR;
 const TO = NOW - 10 * 60_000;
 
-const running: Simulator[] = [];
-async function start(opts: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator(opts);
-  running.push(sim);
-  return sim;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
+const start = simulatorsClosedAfterEach();
 
 function idsIn(events: readonly SimEvent[], minMs: number, maxMs: number): string[] {
   return events.filter((e) => e.tsMicros >= minMs * 1000 && e.tsMicros <= maxMs * 1000).map((e) => e.id);

@@ -2,11 +2,12 @@
  * Every log endpoint of the simulator over loopback: answer shapes, paging with each stream's cursor,
  * the administrator log's 1000 earliest, and the 404/403/400/429 rules per endpoint.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { STREAMS, type StreamName } from '../../../src/duo/streams.js';
 import { generateDataset, type SimEvent } from '../../../src/simulator/dataset.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../../src/simulator/server.js';
 import { pageAdministrator, pageStream, readStreamPage, signedGet } from './support.js';
+import { simulatorsClosedAfterEach } from '../../support/simulators.js';
 
 const NOW = Date.now();
 const HOUR = 3_600_000;
@@ -14,15 +15,7 @@ const FROM = NOW - 5 * HOUR;
 const TO = NOW - 10 * 60_000;
 const BURST_MS = NOW - 3 * HOUR + 123;
 
-const running: Simulator[] = [];
-async function start(opts: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator(opts);
-  running.push(sim);
-  return sim;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
+const start = simulatorsClosedAfterEach();
 
 const ID_FIELD: Record<Exclude<StreamName, 'administrator'>, string> = {
   telephony: 'telephony_id',
