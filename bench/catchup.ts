@@ -53,7 +53,8 @@ export async function run(): Promise<void> {
         LOG_LEVEL: 'warn',
       });
       const r = await runNodeOk('duo-secops collect', [CLI, 'collect', '--json'], env);
-      return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as CollectSummary;
+      // One stream: its entry of the collection's summary.
+      return (JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { streams: [CollectSummary] }).streams[0];
     });
     if (summary.outcome !== 'caught-up' || summary.events !== events.length) {
       throw new Error(`the collector ended ${summary.outcome} with ${summary.events} of ${events.length} events`);
