@@ -24,17 +24,25 @@ export function buildPageObject(key: string, items: readonly DuoItem[], enrich: 
     else if (json.length > 2 && !Object.hasOwn(item, 'eventtype') && !Object.hasOwn(item, 'host')) body += json.slice(0, -1) + suffix;
     else body += `${JSON.stringify({ ...item, eventtype, host: enrich.host })}\n`;
   }
-  const buf = Buffer.from(body, 'utf8');
-  const first = items[0];
-  const last = items[items.length - 1];
-  return {
-    key,
-    body: buf,
-    sha256: createHash('sha256').update(buf).digest('hex'),
-    itemCount: items.length,
-    firstTs: timeText(first),
-    lastTs: timeText(last),
-  };
+  return objectOf(key, Buffer.from(body, 'utf8'), items.length, items[0], items[items.length - 1]);
+}
+
+/**
+ * An object made of some lines of another page object (each line one item, as buildPageObject wrote
+ * it, `\n` excluded): byte for byte what buildPageObject would write for those items.
+ */
+export function pageObjectFromLines(key: string, lines: readonly string[]): PageObject {
+  const item = (line: string | undefined): DuoItem | undefined => (line === undefined ? undefined : (JSON.parse(line) as DuoItem));
+  return objectOf(key, Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8'), lines.length, item(lines[0]), item(lines[lines.length - 1]));
+}
+
+/** The lines of a page object's body, one per item, without their `\n`. */
+export function linesOf(obj: Pick<PageObject, 'body'>): string[] {
+  return obj.body.toString('utf8').split('\n').slice(0, -1);
+}
+
+function objectOf(key: string, body: Buffer, itemCount: number, first: DuoItem | undefined, last: DuoItem | undefined): PageObject {
+  return { key, body, sha256: createHash('sha256').update(body).digest('hex'), itemCount, firstTs: timeText(first), lastTs: timeText(last) };
 }
 
 /** An item's time as Duo wrote it, for the object's metadata: `ts`, `isotimestamp` or a number. */

@@ -19,7 +19,7 @@ import { STREAMS, type LogStream, type StreamName } from '../duo/streams.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
 import type { Checkpoint, OpenWindow, SkipThrough } from '../checkpoint/codec.js';
 import type { PageObject, Sink } from '../sinks/types.js';
-import { formatObjectName, objectStream } from '../sinks/object-name.js';
+import { formatObjectName, objectStream, type ObjectName } from '../sinks/object-name.js';
 import { buildPageObject, type Enrichment } from './page-object.js';
 import { AbortedError, CheckpointError, DuoApiError } from '../errors.js';
 import { computeWindow, DUO_RETENTION_MS, staleWindowAdvice } from './window.js';
@@ -199,7 +199,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       const open = (pending?.cp.open ?? cp.open) as OpenWindow;
       if (!pending) assertNotStale(open, duoNowFloor(now(), offsetMs), deps.checkpoints.location);
       const request: PageRequest = { mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, limit: open.limit, nextOffset: open.nextOffset };
-      let got: Awaited<ReturnType<typeof reader.get>>;
+      let got: Awaited<ReturnType<typeof reader.get>> | undefined;
       try {
         if (deps.takeTurn) release = await deps.takeTurn(readSignal);
         got = await reader.get(request);
@@ -208,8 +208,9 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
         if (deadline?.aborted) return finish('budget');
         throw err;
       }
-      const { page, prepared } = got;
-      const learned = offsetFrom(page);
+      // Duo's clock as this answer shows it; the items are settled below.
+      const answer = { serverDateMs: got.page.serverDateMs, receivedAtMs: got.page.receivedAtMs };
+      const learned = offsetFrom(answer);
       if (learned !== undefined) {
         if (!offsetSeen && Math.abs(learned) > CLOCK_WARN_MS) {
           logger.warn({ event: 'clock.offset', clockOffsetMs: learned }, `Duo's clock is ${formatSeconds(learned)} from this machine's: windows follow Duo's clock; sync this machine's clock (NTP)`);
@@ -219,7 +220,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       }
       if (pending) {
         // Duo's clock says this window would end in its future: open it again by Duo's clock (once).
-        if (!pending.reopened && !mayClose(open.maxtimeMs, duoTimeOf(page, now(), offsetMs), s.delayMs)) {
+        if (!pending.reopened && !mayClose(open.maxtimeMs, duoTimeOf(answer, now(), offsetMs), s.delayMs)) {
           const again = openWindow(cp, caughtUpAt() + s.delayMs, s, logger, stream);
           if (!again) return finish('caught-up');
           pending = { cp: again, reopened: true };
@@ -234,21 +235,25 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       }
       counters.pages += 1;
       failpoint('page.fetched');
-      logger.debug({ event: 'page.fetched', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page, items: page.items.length, more: page.nextOffset !== null }, 'page fetched');
+      logger.debug({ event: 'page.fetched', mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page, items: got.page.items.length, more: got.page.nextOffset !== null }, 'page fetched');
 
-      // 3. What the page holds (judged on arrival when it was read ahead for exactly this state).
-      const ready = prepared !== undefined && prepared.open === cp.open && prepared.skipThrough === cp.skipThrough ? prepared : undefined;
-      const verdict = ready?.verdict ?? judgePage({ open, skipIds: cp.skipIds, skipThrough: cp.skipThrough }, page, stream);
-      if (!verdict.ok) {
+      // 3. What the page holds (judged on arrival when it was read ahead for exactly this state), and its
+      // object. From here on only the object's bytes are kept: the page's parsed items are let go before
+      // anything is awaited, so they die young instead of living through storing and committing.
+      const enrich = s.enrich ? { host: s.apiHost, eventtype: stream.eventtype } : null;
+      const name: ObjectName = { prefix: s.prefix, stream: objectStream(stream.name), mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page };
+      const settled = settlePage(got, { open, skipIds: cp.skipIds, skipThrough: cp.skipThrough }, stream, formatObjectName(name), enrich);
+      got = undefined;
+      if ('problem' in settled) {
         throw new DuoApiError('DUO_BAD_RESPONSE', { httpStatus: 200, path: stream.path }, {
           retryable: true,
-          summary: `${verdict.problem}. Nothing of this page was written or committed; the next run asks for it again`,
+          summary: `${settled.problem}. Nothing of this page was written or committed; the next run asks for it again`,
         });
       }
+      const { verdict } = settled;
       count(counters, verdict.counts);
       const closing = verdict.endOfWindow;
-      const held = closing && !mayClose(open.maxtimeMs, duoTimeOf(page, now(), offsetMs), s.delayMs);
-      const enrich = s.enrich ? { host: s.apiHost, eventtype: stream.eventtype } : null;
+      const held = closing && !mayClose(open.maxtimeMs, duoTimeOf(answer, now(), offsetMs), s.delayMs);
       /** The window after this page, given what was found written before (normally nothing). */
       const openAfter = (found: readonly WrittenItem[]): OpenWindow => ({
         ...open,
@@ -268,12 +273,10 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       // 4. Store the new items, create-only.
       const stored = await storePage({
         sink,
-        name: { prefix: s.prefix, stream: objectStream(stream.name), mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page },
-        items: verdict.write,
+        name,
+        obj: settled.obj,
         written: verdict.written,
         stream,
-        enrich,
-        prebuilt: ready?.obj,
         stillOwner: keeper.stillOwner,
         logger,
         failpoint,
@@ -286,8 +289,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       counters.events += stored.events;
       gate.wrote(stored.bytes);
 
-      const lastMs = verdict.write.length > 0 ? stream.itemMs(verdict.write[verdict.write.length - 1]!) : null;
-      positionMs = Math.max(positionMs, closing && !held ? open.maxtimeMs : (lastMs ?? open.mintimeMs));
+      positionMs = Math.max(positionMs, closing && !held ? open.maxtimeMs : (settled.lastMs ?? open.mintimeMs));
       deps.onProgress?.({ fromMs, toMs: caughtUpAt(), positionMs: Math.min(positionMs, caughtUpAt()), nowMs: now(), pages: counters.pages, events: counters.events });
 
       // 5. Commit: the next page, or the end of the window, or wait for Duo's clock.
@@ -335,6 +337,39 @@ interface PreparedPage {
   skipThrough: SkipThrough | undefined;
   verdict: PageVerdict;
   obj: PageObject | null;
+}
+
+/** A page judged, its object built, its items let go. */
+interface SettledPage {
+  verdict: Omit<Extract<PageVerdict, { ok: true }>, 'write'>;
+  /** The page's object (its new items, one line each); null when it has none. */
+  obj: PageObject | null;
+  /** The millisecond of its last new item, for the progress display. */
+  lastMs: number | null;
+}
+
+/**
+ * Judges the page fetched for `state` (or takes the judgement made on arrival, when it was made for
+ * exactly that state) and builds its object, then empties the page: its items are referenced by
+ * nothing once this returns.
+ */
+function settlePage(
+  got: { page: DuoPage; prepared?: PreparedPage | undefined },
+  state: { open: OpenWindow; skipIds: readonly string[]; skipThrough: SkipThrough | undefined },
+  stream: LogStream,
+  key: string,
+  enrich: Enrichment | null,
+): SettledPage | { problem: string } {
+  const { page, prepared } = got;
+  const ready = prepared !== undefined && prepared.open === state.open && prepared.skipThrough === state.skipThrough ? prepared : undefined;
+  const judged = ready?.verdict ?? judgePage(state, page, stream);
+  page.items = [];
+  got.prepared = undefined;
+  if (!judged.ok) return { problem: judged.problem };
+  const { write, ...verdict } = judged;
+  const obj = ready?.obj && ready.obj.key === key ? ready.obj : write.length > 0 ? buildPageObject(key, write, enrich) : null;
+  const lastMs = write.length > 0 ? stream.itemMs(write[write.length - 1]!) : null;
+  return { verdict, obj, lastMs };
 }
 
 /** Judges a page read ahead for the window state `open` and builds its object, on arrival. */

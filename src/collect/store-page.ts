@@ -13,7 +13,7 @@ import { STREAMS, type DuoItem, type LogStream } from '../duo/streams.js';
 import { ObjectConflictError } from '../errors.js';
 import { formatObjectName, type ObjectName } from '../sinks/object-name.js';
 import type { PageObject, Sink } from '../sinks/types.js';
-import { buildPageObject, type Enrichment } from './page-object.js';
+import { linesOf, pageObjectFromLines } from './page-object.js';
 import type { WrittenItem } from './page.js';
 import type { Failpoint } from './failpoint.js';
 
@@ -21,14 +21,15 @@ export interface StorePageOptions {
   sink: Sink;
   /** The page's own name; supplements take the same with `supplement: n`. */
   name: ObjectName;
-  /** The page's new items and their keys (judgePage's `write` and `written`). */
-  items: readonly DuoItem[];
+  /**
+   * The page's object, one line per new item (null when the page has none). Supplements are made of
+   * its lines: the page's parsed items are not kept while it is stored.
+   */
+  obj: PageObject | null;
+  /** The keys of its items, in its order (judgePage's `written`). */
   written: readonly WrittenItem[];
   /** How an item read back is told apart (default telephony). */
   stream?: Pick<LogStream, 'itemMs' | 'contentKey'> | undefined;
-  enrich: Enrichment | null;
-  /** The page's object, if already built (while the previous page was stored): used when its key matches. */
-  prebuilt?: PageObject | null | undefined;
   /** Checked just before a supplement is written: only the run that owns the window writes one. */
   stillOwner: () => Promise<boolean>;
   logger: Logger;
@@ -54,21 +55,24 @@ const MAX_SUPPLEMENTS = 1000;
 
 export async function storePage(o: StorePageOptions): Promise<StoredPage | 'not-owner'> {
   const none: StoredPage = { objectsCreated: 0, objectsExisting: 0, supplements: 0, events: 0, bytes: 0, found: [] };
-  if (o.items.length === 0) return none;
+  if (o.obj === null || o.obj.itemCount === 0) return none;
   const key = formatObjectName(o.name);
-  const first = await write(o, key, o.items, o.prebuilt?.key === key ? o.prebuilt : undefined);
-  if (first !== 'conflict') return { ...none, ...first, events: o.items.length };
+  if (o.obj.key !== key) throw new Error(`storePage: the object is ${o.obj.key}, the page ${key}`);
+  const first = await write(o, o.obj);
+  if (first !== 'conflict') return { ...none, ...first, events: o.obj.itemCount };
 
-  // Written before with other content: what do the page's objects hold?
+  // Written before with other content: what do the page's objects hold? (Rare: the page's lines are
+  // read back from its object only here.)
   const stream = o.stream ?? STREAMS.telephony;
+  const lines = linesOf(o.obj);
   const held: ReadBack[] = await readWritten(o, key, stream);
   const merge = (body: Buffer, name: string): void => {
     held.push(...parseWritten(body, name, o.name, stream));
   };
   let n = 1;
   for (let turn = 0; turn < MAX_SUPPLEMENTS; turn++) {
-    const { found, lacking: lackingAt } = matchWritten(o.items.map((item, i) => ({ content: stream.contentKey(item), written: o.written[i]! })), held);
-    const lacking = lackingAt.map((i) => o.items[i]!);
+    const { found, lacking: lackingAt } = matchWritten(lines.map((line, i) => ({ content: stream.contentKey(JSON.parse(line) as DuoItem), written: o.written[i]! })), held);
+    const lacking = lackingAt.map((i) => lines[i]!);
     if (lacking.length === 0) return { ...none, objectsExisting: 1, found };
     const supplementKey = formatObjectName({ ...o.name, supplement: n });
     const existing = await o.sink.readPage(supplementKey, o.signal);
@@ -79,7 +83,7 @@ export async function storePage(o: StorePageOptions): Promise<StoredPage | 'not-
     }
     if (!(await o.stillOwner())) return 'not-owner';
     // Another attempt may write this supplement meanwhile: then the next turn reads it.
-    const outcome = await write(o, supplementKey, lacking);
+    const outcome = await write(o, pageObjectFromLines(supplementKey, lacking));
     if (outcome === 'conflict') continue;
     o.logger.info(
       { event: 'page.supplemented', key: supplementKey, items: lacking.length },
@@ -91,13 +95,8 @@ export async function storePage(o: StorePageOptions): Promise<StoredPage | 'not-
   throw new ObjectConflictError(`${key} has ${MAX_SUPPLEMENTS} supplements already; stopping rather than writing more`);
 }
 
-async function write(
-  o: StorePageOptions,
-  key: string,
-  items: readonly DuoItem[],
-  prebuilt?: PageObject,
-): Promise<{ objectsCreated: number; objectsExisting: number; bytes: number } | 'conflict'> {
-  const obj = prebuilt ?? buildPageObject(key, items, o.enrich);
+async function write(o: StorePageOptions, obj: PageObject): Promise<{ objectsCreated: number; objectsExisting: number; bytes: number } | 'conflict'> {
+  const key = obj.key;
   o.failpoint('object.writing');
   try {
     const outcome = await o.sink.writePage(obj, o.signal);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildPageObject } from '../../../src/collect/page-object.js';
+import { buildPageObject, linesOf, pageObjectFromLines } from '../../../src/collect/page-object.js';
 import type { TelephonyItem } from '../../../src/duo/types.js';
 
 const item = (over: Record<string, unknown> = {}): TelephonyItem => ({ context: 'authentication', credits: 1, phone: '+15555550100', telephony_id: 'id-1', ts: '2026-11-22T10:00:00.123456+00:00', type: 'sms', ...over }) as TelephonyItem;
@@ -19,5 +19,17 @@ describe('buildPageObject', () => {
   it('writes items unchanged without enrichment', () => {
     const items = [item(), item({ telephony_id: 'id-2' })];
     expect(buildPageObject('k', items, null).body.toString('utf8')).toBe(items.map((i) => `${JSON.stringify(i)}\n`).join(''));
+  });
+});
+
+describe('pageObjectFromLines', () => {
+  it('makes of some lines of a page object exactly what buildPageObject makes of their items', () => {
+    const items = [item(), item({ telephony_id: 'id-2', note: 'é \u2028' }), item({ telephony_id: 'id-3', ts: '2026-11-22T10:00:01+00:00' })];
+    const enrich = { host: 'api-1.duosecurity.com', eventtype: 'telephony' };
+    const page = buildPageObject('p', items, enrich);
+    const lines = linesOf(page);
+    expect(lines).toHaveLength(3);
+    expect(pageObjectFromLines('s', [lines[1]!, lines[2]!])).toEqual(buildPageObject('s', [items[1]!, items[2]!], enrich));
+    expect(pageObjectFromLines('s', [lines[0]!]).firstTs).toBe('2026-11-22T10:00:00.123456+00:00');
   });
 });
