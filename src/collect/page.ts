@@ -84,7 +84,8 @@ export function judgePage(ctx: PageContext, page: Pick<DuoPage, 'items' | 'nextO
   // The guide's millisecond is this window's first, or it is behind us: nothing to skip then.
   let skipping = ctx.skipThrough !== undefined && ctx.skipThrough.ms === open.mintimeMs;
 
-  for (const [i, item] of page.items.entries()) {
+  for (let i = 0; i < page.items.length; i++) {
+    const item = page.items[i]!;
     const ms = stream.itemMs(item);
     if (ms !== null && (ms < open.mintimeMs || ms > open.maxtimeMs)) {
       counts.outsideWindow += 1;
