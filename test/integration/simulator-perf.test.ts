@@ -2,7 +2,8 @@
  * Benchmark-ish checks: a million-event data set is generated in seconds, and a 1000-item page from it
  * costs the server no more than a page from a data set fifty times smaller, measured in the same run
  * (a page that scanned the data set would cost fifty times more; absolute milliseconds would only
- * measure how loaded the machine is). The measured numbers are printed.
+ * measure how loaded the machine is); the same with every misbehaviour on, at 300,000 against 20,000.
+ * The measured numbers are printed.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateDataset, type SimEvent } from '../../src/simulator/dataset.js';
@@ -72,7 +73,7 @@ describe('simulator performance', () => {
     events = [];
     const t0 = performance.now();
     const late = generateDataset({
-      events: 1_000_000,
+      events: 300_000,
       seed: 2,
       fromMs: NOW - 30 * DAY,
       toMs: NOW + 600_000,
@@ -80,8 +81,8 @@ describe('simulator performance', () => {
       missingIdRate: 0.01,
     });
     const ms = performance.now() - t0;
-    console.log(`generateDataset(1,000,000) with lateness and missing ids: ${ms.toFixed(0)} ms`);
-    expect(late).toHaveLength(1_000_000);
+    console.log(`generateDataset(300,000) with lateness and missing ids: ${ms.toFixed(0)} ms`);
+    expect(late).toHaveLength(300_000);
     expect(ms).toBeLessThan(15_000);
 
     misbehaving = await startSimulator({
