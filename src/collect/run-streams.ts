@@ -10,8 +10,8 @@
  * host or permission).
  */
 import type { StreamName } from '../duo/streams.js';
-import { AbortedError, CollectorError, DuoApiError } from '../errors.js';
-import { codeOf, ERROR_CODES, EXIT_STATUS, type ExitStatus } from '../exit-codes.js';
+import { AbortedError, describeError, DuoApiError } from '../errors.js';
+import { codeOf, EXIT_STATUS, exitStatusOf, type ExitStatus } from '../exit-codes.js';
 import type { RunOutcome, RunSummary } from './run.js';
 import type { Logger } from '../log.js';
 
@@ -58,16 +58,11 @@ function isUnsupported(err: unknown): err is DuoApiError {
  */
 export function worstFailure(c: CollectionSummary): unknown {
   const failures = c.streams.flatMap((r) => (r.status === 'failed' ? [r.error] : []));
-  const rank = (err: unknown): number => SEVERITY.indexOf(exitOf(err));
+  const rank = (err: unknown): number => SEVERITY.indexOf(exitStatusOf(err));
   return failures.reduce<unknown>((worst, err) => (worst === undefined || rank(err) < rank(worst) ? err : worst), undefined);
 }
 
 const SEVERITY: readonly ExitStatus[] = [EXIT_STATUS.objectConflict, EXIT_STATUS.failed, EXIT_STATUS.config, EXIT_STATUS.duoAccess, EXIT_STATUS.unavailable, EXIT_STATUS.ok];
-
-function exitOf(err: unknown): ExitStatus {
-  const code = codeOf(err);
-  return code === undefined ? EXIT_STATUS.failed : ERROR_CODES[code].exit;
-}
 
 /** The outcome of the whole collection for one line: `stopped` if any stream stopped, else the first not caught up. */
 export function collectionOutcome(c: CollectionSummary): RunOutcome | 'failed' {
@@ -84,8 +79,7 @@ export function collectionEvents(c: CollectionSummary): number {
 
 /** An error's code and message as a summary shows them. */
 export function describeFailure(err: unknown): { code: string; message: string } {
-  if (err instanceof CollectorError) return { code: err.code, message: err.message };
-  return { code: 'UNEXPECTED', message: err instanceof Error ? err.message : String(err) };
+  return { code: codeOf(err) ?? 'UNEXPECTED', message: describeError(err) };
 }
 
 /** One log line per stream that was not collected (entry points without a printed summary). */
