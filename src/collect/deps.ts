@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config, StreamStore } from '../config.js';
+import type { Storage } from '@google-cloud/storage';
 import type { Sink } from '../sinks/types.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
 import { runOnce, type RunProgress, type RunSettings } from './run.js';
@@ -36,6 +37,14 @@ function storesOf(sink: Sink, checkpoints: CheckpointStore): Stores {
 export interface StoreOptions {
   /** Where the stdout sink writes. */
   stdout?: NodeJS.WritableStream;
+  /** Google's storage client to use (streams of one collection share one); made from the config otherwise. */
+  storage?: Storage;
+}
+
+/** Google's storage client the configuration asks for (GCS_API_ENDPOINT, the request timeout). */
+async function storageFor(c: Config): Promise<Storage> {
+  const { createStorage } = await import('../gcs/storage.js');
+  return createStorage({ ...(c.gcsApiEndpoint ? { apiEndpoint: c.gcsApiEndpoint } : {}), timeoutMs: c.requestTimeoutSeconds * 1000 });
 }
 
 /**
@@ -46,12 +55,8 @@ export async function createStores(c: Config, store: StreamStore = c.stores[0]!,
   // A state carried on from (the guide's), read only while our checkpoint does not exist yet.
   const legacyKey = store.legacyStateKey;
   if (c.bucket) {
-    const [{ createStorage }, { createGcsSink }, { createGcsCheckpointStore }] = await Promise.all([
-      import('../gcs/storage.js'),
-      import('../sinks/gcs.js'),
-      import('../checkpoint/gcs.js'),
-    ]);
-    const storage = await createStorage({ ...(c.gcsApiEndpoint ? { apiEndpoint: c.gcsApiEndpoint } : {}), timeoutMs: c.requestTimeoutSeconds * 1000 });
+    const [{ createGcsSink }, { createGcsCheckpointStore }] = await Promise.all([import('../sinks/gcs.js'), import('../checkpoint/gcs.js')]);
+    const storage = opts.storage ?? (await storageFor(c));
     return storesOf(
       createGcsSink({ storage, bucket: c.bucket, prefix: store.prefix }),
       createGcsCheckpointStore({ storage, bucket: c.bucket, key: store.stateKey, ...(legacyKey ? { legacyKey } : {}) }),
@@ -136,10 +141,12 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
     logger: opts.logger,
     ...opts.client,
   });
+  // One storage client for every stream: one connection pool, one set of credentials.
+  const storage = c.bucket ? await storageFor(c) : undefined;
   const streams = await Promise.all(
     c.stores.map(async (store) => ({
       store,
-      stores: await createStores(c, store, opts.stdout ? { stdout: opts.stdout } : {}),
+      stores: await createStores(c, store, { ...(opts.stdout ? { stdout: opts.stdout } : {}), ...(storage ? { storage } : {}) }),
       settings: { ...runSettings(c, store), readAhead: c.stores.length === 1 },
     })),
   );
@@ -150,7 +157,7 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
     run: (signal, hardSignal) =>
       runStreams(
         streams.map(({ store, stores, settings }) => {
-          const stream = settings.stream ?? STREAMS.telephony;
+          const stream = STREAMS[store.stream];
           const onProgress = opts.onProgress;
           return {
             stream: store.stream,
