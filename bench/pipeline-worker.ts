@@ -19,7 +19,8 @@ import { loadConfig } from '../src/config.js';
 import { createCollector } from '../src/collect/deps.js';
 import { createLogger } from '../src/log.js';
 import { canonicalParams, rfc2822Date, signRequest } from '../src/duo/sign.js';
-import { TELEPHONY_PATH, type TelephonyItem } from '../src/duo/types.js';
+import type { TelephonyItem } from '../src/duo/types.js';
+import { STREAMS } from '../src/duo/streams.js';
 import { streamSummary } from '../src/collect/run-streams.js';
 
 export interface WorkerResult {
@@ -66,8 +67,8 @@ async function baseline(file: string): Promise<WorkerResult> {
       const params: Record<string, string> = { mintime, maxtime, limit: String(config.pageLimit), sort: 'ts:asc' };
       if (offset !== null) params['next_offset'] = offset;
       const date = rfc2822Date(Date.now());
-      const authorization = signRequest({ ikey: config.ikey, skey, method: 'GET', host: config.apiHost, path: TELEPHONY_PATH, params, date, version: 5, body: '' });
-      const res = await request(`${config.apiUrl}${TELEPHONY_PATH}?${canonicalParams(params)}`, { dispatcher: agent, headers: { date, authorization } });
+      const authorization = signRequest({ ikey: config.ikey, skey, method: 'GET', host: config.apiHost, path: STREAMS.telephony.path, params, date, version: 5, body: '' });
+      const res = await request(`${config.apiUrl}${STREAMS.telephony.path}?${canonicalParams(params)}`, { dispatcher: agent, headers: { date, authorization } });
       const text = await res.body.text();
       if (res.statusCode !== 200) throw new Error(`the simulator answered HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
       const body = JSON.parse(text) as DuoPageBody;

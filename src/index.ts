@@ -28,5 +28,5 @@ export { formatObjectName, parseObjectName, type ObjectName } from './sinks/obje
 export { createDuoClient, type DuoClient, type DuoClientOptions } from './duo/client.js';
 export { checkDuo, formatCheckReport, type CheckReport } from './duo/check.js';
 export { signRequest, canonicalize, canonicalParams, rfc2822Date } from './duo/sign.js';
-export type { TelephonyItem, TelephonyPage, PageRequest } from './duo/types.js';
+export type { DuoPage, TelephonyItem, TelephonyPage, PageRequest } from './duo/types.js';
 export * from './udm/index.js';

@@ -37,8 +37,5 @@ export function splitCursor(cursor: string): { ms: number; id: string | undefine
   return { ms: Number(ts), id };
 }
 
-/** The telephony log's endpoint (STREAMS.telephony.path). */
-export const TELEPHONY_PATH = '/admin/v2/logs/telephony';
-
-/** A page of the telephony log. */
+/** A page of the telephony log (the library's name for it before the other streams). */
 export type TelephonyPage = DuoPage;

@@ -7,11 +7,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkDuo, formatCheckReport } from '../../src/duo/check.js';
 import { createDuoClient, type DuoClient, type DuoClientOptions } from '../../src/duo/client.js';
 import { rfc2822Date } from '../../src/duo/sign.js';
-import { TELEPHONY_PATH, type PageRequest, type TelephonyItem } from '../../src/duo/types.js';
+import type { PageRequest, TelephonyItem } from '../../src/duo/types.js';
 import { AbortedError, DuoApiError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { startScriptedServer, type ScriptedReply, type ScriptedServer } from '../support/scripted-server.js';
 import { STREAMS } from '../../src/duo/streams.js';
+
+const TELEPHONY_PATH = STREAMS.telephony.path;
 
 const require = createRequire(import.meta.url);
 type DuoSign = (ikey: string, skey: string, method: string, host: string, path: string, params: Record<string, string>, date: string, body?: string) => string;
