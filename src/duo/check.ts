@@ -94,8 +94,11 @@ async function checkFirst(client: DuoClient, stream: LogStream, opts: { apiHost:
     clockOffsetMs: null,
   };
   try {
-    const page = await client.getPage(stream, probeRequest(stream, before), opts.signal);
+    const probe = probeRequest(stream, before);
+    const page = await client.getPage(stream, probe, opts.signal);
     const offset = clockOffset(before, now(), page.serverDateMs);
+    // Only an endpoint that sorts newest first answers with the newest event.
+    const newestFirst = stream.params(probe)['sort'] === 'ts:desc';
     const newestMs = page.items.length > 0 ? stream.itemMs(page.items[0]!) : null;
     const newest = newestMs === null ? null : (page.items[0]!['ts'] ?? new Date(newestMs).toISOString());
     return {
@@ -107,7 +110,7 @@ async function checkFirst(client: DuoClient, stream: LogStream, opts: { apiHost:
       permission: 'ok',
       clock: offset === null ? 'unknown' : Math.abs(offset) > CLOCK_WARN_MS ? 'warn' : 'ok',
       clockOffsetMs: offset,
-      newestEventTs: typeof newest === 'string' ? newest : null,
+      ...(newestFirst ? { newestEventTs: typeof newest === 'string' ? newest : null } : {}),
     };
   } catch (err) {
     if (!(err instanceof DuoApiError)) throw err;
@@ -191,10 +194,13 @@ export function formatCheckReport(r: CheckReport): string {
     );
   }
   line('Clock offset', clockText(r));
-  line(
-    `Newest ${r.stream.replace(/_/g, ' ')} event`,
-    r.newestEventTs === undefined ? NOT_CHECKED : r.newestEventTs === null ? 'none in the last 179 days' : r.newestEventTs,
-  );
+  // A stream whose endpoint does not sort newest first has no newest event to show once access works.
+  if (!(r.ok && r.newestEventTs === undefined)) {
+    line(
+      `Newest ${r.stream.replace(/_/g, ' ')} event`,
+      r.newestEventTs === undefined ? NOT_CHECKED : r.newestEventTs === null ? 'none in the last 179 days' : r.newestEventTs,
+    );
+  }
 
   const explained =
     r.reachable === 'failed' || [r.integrationKey, r.secretKey, r.permission].includes('failed') || r.clock === 'failed' || (r.otherStreams ?? []).some((o) => o.failure);

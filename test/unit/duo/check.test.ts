@@ -4,6 +4,7 @@ import type { DuoClient } from '../../../src/duo/client.js';
 import { HINT_CLOCK, HINT_PERMISSION, HINT_SKEY, refusalFor } from '../../../src/duo/errors-map.js';
 import type { PageRequest, TelephonyPage } from '../../../src/duo/types.js';
 import { AbortedError, DuoApiError } from '../../../src/errors.js';
+import { STREAMS } from '../../../src/duo/streams.js';
 
 const API_HOST = 'api-123abcde.duosecurity.com';
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -37,6 +38,16 @@ async function run(answer: (req: PageRequest) => TelephonyPage | Error): Promise
 }
 
 describe('checkDuo', () => {
+  it('shows no newest event for a first stream whose endpoint does not sort newest first', async () => {
+    const client = fakeClient(() => ({ items: [{ sekey: 's', surfaced_timestamp: NOW - DAY }], nextOffset: null, serverDateMs: NOW }));
+    const report = await checkDuo(client, { apiHost: API_HOST, now: () => NOW, streams: [STREAMS.trust_monitor, STREAMS.telephony] });
+    expect(report).toMatchObject({ ok: true, stream: 'trust_monitor', otherStreams: [{ stream: 'telephony', permission: 'ok' }] });
+    expect(report.newestEventTs).toBeUndefined();
+    const text = formatCheckReport(report);
+    expect(text).toMatch(/Trust monitor permission:\s+ok/);
+    expect(text).not.toMatch(/Newest/);
+  });
+
   it('sends one minimal request over the last 179 days, newest first', async () => {
     const { seen } = await run(() => ({ items: [], nextOffset: null, serverDateMs: NOW }));
     expect(seen).toEqual([{ mintimeMs: NOW - 179 * DAY, maxtimeMs: NOW, limit: 1, sort: 'ts:desc' }]);
