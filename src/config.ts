@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { parseStreamList, STREAM_NAMES, type StreamName } from './duo/streams.js';
+import { parseStreamList, STREAM_NAMES, streamToken, streamWords, type StreamName } from './duo/streams.js';
 
 /** Where a setting is read: the `duo-secops` commands, the `daemon` command, or the Cloud Run function. */
 export type Entry = 'cli' | 'daemon' | 'function';
@@ -181,8 +181,8 @@ const streamPrefix = (stream: Exclude<StreamName, 'telephony'>) =>
     env: `GCS_PREFIX_${stream.toUpperCase()}`,
     commands: [] as readonly SettingCommand[],
     schema: objectKey((p) => p.replace(/^\/+|\/+$/g, '')),
-    default: `duo-${stream.replace(/_/g, '-')}`,
-    help: `object prefix of the ${stream.replace(/_/g, ' ')} log (its feed's folder); its checkpoint is \`_state/<prefix>.json\``,
+    default: `duo-${streamToken(stream)}`,
+    help: `object prefix of the ${streamWords(stream)} log (its feed's folder); its checkpoint is \`_state/<prefix>.json\``,
   });
 
 /** Keeps each row's own type (its schema's output, whether it has a default) for `Config`. */

@@ -5,7 +5,7 @@
  * Pure: no I/O.
  */
 import { defaultStateKey, SETTINGS } from '../config.js';
-import { STREAMS, type StreamName } from '../duo/streams.js';
+import { STREAMS, streamToken, streamWords, type StreamName } from '../duo/streams.js';
 import type { DeploySettings } from './plan.js';
 
 /** The streams whose prefix is a `GCS_PREFIX_<STREAM>` setting; telephony's is `GCS_PREFIX`. */
@@ -27,7 +27,7 @@ export const DUO_LOG_PERMISSION = 'Grant read log';
 export const RETIRING: Readonly<Partial<Record<StreamName, StreamName>>> = { administrator: 'activity' };
 
 /** `--prefix-trust-monitor`: the flag of a stream's prefix. */
-export const prefixFlag = (stream: StreamName): string => (stream === 'telephony' ? '--prefix' : `--prefix-${stream.replace(/_/g, '-')}`);
+export const prefixFlag = (stream: StreamName): string => (stream === 'telephony' ? '--prefix' : `--prefix-${streamToken(stream)}`);
 
 /** `GCS_PREFIX_TRUST_MONITOR`: the function's variable for a stream's prefix. */
 export const prefixEnv = (stream: StreamName): string => (stream === 'telephony' ? SETTINGS.prefix.env : `${SETTINGS.prefix.env}_${stream.toUpperCase()}`);
@@ -118,7 +118,7 @@ export function feedSettings(s: DeploySettings): string[] {
       : `SecOps feeds: ${feeds.length}, one per log stream, each made with SIEM Settings > Feeds > Add New Feed > Configure a single feed:`,
   ];
   for (const [i, f] of feeds.entries()) {
-    if (feeds.length > 1) lines.push(`Feed ${i + 1} of ${feeds.length}: the ${f.stream.replace(/_/g, ' ')} log`);
+    if (feeds.length > 1) lines.push(`Feed ${i + 1} of ${feeds.length}: the ${streamWords(f.stream)} log`);
     lines.push(
       '  Source type:            Google Cloud Storage V2',
       `  Log type:               ${f.logTypeText}`,

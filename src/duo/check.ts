@@ -6,7 +6,7 @@ import { DuoApiError, type ErrorCode } from '../errors.js';
 import type { DuoClient } from './client.js';
 import type { PageRequest } from './types.js';
 import { formatOffset } from './client.js';
-import { STREAMS, type LogStream, type StreamName } from './streams.js';
+import { STREAMS, streamWords, type LogStream, type StreamName } from './streams.js';
 
 export type CheckItemStatus = 'ok' | 'failed' | 'unknown';
 export type ClockStatus = 'ok' | 'warn' | 'failed' | 'unknown';
@@ -197,7 +197,7 @@ export function formatCheckReport(r: CheckReport): string {
   // A stream whose endpoint does not sort newest first has no newest event to show once access works.
   if (!(r.ok && r.newestEventTs === undefined)) {
     line(
-      `Newest ${r.stream.replace(/_/g, ' ')} event`,
+      `Newest ${streamWords(r.stream)} event`,
       r.newestEventTs === undefined ? NOT_CHECKED : r.newestEventTs === null ? 'none in the last 179 days' : r.newestEventTs,
     );
   }
@@ -230,6 +230,6 @@ function duoWords(f: CheckReport['failure']): string {
 
 /** `trust_monitor` → `Trust monitor`. */
 function streamLabel(stream: StreamName): string {
-  const words = stream.replace(/_/g, ' ');
+  const words = streamWords(stream);
   return words.charAt(0).toUpperCase() + words.slice(1);
 }

@@ -16,6 +16,16 @@ import type { Params } from './sign.js';
 export const STREAM_NAMES = ['telephony', 'authentication', 'activity', 'trust_monitor', 'administrator'] as const;
 export type StreamName = (typeof STREAM_NAMES)[number];
 
+/** A stream's name in prose: `trust_monitor` → `trust monitor`. */
+export function streamWords(name: string): string {
+  return name.replace(/_/g, ' ');
+}
+
+/** A stream's name where `_` cannot stand (prefixes, object names, flags): `trust_monitor` → `trust-monitor`. */
+export function streamToken(name: string): string {
+  return name.replace(/_/g, '-');
+}
+
 /** One log item as Duo sends it. Duo adds fields at any time: unknown ones are kept as they are. */
 export type DuoItem = Record<string, unknown>;
 

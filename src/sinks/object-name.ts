@@ -19,6 +19,8 @@
  * so the parser, the docs and every reader know it before anything writes it.
  */
 
+import { streamToken } from '../duo/streams.js';
+
 export interface ObjectName {
   prefix: string;
   stream: string;
@@ -33,7 +35,7 @@ export interface ObjectName {
 
 /** A stream as object names write it: `_` becomes `-` (`trust_monitor` → `trust-monitor`), as in its prefix. */
 export function objectStream(stream: string): string {
-  return stream.replace(/_/g, '-');
+  return streamToken(stream);
 }
 
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');

@@ -10,7 +10,7 @@ import { Option, type Command } from 'commander';
 import { Cron } from 'croner';
 import type { CliIo } from '../io.js';
 import { defaultFor, defaultStateKey, isUnderPrefix, prefixSettingOf, settingFromEnv, SETTINGS, streamPrefixProblems } from '../../config.js';
-import { parseStreamList, STREAM_NAMES, STREAMS, type StreamName } from '../../duo/streams.js';
+import { parseStreamList, STREAM_NAMES, STREAMS, streamWords, type StreamName } from '../../duo/streams.js';
 import { ConfigError } from '../../errors.js';
 import { formatCommand, formatStep, PROBE_PREFIX } from '../../deploy/format.js';
 import { createGcloud, GcloudError } from '../../deploy/gcloud.js';
@@ -203,7 +203,7 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
 
 /** `the telephony and authentication logs`, with what SecOps calls each. */
 export function logsText(logs: readonly StreamName[]): string {
-  const names = logs.map((n) => `${n.replace(/_/g, ' ')} (${STREAMS[n].logType}${n in RETIRING ? ', being retired by Duo' : ''})`);
+  const names = logs.map((n) => `${streamWords(n)} (${STREAMS[n].logType}${n in RETIRING ? ', being retired by Duo' : ''})`);
   const list = names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
   return `the ${list} log${logs.length === 1 ? '' : 's'}`;
 }
@@ -232,7 +232,7 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--prefix <prefix>', 'object prefix of the telephony log, the folder its feed reads (env GCS_PREFIX, default duo-telephony)'));
   for (const n of OTHER_STREAMS) {
     const key = prefixSettingOf(n);
-    cmd.addOption(new Option(`${prefixFlag(n)} <prefix>`, `object prefix of the ${n.replace(/_/g, ' ')} log (env ${prefixEnv(n)}, default ${String(defaultFor(key, 'function'))})`));
+    cmd.addOption(new Option(`${prefixFlag(n)} <prefix>`, `object prefix of the ${streamWords(n)} log (env ${prefixEnv(n)}, default ${String(defaultFor(key, 'function'))})`));
   }
   cmd
     .addOption(new Option('--schedule <cron>', `unix cron in ${TIME_ZONE} (default "${DEFAULT_SCHEDULE}")`))
