@@ -82,14 +82,18 @@ export function describeFailure(err: unknown): { code: string; message: string }
   return { code: codeOf(err) ?? 'UNEXPECTED', message: describeError(err) };
 }
 
-/** One log line per stream that was not collected (entry points without a printed summary). */
-export function logStreamProblems(c: CollectionSummary, logger: Logger): void {
+/**
+ * For entry points without a printed summary (the daemon, the function): one log line per stream that
+ * was not collected, and the failure that speaks for the collection (worstFailure), if any.
+ */
+export function logStreamProblems(c: CollectionSummary, logger: Logger): unknown {
   for (const r of c.streams) {
     if (r.status === 'collected') continue;
     const { code, message } = describeFailure(r.error);
     if (r.status === 'unsupported') logger.warn({ event: 'stream.unsupported', stream: r.stream, error_code: code }, `${r.stream}: not served to this Duo account or application, left out: ${message}`);
     else logger.error({ event: 'stream.failed', stream: r.stream, error_code: code }, `${r.stream}: ${message}`);
   }
+  return worstFailure(c);
 }
 
 /** The summary of a collection of one stream (`stream`, or the only one), its failure thrown. */

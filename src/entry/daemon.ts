@@ -5,7 +5,7 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { Collector } from '../collect/deps.js';
-import { logStreamProblems, worstFailure, type CollectionSummary } from '../collect/run-streams.js';
+import { logStreamProblems, type CollectionSummary } from '../collect/run-streams.js';
 import { ConfigError, describeError } from '../errors.js';
 import { codeOf, ERROR_CODES } from '../exit-codes.js';
 
@@ -57,8 +57,7 @@ export function startDaemon(opts: DaemonOptions): Daemon {
       .run(stopping.signal, opts.hardSignal)
       .then((s) => {
         // Every stream has run: the worst failure is this run's, as if it had been thrown.
-        logStreamProblems(s, opts.logger);
-        const failure = worstFailure(s);
+        const failure = logStreamProblems(s, opts.logger);
         if (failure !== undefined) throw failure;
         opts.onRun?.(s);
       })

@@ -15,14 +15,14 @@ interface Warm {
   collector: Collector;
   logger: Logger;
   summaryJson: (s: CollectionSummary) => CollectionSummaryJson;
-  worstFailure: (s: CollectionSummary) => unknown;
-  logStreamProblems: (s: CollectionSummary, logger: Logger) => void;
+  /** Logs each stream not collected; returns the worst failure. */
+  logStreamProblems: (s: CollectionSummary, logger: Logger) => unknown;
 }
 
 let warm: Promise<Warm> | undefined;
 
 async function build(env: NodeJS.ProcessEnv): Promise<Warm> {
-  const [{ loadConfig }, { createLogger }, { createCollector }, { collectionJson }, { worstFailure, logStreamProblems }] = await Promise.all([
+  const [{ loadConfig }, { createLogger }, { createCollector }, { collectionJson }, { logStreamProblems }] = await Promise.all([
     import('../config.js'),
     import('../log.js'),
     import('../collect/deps.js'),
@@ -32,7 +32,7 @@ async function build(env: NodeJS.ProcessEnv): Promise<Warm> {
   const config = loadConfig(env, {}, { needDuo: true, entry: 'function' });
   // Cloud Logging reads JSON lines from stdout: `severity` and `message` are understood as such.
   const logger = createLogger({ level: config.logLevel, destination: process.stdout });
-  return { collector: await createCollector(config, { logger }), logger, summaryJson: collectionJson, worstFailure, logStreamProblems };
+  return { collector: await createCollector(config, { logger }), logger, summaryJson: collectionJson, logStreamProblems };
 }
 
 /**
@@ -82,8 +82,7 @@ export async function handleEvent(event: CloudEvent<unknown>, env: NodeJS.Proces
     // "Caught up" and "another run owns the window" are successes: nothing to redeliver.
     w.logger.info({ event: 'function.finished', eventId: event.id, ...json }, `collected ${json.events} events (${json.outcome})`);
     // Every stream has run; the worst failure fails the invocation (the others' progress is committed).
-    w.logStreamProblems(summary, w.logger);
-    const failure = w.worstFailure(summary);
+    const failure = w.logStreamProblems(summary, w.logger);
     if (failure !== undefined) throw failure;
   } catch (err) {
     throw new InvocationError(err, event.id);
