@@ -3,11 +3,12 @@
  * events are visible yet, the Date header and its skew check, the 180-day rule). No test waits: time
  * moves only when a test moves it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSimClock } from '../../../src/simulator/clock.js';
 import { createSimEvent } from '../../../src/simulator/dataset.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../../src/simulator/server.js';
+import { startSimulator, type Simulator } from '../../../src/simulator/server.js';
 import { pageAll, parseBody, signedGet } from './support.js';
+import { simulatorsClosedAfterEach } from '../../support/simulators.js';
 
 const T = Date.UTC(2026, 2, 1, 12, 0, 0);
 const MIN = 60_000;
@@ -140,15 +141,7 @@ describe('createSimClock', () => {
 });
 
 describe('the simulator on its clock', () => {
-  const running: Simulator[] = [];
-  async function start(opts: SimulatorOptions): Promise<Simulator> {
-    const sim = await startSimulator(opts);
-    running.push(sim);
-    return sim;
-  }
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((s) => s.close()));
-  });
+  const start = simulatorsClosedAfterEach();
 
   /** One signed page, dated by the simulator's own clock (a client whose clock agrees with Duo's). */
   async function page(sim: Simulator, params: Record<string, string>) {
@@ -232,15 +225,7 @@ describe('the simulator on its clock', () => {
 });
 
 describe('a simulator whose clock is off from the client’s (clockOffsetMs)', () => {
-  const running: Simulator[] = [];
-  async function start(opts: SimulatorOptions): Promise<Simulator> {
-    const sim = await startSimulator(opts);
-    running.push(sim);
-    return sim;
-  }
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((s) => s.close()));
-  });
+  const start = simulatorsClosedAfterEach();
 
   const body = (text: string) => parseBody({ status: 200, headers: {}, text });
 
