@@ -108,6 +108,16 @@ const decimal = (opts: { min: number; exclusive?: boolean; minText?: string; max
   });
 };
 
+/** `auto` (any case), or what `inner` accepts; `inner`'s message says `auto` is the other choice. */
+const autoOr = <T>(inner: z.ZodType<T, string | number>) =>
+  z.union([z.string(), z.number()]).transform((v, ctx): T | 'auto' => {
+    if (String(v).trim().toLowerCase() === 'auto') return 'auto';
+    const r = inner.safeParse(v);
+    if (r.success) return r.data;
+    ctx.addIssue({ code: 'custom', message: `${r.error.issues[0]?.message ?? 'is not valid'}, or auto` });
+    return z.NEVER;
+  });
+
 const bool = z.preprocess((v) => {
   if (typeof v !== 'string') return v;
   const s = v.trim().toLowerCase();
@@ -224,7 +234,14 @@ export const SETTINGS = {
     default: 5 as 2 | 5,
     help: 'request signature version sent to Duo (2 or 5)',
   }),
-  requestsPerMinute: row({ env: 'REQUESTS_PER_MINUTE', flag: '--rpm <n>', commands: DUO, schema: decimal({ min: 0, exclusive: true }), default: 30, help: 'request pacing toward Duo' }),
+  requestsPerMinute: row({
+    env: 'REQUESTS_PER_MINUTE',
+    flag: '--rpm <n>',
+    commands: DUO,
+    schema: autoOr(decimal({ min: 0, exclusive: true })),
+    default: 'auto',
+    help: 'the most requests per minute to each Duo endpoint; the collector learns the pace Duo accepts below it. `auto`: at most 60',
+  }),
   requestTimeoutSeconds: row({
     env: 'REQUEST_TIMEOUT_SECONDS',
     flag: '--request-timeout-seconds <s>',

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { CheckpointError } from '../errors.js';
 import { splitCursor } from '../duo/types.js';
 import type { PreviousCheckpoint, StoredCheckpoint } from './types.js';
+import type { LearnedRates } from '../duo/pacer.js';
 
 /** The newest document version this collector understands, and the one it writes. */
 export const CHECKPOINT_VERSION = 2;
@@ -57,6 +58,7 @@ export const CHECKPOINT_FIELDS: readonly CheckpointField[] = [
   { name: 'migratedFrom', sinceVersion: 1, changesDelivery: false, meaning: "set once when the checkpoint was carried on from the guide's `state.json`" },
   { name: 'collectedFromMs', sinceVersion: 1, changesDelivery: false, meaning: 'where collection into this store began (the first run, or the last `state reset`), epoch ms; absent when unknown' },
   { name: 'clockOffsetMs', sinceVersion: 2, changesDelivery: false, meaning: "Duo's clock minus this machine's, as last seen in Duo's `Date` header (a lower bound, in ms): where the next run's windows end before it hears from Duo" },
+  { name: 'learnedRate', sinceVersion: 2, changesDelivery: false, meaning: "the pace learned from Duo's 429s, for this stream's endpoint and for the integration: `{endpoint, integration}`, each `{rpm, lo, hi}` (the pace, the fastest rate Duo accepted, the slowest it refused or null); the next run starts from it" },
 ];
 
 export interface OpenWindow {
@@ -101,6 +103,8 @@ export interface Checkpoint {
   collectedFromMs?: number | undefined;
   /** Duo's clock minus ours, a lower bound in ms, as last seen (advisory). */
   clockOffsetMs?: number | undefined;
+  /** The pace learned for this endpoint and the integration (advisory). */
+  learnedRate?: LearnedRates | undefined;
 }
 
 /** Anything before 2001-09-09 in ms has at most 12 digits: a 10-digit value is seconds. */
@@ -116,6 +120,10 @@ function msField(name: string) {
       error: (iss) => `${name}=${String(iss.input)} has ${String(iss.input).length} digits: it looks like epoch seconds, not milliseconds`,
     });
 }
+
+const rateSchema = z.object({ rpm: z.number().positive(), lo: z.number().nonnegative(), hi: z.number().positive().nullable() });
+/** Advice, not protocol: a value this collector cannot read is dropped (`.catch` below), never refused. */
+const learnedRatesSchema = z.looseObject({ endpoint: rateSchema, integration: rateSchema });
 
 // Loose: fields this collector does not know are kept (see the version rule above).
 const openSchema = z.looseObject({
@@ -139,6 +147,7 @@ const v2Schema = z.looseObject({
   migratedFrom: z.string().optional(),
   collectedFromMs: msField('collectedFromMs').optional(),
   clockOffsetMs: z.number().int().optional(),
+  learnedRate: learnedRatesSchema.optional().catch(undefined),
 });
 
 /** Version 1, read and migrated: its `boundaryIds` are version 2's `skipIds` and `open.carry`. */

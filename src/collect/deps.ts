@@ -164,7 +164,12 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
             run: () =>
               runOnce(
                 {
-                  client: { getPage: (req, s) => client.getPage(stream, req, s), stats: client.statsOf(stream) },
+                  client: {
+                    getPage: (req, s) => client.getPage(stream, req, s),
+                    stats: client.statsOf(stream),
+                    rate: () => client.rateOf(stream),
+                    seedRate: (learned) => client.seedRate(stream, learned),
+                  },
                   sink: stores.sink,
                   checkpoints: stores.checkpoints,
                   settings,

@@ -15,6 +15,7 @@
  */
 import type { Logger } from 'pino';
 import type { DuoPage, PageRequest } from '../duo/types.js';
+import type { LearnedRates } from '../duo/pacer.js';
 import { STREAMS, type LogStream, type StreamName } from '../duo/streams.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
 import type { Checkpoint, OpenWindow, SkipThrough } from '../checkpoint/codec.js';
@@ -35,6 +36,10 @@ import { duoNowFloor, duoTimeOf, mayClose, offsetFrom } from './clock.js';
 export interface PageSource {
   getPage(req: PageRequest, signal?: AbortSignal): Promise<DuoPage>;
   readonly stats?: { readonly requests: number; readonly retries: number; readonly rateLimited: number };
+  /** The pace learned so far (kept in the checkpoint as advice for the next run); undefined when pacing is off. */
+  rate?(): LearnedRates | undefined;
+  /** Start pacing from what an earlier run learned. */
+  seedRate?(learned: LearnedRates | undefined): void;
 }
 
 export interface RunSettings {
@@ -160,6 +165,13 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
   // Duo's clock minus ours: as last seen, until this run hears from Duo.
   let offsetMs = cp.clockOffsetMs;
   let offsetSeen = false;
+  // The pace an earlier run learned: the client starts from it instead of learning Duo's limit again.
+  deps.client.seedRate?.(cp.learnedRate);
+  /** What this run learned and commits anyway with its pages: advice for the next run, not part of the protocol. */
+  const advice = (): Pick<Checkpoint, 'clockOffsetMs' | 'learnedRate'> => {
+    const learnedRate = deps.client.rate?.() ?? cp.learnedRate;
+    return learnedRate ? { clockOffsetMs: offsetMs, learnedRate } : { clockOffsetMs: offsetMs };
+  };
   const fromMs = cp.open ? cp.open.mintimeMs : cp.nextMintimeMs;
   let positionMs = fromMs;
   /** Where this run counts as caught up: its own start, on Duo's clock, minus the delay. */
@@ -226,7 +238,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
           pending = { cp: again, reopened: true };
           continue;
         }
-        const opened: Checkpoint = { ...pending.cp, clockOffsetMs: offsetMs };
+        const opened: Checkpoint = { ...pending.cp, ...advice() };
         pending = null;
         if (!(await commit(opened))) return finish('conflict');
         cp = opened;
@@ -301,8 +313,8 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
         return finish('caught-up', true);
       }
       const next: Checkpoint = closing
-        ? { ...cp, nextMintimeMs: open.maxtimeMs, skipIds: skipIdsAtEnd(open.carry, [...stored.found, ...verdict.written, ...verdict.writtenBefore], open.maxtimeMs), open: null, clockOffsetMs: offsetMs }
-        : { ...cp, clockOffsetMs: offsetMs, open: stored.found.length === 0 ? expected! : openAfter(stored.found), skipThrough: skipThroughAfter };
+        ? { ...cp, nextMintimeMs: open.maxtimeMs, skipIds: skipIdsAtEnd(open.carry, [...stored.found, ...verdict.written, ...verdict.writtenBefore], open.maxtimeMs), open: null, ...advice() }
+        : { ...cp, ...advice(), open: stored.found.length === 0 ? expected! : openAfter(stored.found), skipThrough: skipThroughAfter };
       if (next.skipThrough === undefined) delete next.skipThrough;
       if (!(await commit(next))) return finish('conflict');
       cp = next;

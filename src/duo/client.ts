@@ -15,7 +15,10 @@ import { VERSION } from '../version.js';
 import { HINT_CLOCK, isRetryableStatus, refusalFor, statusOfDuoCode } from './errors-map.js';
 import { canonicalParams, rfc2822Date, signRequest, type Params, type SignatureDigest, type SignatureVersion } from './sign.js';
 import type { DuoPage, PageRequest } from './types.js';
-import type { LogStream } from './streams.js';
+import { createPacer, AUTO_CEILING_RPM, type LearnedRates, type Outcome } from './pacer.js';
+
+export type { LearnedRates } from './pacer.js';
+import { STREAM_NAMES, type LogStream } from './streams.js';
 
 export interface DuoClientOptions {
   ikey: string;
@@ -24,8 +27,11 @@ export interface DuoClientOptions {
   apiHost: string;
   /** Default `https://${apiHost}`; the simulator or a proxy otherwise. */
   baseUrl?: string;
-  /** Pacing: request starts (every attempt counts) are at least 60000/rpm ms apart. `Infinity` turns it off. Default 30. */
-  requestsPerMinute?: number;
+  /**
+   * The ceiling of the learned pace, per endpoint and minute (pacer.ts): every attempt counts. `auto`
+   * (default) is AUTO_CEILING_RPM; `Infinity` turns pacing and learning off.
+   */
+  requestsPerMinute?: number | 'auto';
   /** Per attempt: connect + headers + body. Default 30000. */
   timeoutMs?: number;
   /** Default 6: waits base·1, 2, 4, 8, 16, 32 (+ jitter) then gives up. */
@@ -61,6 +67,10 @@ export interface DuoClient {
   readonly stats: Readonly<DuoClientStats>;
   /** The requests to one stream's endpoint (live: the figures grow as requests go). */
   statsOf(stream: LogStream): Readonly<DuoClientStats>;
+  /** The pace learned for a stream's endpoint and for the integration (undefined when pacing is off or before its first request). */
+  rateOf(stream: LogStream): LearnedRates | undefined;
+  /** Starts a stream's endpoint from what an earlier run learned (before its first request; later, nothing changes). */
+  seedRate(stream: LogStream, learned: Partial<LearnedRates> | undefined): void;
   close(): Promise<void>;
 }
 
@@ -129,7 +139,6 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     bodyTimeout: cfg.timeoutMs,
     maxResponseSize: MAX_RESPONSE_BYTES,
   });
-  let nextSlotAt = Number.NEGATIVE_INFINITY;
 
   async function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) throw aborted();
@@ -142,28 +151,19 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
     if (signal?.aborted) throw aborted();
   }
 
-  /**
-   * Waits for the next start slot and claims it before returning, so concurrent callers are paced too.
-   * A caller that finds its slot taken (or pushed back by a late start) while it slept waits again.
-   */
-  async function pace(signal: AbortSignal | undefined): Promise<void> {
-    if (cfg.gapMs <= 0) return;
-    for (;;) {
-      const slot = nextSlotAt;
-      const t = performance.now();
-      if (t < slot) {
-        await wait(slot - t, signal);
-        if (nextSlotAt !== slot) continue;
-      }
-      nextSlotAt = Math.max(performance.now(), slot) + cfg.gapMs;
-      return;
-    }
-  }
+  const pacer = createPacer({ ceilingRpm: cfg.ceilingRpm, endpoints: STREAM_NAMES.length, sleep: wait });
 
-  async function attempt(stream: LogStream, req: PageRequest, params: Params, url: string, attemptNo: number, signal: AbortSignal | undefined): Promise<Attempt> {
+  /** An attempt's answer, and how long until its headers came (the round trip the pacer's jitter margin reads). */
+  async function attempt(
+    stream: LogStream,
+    req: PageRequest,
+    params: Params,
+    url: string,
+    attemptNo: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ result: Attempt; roundTripMs: number }> {
     const started = performance.now();
-    // The gap counts from the real start, which can lag the claimed slot when the event loop is busy.
-    if (cfg.gapMs > 0) nextSlotAt = Math.max(nextSlotAt, started + cfg.gapMs);
+    let roundTripMs = 0;
     const signedAtMs = now();
     const date = rfc2822Date(signedAtMs);
     const authorization = signRequest({
@@ -192,6 +192,7 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
         headers: { date, authorization, accept: 'application/json', 'user-agent': cfg.userAgent },
       });
       status = res.statusCode;
+      roundTripMs = performance.now() - started;
       const text = await res.body.text();
       // The machine's clock when the answer was complete, without reading the clock again.
       const receivedAtMs = signedAtMs + Math.round(performance.now() - started);
@@ -218,7 +219,7 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
       },
       'Duo request',
     );
-    return result;
+    return { result, roundTripMs };
   }
 
   /** Counts once for the client and once for the stream's endpoint. */
@@ -335,21 +336,35 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
   async function getPage(stream: LogStream, req: PageRequest, signal?: AbortSignal): Promise<DuoPage> {
     const params = stream.params(req);
     const url = `${cfg.base}${stream.path}?${canonicalParams(params)}`;
+    let rateLimitedInARow = 0;
     for (let attemptNo = 1; ; attemptNo += 1) {
       if (signal?.aborted) throw aborted();
-      await pace(signal);
-      const result = await attempt(stream, req, params, url, attemptNo, signal);
+      const ticket = await pacer.acquire(stream.path, signal);
+      const { result, roundTripMs } = await attempt(stream, req, params, url, attemptNo, signal);
+      pacer.settle(ticket, outcomeOf(result, req, roundTripMs));
       if (result.ok) return result.page;
       if (result.refused) throw result.refused;
       if (attemptNo > cfg.maxRetries) throw giveUp(result.failure, attemptNo, stream.path);
-      const waitMs = cfg.backoffBaseMs * 2 ** (attemptNo - 1) + Math.floor(random() * cfg.jitterMs);
+      // Paced, a first 429 waits for the pacer alone (one interval of the slower rate it has just learned);
+      // the backoff comes on top only while 429s repeat. Unpaced, and after every other failure, it backs off.
+      rateLimitedInARow = kindOf(result.failure) === 'rate-limited' ? rateLimitedInARow + 1 : 0;
+      const backoffs = rateLimitedInARow > 0 && pacer.learned(stream.path) !== undefined ? rateLimitedInARow - 1 : attemptNo;
+      const waitMs = backoffs === 0 ? 0 : cfg.backoffBaseMs * 2 ** (backoffs - 1) + Math.floor(random() * cfg.jitterMs);
       count(stream, 'retries');
+      const paceRpm = pacer.learned(stream.path)?.rpm;
+      const pace = paceRpm === undefined ? '' : ` at ${paceRpm} per minute`;
       log.warn(
-        { event: 'duo.retry', path: stream.path, ...pageFields(req), attempt: attemptNo, status: result.failure.status, reason: result.failure.reason, waitMs },
-        `Duo request failed (${result.failure.reason}); retrying in ${waitMs} ms`,
+        { event: 'duo.retry', path: stream.path, ...pageFields(req), attempt: attemptNo, status: result.failure.status, reason: result.failure.reason, waitMs, paceRpm },
+        `Duo request failed (${result.failure.reason}); retrying${waitMs > 0 ? ` in ${waitMs} ms` : ''}${pace}`,
       );
-      await wait(waitMs, signal);
+      if (waitMs > 0) await wait(waitMs, signal);
     }
+  }
+
+  function rateOf(stream: LogStream): LearnedRates | undefined {
+    const endpoint = pacer.learned(stream.path);
+    const integration = pacer.integration();
+    return endpoint && integration ? { endpoint, integration } : undefined;
   }
 
   return {
@@ -358,6 +373,8 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
       return stats;
     },
     statsOf,
+    rateOf,
+    seedRate: (stream, learned) => pacer.seed(stream.path, learned?.endpoint, learned?.integration),
     async close(): Promise<void> {
       await agent.close();
     },
@@ -371,7 +388,7 @@ function emptyStats(): DuoClientStats {
 interface ResolvedOptions {
   base: string;
   origin: string;
-  gapMs: number;
+  ceilingRpm: number;
   timeoutMs: number;
   maxRetries: number;
   backoffBaseMs: number;
@@ -398,7 +415,7 @@ function resolveOptions(opts: DuoClientOptions): ResolvedOptions {
   } catch {
     problems.push(`the Duo API URL (DUO_API_URL) "${rawBase}" is not an http(s) URL without query`);
   }
-  const rpm = opts.requestsPerMinute ?? 30;
+  const rpm = opts.requestsPerMinute === undefined || opts.requestsPerMinute === 'auto' ? AUTO_CEILING_RPM : opts.requestsPerMinute;
   if (!(rpm > 0)) problems.push(`requests per minute must be > 0 (got ${rpm})`);
   const timeoutMs = opts.timeoutMs ?? 30_000;
   if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) problems.push(`the request timeout must be > 0 ms (got ${timeoutMs})`);
@@ -412,7 +429,7 @@ function resolveOptions(opts: DuoClientOptions): ResolvedOptions {
   return {
     base,
     origin,
-    gapMs: Number.isFinite(rpm) ? 60_000 / rpm : 0,
+    ceilingRpm: rpm,
     timeoutMs,
     maxRetries,
     backoffBaseMs,
@@ -421,6 +438,16 @@ function resolveOptions(opts: DuoClientOptions): ResolvedOptions {
     digest: opts.digest ?? 'sha512',
     userAgent: opts.userAgent ?? `duo-secops/${VERSION}`,
   };
+}
+
+/**
+ * What an attempt tells the pacer. A page counts as a backlog when more may follow it (a cursor, or as
+ * many items as asked for): only then is a faster pace worth trying.
+ */
+function outcomeOf(result: Attempt, req: PageRequest, roundTripMs: number): Outcome {
+  if (result.ok) return { kind: 'good', backlog: result.page.nextOffset !== null || result.page.items.length >= req.limit, roundTripMs };
+  if (result.failure && kindOf(result.failure) === 'rate-limited') return { kind: 'rate-limited', roundTripMs };
+  return { kind: 'other' };
 }
 
 function pageFields(req: PageRequest): Record<string, unknown> {

@@ -18,8 +18,8 @@
  *     caught up learns nothing by going faster.
  *   - Never above the ceiling (REQUESTS_PER_MINUTE, or 60 per endpoint for `auto`), never below FLOOR.
  *
- * Requests are spaced by the interval plus MARGIN, so that they still *arrive* at most at the rate when
- * the network adds jitter: a bucket that holds one request refuses anything that arrives early.
+ * Requests are spaced by the interval plus MARGIN plus the jitter measured on the way, so that they still
+ * *arrive* at most at the rate: a bucket that holds one request refuses anything that arrives early.
  */
 
 export interface RateState {
@@ -48,8 +48,8 @@ export const SETTLED = 1.1;
 export const PROBE_EVERY = 20;
 /** Settled: the step of that try. */
 export const PROBE_STEP = 1.05;
-/** Spacing margin over the interval, for the jitter between sending and arriving. */
-export const MARGIN = 0.03;
+/** Spacing margin over the interval, on top of the measured jitter (see intervalMs). */
+export const MARGIN = 0.01;
 
 const clamp = (rpm: number, o: RateOptions): number => Math.min(o.ceilingRpm, Math.max(FLOOR_RPM, rpm));
 
@@ -95,7 +95,10 @@ export function afterGood(s: RateState, o: RateOptions, backlog: boolean): RateS
   return { rpm: up, lo, hi: up >= s.hi ? up * SETTLED : s.hi, good: 0 };
 }
 
-/** The time between request starts at this state, margin included, in ms. */
-export function intervalMs(s: Pick<RateState, 'rpm'>): number {
-  return (60_000 / s.rpm) * (1 + MARGIN);
+/**
+ * The time between request starts at this state, in ms: the interval, MARGIN more, and `jitterMs`, how
+ * much the time from sending to arriving varies (requests sent one interval apart may arrive closer).
+ */
+export function intervalMs(s: Pick<RateState, 'rpm'>, jitterMs = 0): number {
+  return (60_000 / s.rpm) * (1 + MARGIN) + jitterMs;
 }

@@ -76,7 +76,10 @@ export interface SimulatorOptions {
   rpm?: number;
   /** `rpm` for some endpoints only (0: unlimited there). */
   rpmByStream?: Partial<Record<StreamName, number>>;
-  /** Token bucket capacity; default max(2, ceil(rpm / 60)). */
+  /**
+   * Token bucket capacity: how many requests may come at once after a pause. Default 1, the strictest
+   * reading of Duo's limit (every request must keep the interval); `Simulator.setRateLimit` changes it.
+   */
   burst?: number;
   /** Date header tolerance (default 300 s) before 401 40105. */
   maxSkewSeconds?: number;
@@ -135,6 +138,11 @@ export interface Simulator {
   setFaults(f: FaultOptions): void;
   /** Replace the misbehaviour switches; null or `{}` behaves again (a new seed restarts the draws). */
   setMisbehaviour(m: MisbehaviourOptions | null): void;
+  /**
+   * Change the rate limit during a run: `rpm`, `rpmByStream` and `burst` as in the options (what is given
+   * replaces what was). Buckets keep the tokens they hold and refill at the new rate from now on.
+   */
+  setRateLimit(limit: Pick<SimulatorOptions, 'rpm' | 'rpmByStream' | 'burst'>): void;
   /** Merge more events into a stream's data set (default telephony); they follow the usual visibility rules. */
   addEvents(e: SimEvent[], stream?: StreamName): void;
   close(): Promise<void>;
@@ -179,15 +187,19 @@ function validateFaults(f: FaultOptions): void {
   }
 }
 
-function validateOptions(opts: SimulatorOptions): void {
+function validateRateLimit(opts: Pick<SimulatorOptions, 'rpm' | 'rpmByStream' | 'burst'>): void {
   if (opts.rpm !== undefined && !(Number.isFinite(opts.rpm) && opts.rpm >= 0)) throw new RangeError(`simulator: rpm must be >= 0, got ${opts.rpm}`);
   for (const [name, rpm] of Object.entries(opts.rpmByStream ?? {})) {
     assertStream('rpmByStream', name);
     if (!(Number.isFinite(rpm) && rpm >= 0)) throw new RangeError(`simulator: rpmByStream.${name} must be >= 0, got ${rpm}`);
   }
+  if (opts.burst !== undefined && !(Number.isFinite(opts.burst) && opts.burst >= 1)) throw new RangeError(`simulator: burst must be >= 1, got ${opts.burst}`);
+}
+
+function validateOptions(opts: SimulatorOptions): void {
+  validateRateLimit(opts);
   for (const name of Object.keys(opts.logs ?? {})) assertStream('logs', name);
   for (const name of opts.unsupported ?? []) assertStream('unsupported', name);
-  if (opts.burst !== undefined && !(Number.isFinite(opts.burst) && opts.burst >= 1)) throw new RangeError(`simulator: burst must be >= 1, got ${opts.burst}`);
   if (opts.maxSkewSeconds !== undefined && !(Number.isFinite(opts.maxSkewSeconds) && opts.maxSkewSeconds >= 0)) {
     throw new RangeError(`simulator: maxSkewSeconds must be >= 0, got ${opts.maxSkewSeconds}`);
   }
@@ -223,19 +235,29 @@ class TokenBucket {
   #tokens: number;
   #lastMs = performance.now();
   constructor(
-    private readonly capacity: number,
-    private readonly perMs: number,
+    private capacity: number,
+    private perMs: number,
   ) {
     this.#tokens = capacity;
   }
   take(): boolean {
+    this.#refill();
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+  /** A new rate from now on: what has refilled so far counts at the old one. */
+  change(capacity: number, perMs: number): void {
+    this.#refill();
+    this.capacity = capacity;
+    this.perMs = perMs;
+    this.#tokens = Math.min(this.#tokens, capacity);
+  }
+  #refill(): void {
     // Real elapsed time, not the simulator clock: tests freeze the clock but still expect refills.
     const t = performance.now();
     this.#tokens = Math.min(this.capacity, this.#tokens + (t - this.#lastMs) * this.perMs);
     this.#lastMs = t;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
   }
 }
 
@@ -269,16 +291,19 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const unsupported = new Set(opts.unsupported ?? []);
 
   // One bucket per integration and endpoint, as Duo limits each endpoint on its own.
-  const rpmOf = (stream: StreamName): number => opts.rpmByStream?.[stream] ?? opts.rpm ?? 0;
-  const buckets = new Map<string, TokenBucket>();
+  let limit: Pick<SimulatorOptions, 'rpm' | 'rpmByStream' | 'burst'> = { rpm: opts.rpm, rpmByStream: opts.rpmByStream, burst: opts.burst };
+  const rpmOf = (stream: StreamName): number => limit.rpmByStream?.[stream] ?? limit.rpm ?? 0;
+  const buckets = new Map<string, { stream: StreamName; bucket: TokenBucket }>();
   const bucketFor = (ikey: string, stream: StreamName): TokenBucket => {
     const key = `${ikey} ${stream}`;
     let b = buckets.get(key);
-    if (!b) {
-      const rpm = rpmOf(stream);
-      buckets.set(key, (b = new TokenBucket(opts.burst ?? Math.max(2, Math.ceil(rpm / 60)), rpm / 60_000)));
-    }
-    return b;
+    if (!b) buckets.set(key, (b = { stream, bucket: new TokenBucket(limit.burst ?? 1, rpmOf(stream) / 60_000) }));
+    return b.bucket;
+  };
+  const setRateLimit = (next: Pick<SimulatorOptions, 'rpm' | 'rpmByStream' | 'burst'>): void => {
+    validateRateLimit(next);
+    limit = { ...limit, ...next };
+    for (const { stream, bucket } of buckets.values()) bucket.change(limit.burst ?? 1, rpmOf(stream) / 60_000);
   };
 
   let faults: FaultOptions = { ...opts.faults };
@@ -553,6 +578,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     setMisbehaviour(m: MisbehaviourOptions | null) {
       misbehaviour.set(m);
     },
+    setRateLimit,
     addEvents(e: SimEvent[], stream: StreamName = 'telephony') {
       assertStream('addEvents', stream);
       stores[stream].add(e);

@@ -3,6 +3,7 @@
  * refusals, timeouts, pacing, abort, and that no secret ever reaches a log line or an error.
  */
 import { createRequire } from 'node:module';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkDuo, formatCheckReport } from '../../src/duo/check.js';
 import { createDuoClient, type DuoClient, type DuoClientOptions } from '../../src/duo/client.js';
@@ -515,6 +516,31 @@ describe('pacing and abort', () => {
     const sorted = [...starts].sort((a, b) => a - b);
     expect(sorted[1]! - sorted[0]!).toBeGreaterThanOrEqual(99);
     expect(sorted[2]! - sorted[1]!).toBeGreaterThanOrEqual(99);
+  });
+
+  it('paced: a first 429 halves the pace and waits one new interval; the backoff comes on top only while 429s repeat', async () => {
+    const rateLimited = duoFail(429, 42901, 'Too Many Requests');
+    const server = await serve([ok([]), rateLimited, rateLimited, ok([])]);
+    const { now, starts } = startTimes();
+    const backoffs: number[] = [];
+    const { client } = clientFor(server, {
+      requestsPerMinute: 600,
+      backoffBaseMs: 300,
+      now,
+      sleep: async (ms, signal) => {
+        if (ms >= 300) backoffs.push(ms);
+        await delay(ms, undefined, { signal });
+      },
+    });
+    await client.getPage(STREAMS.telephony, WINDOW);
+    await client.getPage(STREAMS.telephony, WINDOW);
+    expect(starts).toHaveLength(4);
+    // The first 429: no backoff, but the pace fell from 600 to 300 per minute (200 ms), counted from the answer.
+    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(199);
+    // The second in a row: the backoff (300 ms) on top of the pace.
+    expect(backoffs).toEqual([300]);
+    expect(starts[3]! - starts[2]!).toBeGreaterThanOrEqual(299);
+    expect(client.rateOf(STREAMS.telephony)?.endpoint).toMatchObject({ rpm: 150, hi: 300 });
   });
 
   it('aborts during a backoff wait', async () => {

@@ -26,6 +26,14 @@ function flagsOf(command: 'collect' | 'daemon' | 'check' | 'state', argv: string
 }
 
 describe('loadConfig', () => {
+  it.each([
+    ['auto', 'auto'],
+    [' AUTO ', 'auto'],
+    ['12.5', 12.5],
+  ])('reads REQUESTS_PER_MINUTE=%j as the ceiling %j', (value, ceiling) => {
+    expect(loadConfig({ ...duo, REQUESTS_PER_MINUTE: value }, {}, { needDuo: true }).requestsPerMinute).toBe(ceiling);
+  });
+
   it('applies the documented defaults', () => {
     const c = loadConfig(duo, {}, { needDuo: true });
     expect(c).toMatchObject({
@@ -38,7 +46,7 @@ describe('loadConfig', () => {
       delaySeconds: 120,
       lookbackHours: 24,
       windowMaxHours: 24,
-      requestsPerMinute: 30,
+      requestsPerMinute: 'auto',
       runBudgetSeconds: 0,
       enrich: true,
       logLevel: 'info',
@@ -120,8 +128,9 @@ describe('loadConfig', () => {
     ['MAX_ITERATIONS', '0x10', 'MAX_ITERATIONS / --max-pages: must be a whole number, at least 0'],
     ['DELAY_SECONDS', 'Infinity', 'DELAY_SECONDS / --delay-seconds: must be a decimal number like 90 or 1.5, at least 0'],
     ['DELAY_SECONDS', '1e3', 'DELAY_SECONDS / --delay-seconds: must be a decimal number like 90 or 1.5, at least 0'],
-    ['REQUESTS_PER_MINUTE', '0', 'REQUESTS_PER_MINUTE / --rpm: must be greater than 0'],
-    ['REQUESTS_PER_MINUTE', '0x10', 'REQUESTS_PER_MINUTE / --rpm: must be a decimal number like 90 or 1.5, greater than 0'],
+    ['REQUESTS_PER_MINUTE', '0', 'REQUESTS_PER_MINUTE / --rpm: must be greater than 0, or auto'],
+    ['REQUESTS_PER_MINUTE', '0x10', 'REQUESTS_PER_MINUTE / --rpm: must be a decimal number like 90 or 1.5, greater than 0, or auto'],
+    ['REQUESTS_PER_MINUTE', 'fast', 'REQUESTS_PER_MINUTE / --rpm: must be a decimal number like 90 or 1.5, greater than 0, or auto'],
     ['LOOKBACK_HOURS', '5000', 'LOOKBACK_HOURS / --lookback-hours: must be at most 4296 (179 days: Duo keeps 180)'],
     ['LOOKBACK_HOURS', '1e3', 'LOOKBACK_HOURS / --lookback-hours: must be a decimal number like 90 or 1.5, greater than 0 and at most 4296 (179 days: Duo keeps 180)'],
     ['WINDOW_MAX_HOURS', '1e-9', 'WINDOW_MAX_HOURS / --window-max-hours: must be a decimal number like 90 or 1.5, from 0.0167 (one minute) to 4296 (179 days)'],

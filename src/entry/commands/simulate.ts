@@ -38,6 +38,7 @@ export interface SimulateFlags {
   late?: string;
   lateDelaySeconds?: string;
   rpm?: string;
+  bucketCapacity?: string;
   lastPageCursor?: string;
   faultRate?: string;
   /** commander's reading of `--no-permission`: false when given. */
@@ -72,6 +73,8 @@ export interface SimulateSettings {
   burst: { atMs: number; count: number } | undefined;
   late: { count: number; delayMs: number } | undefined;
   rpm: number;
+  /** How many requests the token bucket holds (1: each must keep the interval). */
+  bucketCapacity: number;
   lastPageCursor: 'present' | 'absent';
   faultRate: number;
   readTelephony: boolean;
@@ -184,6 +187,7 @@ export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): Simulat
   const late = lateCount > 0 ? { count: lateCount, delayMs: lateDelaySeconds * 1000 } : undefined;
 
   const rpm = integer('rpm', flags.rpm, 0, 0, 10_000_000);
+  const bucketCapacity = integer('bucket-capacity', flags.bucketCapacity, 1, 1, 10_000);
   const lastPageCursor = text('last-page-cursor', flags.lastPageCursor, 'present', (v) => v === 'present' || v === 'absent', 'must be "present" or "absent"') as
     | 'present'
     | 'absent';
@@ -231,6 +235,7 @@ export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): Simulat
     burst,
     late,
     rpm,
+    bucketCapacity,
     lastPageCursor,
     faultRate,
     readTelephony: flags.permission !== false,
@@ -294,7 +299,7 @@ export function simulatorOptionsFrom(s: SimulateSettings): SimulatorOptions {
       : [],
     logs: otherLogsFrom(s),
     lastPageCursor: s.lastPageCursor,
-    ...(s.rpm > 0 && { rpm: s.rpm }),
+    ...(s.rpm > 0 && { rpm: s.rpm, burst: s.bucketCapacity }),
     maxSkewSeconds: s.maxSkewSeconds,
     ...(s.faultRate > 0 && { faults: faultsFromRate(s.faultRate, s.seed) }),
     ...(s.misbehaviour && { misbehaviour: s.misbehaviour }),
@@ -345,6 +350,7 @@ function simulateJson(sim: Simulator, s: SimulateSettings, env: Record<string, s
     burst: s.burst ?? null,
     late: s.late ?? null,
     rpm: s.rpm,
+    bucketCapacity: s.bucketCapacity,
     lastPageCursor: s.lastPageCursor,
     faultRate: s.faultRate,
     readTelephony: s.readTelephony,
@@ -467,7 +473,8 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--burst-size <n>', `telephony events in one burst inside a single millisecond, 0 = none (default ${DEFAULT_BURST_SIZE}, at most a fifth of --events)`))
     .addOption(new Option('--late <n>', 'telephony events that arrive late (visible only --late-delay-seconds after their ts)'))
     .addOption(new Option('--late-delay-seconds <s>', 'how late those events arrive').default(String(DEFAULT_LATE_DELAY_SECONDS)))
-    .addOption(new Option('--rpm <n>', 'token bucket per integration, requests per minute, 0 = unlimited'))
+    .addOption(new Option('--rpm <n>', 'token bucket per integration and endpoint, requests per minute, 0 = unlimited'))
+    .addOption(new Option('--bucket-capacity <n>', 'requests the token bucket holds after a pause (1: every request must keep the interval, the strictest reading of Duo)').default('1'))
     .addOption(new Option('--last-page-cursor <reading>', 'whether the page that ends a window carries a cursor').choices(['present', 'absent']).default('present'))
     .addOption(new Option('--fault-rate <p>', 'probability per request of 5xx, HTML 502, dropped connections, truncated bodies and 429'))
     .addOption(new Option('--no-permission', 'answer 403 40301, as for an integration without the telephony read permission'))

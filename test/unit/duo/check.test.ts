@@ -22,6 +22,8 @@ function fakeClient(answer: (req: PageRequest) => TelephonyPage | Error): DuoCli
     },
     stats: { requests: 0, retries: 0, rateLimited: 0, serverErrors: 0, networkErrors: 0, badResponses: 0 },
     statsOf: () => ({ requests: 0, retries: 0, rateLimited: 0, serverErrors: 0, networkErrors: 0, badResponses: 0 }),
+    rateOf: () => undefined,
+    seedRate: () => undefined,
     close: async () => undefined,
   };
 }

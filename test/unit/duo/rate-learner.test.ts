@@ -60,7 +60,7 @@ function drive(opts: { ceilingRpm: number; limits: Array<{ from: number; rpm: nu
     if (!refused) tokens -= 1;
     log.push({ n, rpm: state.rpm, limit, refused });
     state = refused ? afterRateLimited(state, { ceilingRpm: opts.ceilingRpm }) : afterGood(state, { ceilingRpm: opts.ceilingRpm }, true);
-    sendAt += intervalMs(state);
+    sendAt += intervalMs(state, opts.jitterMs);
   }
   return { log, state };
 }
