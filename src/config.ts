@@ -199,7 +199,7 @@ const streamPrefix = (stream: Exclude<StreamName, 'telephony'>) =>
 const row = <T extends SettingRow>(r: T): T => r;
 
 const DUO: readonly SettingCommand[] = ['collect', 'daemon', 'check'];
-const STORE: readonly SettingCommand[] = ['collect', 'daemon', 'state'];
+const STORE: readonly SettingCommand[] = ['collect', 'daemon', 'check', 'state'];
 const RUN: readonly SettingCommand[] = ['collect', 'daemon'];
 
 // --- the table ---------------------------------------------------------------------------------------

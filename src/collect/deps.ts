@@ -52,21 +52,12 @@ async function storageFor(c: Config): Promise<Storage> {
  * names them: GCS bucket, stdout, or the local folder.
  */
 export async function createStores(c: Config, store: StreamStore = c.stores[0]!, opts: StoreOptions = {}): Promise<Stores> {
-  // A state carried on from (the guide's), read only while our checkpoint does not exist yet.
-  const legacyKey = store.legacyStateKey;
   if (c.bucket) {
-    const [{ createGcsSink }, { createGcsCheckpointStore }] = await Promise.all([import('../sinks/gcs.js'), import('../checkpoint/gcs.js')]);
+    const { createGcsSink } = await import('../sinks/gcs.js');
     const storage = opts.storage ?? (await storageFor(c));
-    return storesOf(
-      createGcsSink({ storage, bucket: c.bucket, prefix: store.prefix }),
-      createGcsCheckpointStore({ storage, bucket: c.bucket, key: store.stateKey, ...(legacyKey ? { legacyKey } : {}) }),
-    );
+    return storesOf(createGcsSink({ storage, bucket: c.bucket, prefix: store.prefix }), await createCheckpointStore(c, store, storage));
   }
-  const { createLocalCheckpointStore } = await import('../checkpoint/local.js');
-  const checkpoints = createLocalCheckpointStore({
-    path: join(c.outputDir, store.stateKey),
-    ...(legacyKey ? { legacyPath: join(c.outputDir, legacyKey) } : {}),
-  });
+  const checkpoints = await createCheckpointStore(c, store);
   if (c.stdout) {
     const { createStdoutSink, pipeCapacityOf } = await import('../sinks/stdout.js');
     const stream = opts.stdout ?? process.stdout;
@@ -75,6 +66,18 @@ export async function createStores(c: Config, store: StreamStore = c.stores[0]!,
   }
   const { createLocalSink } = await import('../sinks/local.js');
   return storesOf(createLocalSink({ root: c.outputDir }), checkpoints);
+}
+
+/** One stream's checkpoint store where the configuration names it (GCS bucket or the local folder). */
+export async function createCheckpointStore(c: Config, store: StreamStore, storage?: Storage): Promise<CheckpointStore> {
+  // A state carried on from (the guide's), read only while our checkpoint does not exist yet.
+  const legacyKey = store.legacyStateKey;
+  if (c.bucket) {
+    const { createGcsCheckpointStore } = await import('../checkpoint/gcs.js');
+    return createGcsCheckpointStore({ storage: storage ?? (await storageFor(c)), bucket: c.bucket, key: store.stateKey, ...(legacyKey ? { legacyKey } : {}) });
+  }
+  const { createLocalCheckpointStore } = await import('../checkpoint/local.js');
+  return createLocalCheckpointStore({ path: join(c.outputDir, store.stateKey), ...(legacyKey ? { legacyPath: join(c.outputDir, legacyKey) } : {}) });
 }
 
 /** The secret key from DUO_SKEY, or from Secret Manager when DUO_SKEY_SECRET names a version. */

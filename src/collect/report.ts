@@ -1,6 +1,7 @@
 /** Human-readable progress and summaries for the CLI. Pure formatting. */
 import type { RunProgress, RunSummary } from './run.js';
 import { describeFailure, type CollectionSummary } from './run-streams.js';
+import { formatRpm } from '../duo/pacer.js';
 
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -28,7 +29,9 @@ export function formatSummary(s: RunSummary): string {
     `${outcome[s.outcome]}: ${plural(s.events, 'event')} in ${plural(s.objectsCreated, 'new object')}` +
     (s.objectsExisting ? ` (+${n(s.objectsExisting)} already written by an earlier attempt)` : '') +
     (s.supplements ? `, ${plural(s.supplements, 'supplement')} for events published late` : '') +
-    `, ${plural(s.windowsClosed, 'window')}, ${plural(s.pages, 'page')}, ${plural(s.requests, 'request')}, ${plural(s.retries, 'retry', 'retries')}, ${n(s.rateLimited)} × 429; ` +
+    `, ${plural(s.windowsClosed, 'window')}, ${plural(s.pages, 'page')}, ${plural(s.requests, 'request')}, ${plural(s.retries, 'retry', 'retries')}, ${n(s.rateLimited)} × 429` +
+    (s.learnedRate ? `, pace ${formatRpm(s.learnedRate.endpoint.rpm)}/min` : '') +
+    '; ' +
     `checkpoint at ${new Date(position).toISOString()} (lag ${formatDuration(s.lagMs)}), in ${formatDuration(s.durationMs)} → ${s.sink}` +
     (s.windowHeld ? "; the last window stays open until Duo's clock passes its end plus the delay" : '')
   );

@@ -132,6 +132,8 @@ export interface RunSummary {
   requests: number;
   retries: number;
   rateLimited: number;
+  /** The pace learned for this stream's endpoint and the integration at the end of the run; null when pacing is off. */
+  learnedRate: LearnedRates | null;
   /** How far the checkpoint is behind now, in ms. */
   lagMs: number;
   durationMs: number;
@@ -179,7 +181,20 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
 
   const finish = (outcome: RunOutcome, windowHeld = false): RunSummary => {
     const st = deps.client.stats ?? { requests: 0, retries: 0, rateLimited: 0 };
-    const summary = summarize({ stream: stream.name, outcome, windowHeld, counters, cp: keeper.checkpoint, startMs, endMs: now(), statsAtStart, stats: st, offsetMs: offsetSeen ? offsetMs : undefined, deps });
+    const summary = summarize({
+      stream: stream.name,
+      outcome,
+      windowHeld,
+      counters,
+      cp: keeper.checkpoint,
+      startMs,
+      endMs: now(),
+      statsAtStart,
+      stats: st,
+      offsetMs: offsetSeen ? offsetMs : undefined,
+      learnedRate: deps.client.rate?.() ?? null,
+      deps,
+    });
     logger.info({ event: 'run.finished', ...summary, stream: undefined, checkpoint: undefined }, `run finished: ${outcome}${windowHeld ? " (the last window stays open until Duo's clock passes its end)" : ''}`);
     return summary;
   };
@@ -415,6 +430,7 @@ function summarize(r: {
   statsAtStart: RequestStats;
   stats: RequestStats;
   offsetMs: number | undefined;
+  learnedRate: LearnedRates | null;
   deps: Pick<RunDeps, 'sink' | 'checkpoints'>;
 }): RunSummary {
   const position = r.cp.open ? r.cp.open.mintimeMs : r.cp.nextMintimeMs;
@@ -427,6 +443,7 @@ function summarize(r: {
     requests: r.stats.requests - r.statsAtStart.requests,
     retries: r.stats.retries - r.statsAtStart.retries,
     rateLimited: r.stats.rateLimited - r.statsAtStart.rateLimited,
+    learnedRate: r.learnedRate,
     lagMs: Math.max(0, r.endMs - position),
     durationMs: r.endMs - r.startMs,
     checkpoint: r.cp,

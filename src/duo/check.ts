@@ -3,7 +3,8 @@
  * wrong (integration key, secret key, permission, network allow-list, clock) and how to fix it.
  */
 import { DuoApiError, type ErrorCode } from '../errors.js';
-import type { DuoClient } from './client.js';
+import type { DuoClient, LearnedRates } from './client.js';
+import { formatRpm } from './pacer.js';
 import type { PageRequest } from './types.js';
 import { formatOffset } from './client.js';
 import { STREAMS, streamWords, type LogStream, type StreamName } from './streams.js';
@@ -33,6 +34,20 @@ export interface CheckReport {
    * permission, or an edition without that log) or `not-served` (404); absent when only one is selected.
    */
   otherStreams?: Array<{ stream: StreamName; permission: 'ok' | 'missing' | 'not-served' | 'failed'; failure?: CheckFailure | undefined }> | undefined;
+  /** Each selected stream's pace: what the collector learned (from its checkpoint), and the 429s check itself drew. */
+  pace?: PaceReport[] | undefined;
+}
+
+export interface PaceReport {
+  stream: StreamName;
+  /** The ceiling per endpoint and minute (REQUESTS_PER_MINUTE; `auto` is 60). */
+  ceilingRpm: number;
+  /** What the last run learned, as its checkpoint keeps it; null when nothing was learned yet. */
+  learnedRate: LearnedRates | null;
+  /** Why the checkpoint could not be read, when it could not (the pace is unknown then). */
+  unreadable?: string | undefined;
+  /** 429s among check's own requests to this stream's endpoint. */
+  rateLimited: number;
 }
 
 export interface CheckFailure {
@@ -194,6 +209,7 @@ export function formatCheckReport(r: CheckReport): string {
     );
   }
   line('Clock offset', clockText(r));
+  for (const p of r.pace ?? []) line(`${streamLabel(p.stream)} pace`, paceText(p));
   // A stream whose endpoint does not sort newest first has no newest event to show once access works.
   if (!(r.ok && r.newestEventTs === undefined)) {
     line(
@@ -221,6 +237,16 @@ function clockText(r: CheckReport): string {
     return `${off} vs Duo's Date header: warning, more than ${CLOCK_WARN_MS / 1000} s off; Duo refuses requests (40105) once it drifts further: ${FIX_CLOCK}`;
   }
   return `${off} vs Duo's Date header (ok)`;
+}
+
+function paceText(p: PaceReport): string {
+  const drew = p.rateLimited > 0 ? `; Duo answered ${p.rateLimited} of check's requests with 429 (another client of the integration is using its budget)` : '';
+  if (p.unreadable !== undefined) return `unknown: the checkpoint could not be read (${p.unreadable})${drew}`;
+  const l = p.learnedRate;
+  if (!l) return `${formatRpm(p.ceilingRpm)}/min at most; nothing learned yet (the first run starts at that ceiling and learns from Duo's 429s)${drew}`;
+  const e = l.endpoint;
+  const bracket = [e.lo > 0 ? `Duo accepted ${formatRpm(e.lo)}` : undefined, e.hi !== null ? `refused ${formatRpm(e.hi)}` : undefined].filter(Boolean).join(', ');
+  return `${formatRpm(e.rpm)}/min learned${bracket ? ` (${bracket})` : ''}, ceiling ${formatRpm(p.ceilingRpm)}/min${drew}`;
 }
 
 function duoWords(f: CheckReport['failure']): string {

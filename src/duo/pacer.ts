@@ -186,6 +186,11 @@ export function createPacer(opts: PacerOptions): Pacer {
   };
 }
 
+/** A pace per minute as people read it: 42, 7.5, 0.83. */
+export function formatRpm(rpm: number): string {
+  return rpm >= 10 ? String(Math.round(rpm)) : String(Math.round(rpm * 100) / 100);
+}
+
 const learnedOf = (s: RateState): LearnedRate => ({ rpm: round(s.rpm), lo: round(s.lo), hi: s.hi === null ? null : round(s.hi) });
 
 /** Three decimals: enough for a rate per minute, and stable in a checkpoint. */

@@ -14,7 +14,8 @@
  *     request after a slower one always finds a one-request bucket full). `lo` becomes r, and the rate
  *     moves up: halfway to `hi` while the bracket is wide, by PROBE_STEP once it has settled (hi within
  *     SETTLED of lo), and only every PROBE_EVERY good answers then, so a limit that stays put costs at
- *     most one 429 per PROBE_EVERY requests. Without a backlog nothing moves up: a collector that is
+ *     most one 429 per PROBE_EVERY requests. Each probe accepted doubles the next step, so a limit that
+ *     rose (or a pace pushed down by another client's burst) is found again in a few probes. Without a backlog nothing moves up: a collector that is
  *     caught up learns nothing by going faster.
  *   - Never above the ceiling (REQUESTS_PER_MINUTE, or 60 per endpoint for `auto`), never below FLOOR.
  *
@@ -31,6 +32,8 @@ export interface RateState {
   hi: number | null;
   /** Good answers since the rate last moved, for the settled probe. */
   good: number;
+  /** Settled probes in a row that Duo accepted: each doubles the next step (a limit that rose is found fast). */
+  probes: number;
 }
 
 export interface RateOptions {
@@ -46,7 +49,7 @@ export const FLOOR_RPM = 1;
 export const SETTLED = 1.1;
 /** Settled: how many good answers before the rate tries one step up. */
 export const PROBE_EVERY = 20;
-/** Settled: the step of that try. */
+/** Settled: the step of the first try (then 2, 4, 8… times as far while Duo accepts them). */
 export const PROBE_STEP = 1.05;
 /** Spacing margin over the interval, on top of the measured jitter (see intervalMs). */
 export const MARGIN = 0.01;
@@ -58,7 +61,7 @@ export function startState(o: RateOptions, learned?: Partial<RateState> | null):
   const rpm = learned?.rpm !== undefined && Number.isFinite(learned.rpm) && learned.rpm > 0 ? clamp(learned.rpm, o) : o.ceilingRpm;
   const lo = learned?.lo !== undefined && Number.isFinite(learned.lo) && learned.lo >= 0 ? Math.min(learned.lo, rpm) : 0;
   const hi = learned?.hi !== undefined && learned.hi !== null && Number.isFinite(learned.hi) && learned.hi > rpm ? learned.hi : null;
-  return { rpm, lo, hi, good: 0 };
+  return { rpm, lo, hi, good: 0, probes: 0 };
 }
 
 /** Duo answered 429 to a request sent at `s.rpm`. */
@@ -66,11 +69,11 @@ export function afterRateLimited(s: RateState, o: RateOptions): RateState {
   const hi = s.rpm;
   // Refused above what Duo accepted: back to that. Refused at (or below) it: the limit fell, and what
   // was accepted before says nothing any more.
-  if (s.lo > 0 && s.lo < hi) return { rpm: clamp(s.lo, o), lo: s.lo, hi, good: 0 };
+  if (s.lo > 0 && s.lo < hi) return { rpm: clamp(s.lo, o), lo: s.lo, hi, good: 0, probes: 0 };
   // Refused at a rate accepted before (the limit fell, or jitter at the very limit): a step down.
-  if (s.lo > 0) return { rpm: clamp(hi * STEP_DOWN, o), lo: 0, hi, good: 0 };
+  if (s.lo > 0) return { rpm: clamp(hi * STEP_DOWN, o), lo: 0, hi, good: 0, probes: 0 };
   // Nothing accepted yet: halve until Duo accepts.
-  return { rpm: clamp(hi / 2, o), lo: 0, hi, good: 0 };
+  return { rpm: clamp(hi / 2, o), lo: 0, hi, good: 0, probes: 0 };
 }
 
 /** A 429 at a rate Duo accepted before: the next rate, as a share of it. */
@@ -86,13 +89,14 @@ export function afterGood(s: RateState, o: RateOptions, backlog: boolean): RateS
   if (!backlog) return { ...s, lo, good };
   if (s.hi === null) {
     // Nothing refused yet: double until Duo says no (or the ceiling).
-    return s.rpm >= o.ceilingRpm ? { ...s, lo, good } : { rpm: clamp(s.rpm * 2, o), lo, hi: null, good: 0 };
+    return s.rpm >= o.ceilingRpm ? { ...s, lo, good } : { rpm: clamp(s.rpm * 2, o), lo, hi: null, good: 0, probes: 0 };
   }
-  if (s.hi > lo * SETTLED) return { rpm: clamp((lo + s.hi) / 2, o), lo, hi: s.hi, good: 0 };
-  // Settled: try a little faster now and then, in case the limit rose.
+  if (s.hi > lo * SETTLED) return { rpm: clamp((lo + s.hi) / 2, o), lo, hi: s.hi, good: 0, probes: s.probes };
+  // Settled: try a little faster now and then, in case the limit rose (after a storm of 429s from
+  // another client of the integration, say); each probe Duo accepts doubles the next step.
   if (good < PROBE_EVERY) return { ...s, lo, good };
-  const up = clamp(lo * PROBE_STEP, o);
-  return { rpm: up, lo, hi: up >= s.hi ? up * SETTLED : s.hi, good: 0 };
+  const up = clamp(lo * (1 + (PROBE_STEP - 1) * 2 ** s.probes), o);
+  return { rpm: up, lo, hi: up >= s.hi ? up * SETTLED : s.hi, good: 0, probes: up > lo ? s.probes + 1 : s.probes };
 }
 
 /**

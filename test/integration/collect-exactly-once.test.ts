@@ -59,7 +59,10 @@ async function collectAll(opts: { lastPageCursor: 'present' | 'absent'; faults?:
   );
   // Window edges fall on whole hours from X: the bursts sit exactly on them.
   await createLocalCheckpointStore({ path: join(dir, config.stateKey) }).save(serializeCheckpoint(initialCheckpoint(X, new Date().toISOString())), null);
-  const collector = await createCollector(config, { logger: silentLogger(), client: { backoffBaseMs: 1, jitterMs: 0, maxRetries: 12 } });
+  // Pacing off: these 429s come at random, whatever the pace, so a pacer learning from them would only
+  // slow down (test/unit/duo/pacer.test.ts and the bench's rate suite cover learning a real limit).
+  const client = { backoffBaseMs: 1, jitterMs: 0, maxRetries: 12, requestsPerMinute: Number.POSITIVE_INFINITY };
+  const collector = await createCollector(config, { logger: silentLogger(), client });
   try {
     const summary = streamSummary(await collector.run());
     return { summary, config, dir };

@@ -1,15 +1,38 @@
 /** `duo-secops check`: prove credentials, permission and clock with one signed request. */
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
-import { loadConfig } from '../../config.js';
+import { loadConfig, type Config } from '../../config.js';
 import { createLogger } from '../../log.js';
-import { resolveSecretKey } from '../../collect/deps.js';
-import { createDuoClient } from '../../duo/client.js';
-import { checkDuo, formatCheckReport } from '../../duo/check.js';
+import { createCheckpointStore, resolveSecretKey } from '../../collect/deps.js';
+import { createDuoClient, type DuoClient } from '../../duo/client.js';
+import { checkDuo, formatCheckReport, type PaceReport } from '../../duo/check.js';
+import { AUTO_CEILING_RPM } from '../../duo/pacer.js';
+import { parseStoredCheckpoint } from '../../checkpoint/codec.js';
 import { STREAMS } from '../../duo/streams.js';
 import { addSettingOptions, explicitFlags } from '../options.js';
 import { exitStatusHelp } from '../help.js';
 import { ERROR_CODES, EXIT_STATUS } from '../../exit-codes.js';
+
+/** Each selected stream's pace: what its checkpoint says the collector learned, and the 429s check drew. */
+async function paceOf(config: Config, client: DuoClient): Promise<PaceReport[]> {
+  const ceilingRpm = config.requestsPerMinute === 'auto' ? AUTO_CEILING_RPM : config.requestsPerMinute;
+  const out: PaceReport[] = [];
+  for (const store of config.stores) {
+    const rateLimited = client.statsOf(STREAMS[store.stream]).rateLimited;
+    try {
+      const checkpoints = await createCheckpointStore(config, store);
+      try {
+        const stored = await checkpoints.load();
+        out.push({ stream: store.stream, ceilingRpm, learnedRate: (stored ? parseStoredCheckpoint(stored).learnedRate : undefined) ?? null, rateLimited });
+      } finally {
+        await checkpoints.close?.();
+      }
+    } catch (err) {
+      out.push({ stream: store.stream, ceilingRpm, learnedRate: null, unreadable: err instanceof Error ? err.message : String(err), rateLimited });
+    }
+  }
+  return out;
+}
 
 export function register(program: Command, io: CliIo): void {
   const cmd = program
@@ -35,6 +58,7 @@ export function register(program: Command, io: CliIo): void {
     });
     try {
       const report = await checkDuo(client, { apiHost: config.apiHost, streams: config.logs.map((name) => STREAMS[name]) });
+      if (report.ok) report.pace = await paceOf(config, client);
       io.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatCheckReport(report).replace(/\n?$/, '\n'));
       io.setExitCode(report.ok ? EXIT_STATUS.ok : report.failure ? ERROR_CODES[report.failure.code].exit : EXIT_STATUS.failed);
     } finally {

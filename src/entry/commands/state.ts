@@ -5,6 +5,7 @@ import { loadConfig } from '../../config.js';
 import { createStores } from '../../collect/deps.js';
 import { initialCheckpoint, parseStoredCheckpoint, serializeCheckpoint, type Checkpoint } from '../../checkpoint/codec.js';
 import { formatDuration } from '../../collect/report.js';
+import { formatRpm } from '../../duo/pacer.js';
 import { MAX_AGE_MS } from '../../collect/window.js';
 import { CheckpointConflictError, CheckpointError, ConfigError } from '../../errors.js';
 import { addSettingOptions, explicitFlags } from '../options.js';
@@ -15,6 +16,12 @@ function describe(cp: Checkpoint, location: string, nowMs: number): string {
   if (cp.skipIds.length) lines.push(`ids already written at that millisecond: ${cp.skipIds.length}`);
   if (cp.skipThrough) lines.push(`carried on from Google's guide: its items of that millisecond up to ${cp.skipThrough.id} are skipped`);
   if (cp.clockOffsetMs !== undefined) lines.push(`Duo's clock minus this machine's, last seen: ${(cp.clockOffsetMs / 1000).toFixed(1)} s`);
+  if (cp.learnedRate) {
+    const { endpoint: e, integration: i } = cp.learnedRate;
+    lines.push(
+      `pace learned: ${formatRpm(e.rpm)}/min for this endpoint (Duo accepted ${e.lo > 0 ? formatRpm(e.lo) : 'nothing yet'}, refused ${e.hi === null ? 'nothing yet' : formatRpm(e.hi)}), ${formatRpm(i.rpm)}/min for the integration`,
+    );
+  }
   if (cp.open) {
     lines.push(
       `open window: ${new Date(cp.open.mintimeMs).toISOString()} → ${new Date(cp.open.maxtimeMs).toISOString()}, next page ${cp.open.page}` +

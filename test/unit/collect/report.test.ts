@@ -36,6 +36,7 @@ const summary = (over: Partial<RunSummary> = {}): RunSummary => ({
   requests: 1,
   retries: 1,
   rateLimited: 0,
+  learnedRate: { endpoint: { rpm: 7.5, lo: 7.5, hi: 8 }, integration: { rpm: 300, lo: 0, hi: null } },
   lagMs: 120_000,
   durationMs: 3_000,
   checkpoint: initialCheckpoint(to, new Date(to).toISOString()),
@@ -75,6 +76,12 @@ describe('formatSummary', () => {
     const line = formatSummary(summary());
     expect(line).toContain('1 event in 1 new object, 1 window, 1 page, 1 request, 1 retry, 0 × 429');
     expect(formatSummary(summary({ events: 2000, windowsClosed: 3 }))).toContain('2,000 events in 1 new object, 3 windows');
+  });
+
+  it('says the pace learned, when there is one', () => {
+    expect(formatSummary(summary())).toContain('0 × 429, pace 7.5/min; checkpoint');
+    expect(formatSummary(summary({ learnedRate: { endpoint: { rpm: 42.37, lo: 40, hi: 44 }, integration: { rpm: 300, lo: 0, hi: null } } }))).toContain('pace 42/min;');
+    expect(formatSummary(summary({ learnedRate: null }))).toContain('0 × 429; checkpoint');
   });
 });
 
