@@ -3,8 +3,8 @@
  * the only figure that matters is how close it comes to that budget without ever exceeding it:
  * ideal time (N pages ÷ R requests per minute) ÷ actual run time, and the 429s it provoked.
  *
- * The simulator enforces R with its token bucket (capacity max(2, ⌈R/60⌉), as Duo allows short bursts)
- * and runs in this process so its counters can be read; the collector is the built CLI in its own
+ * The simulator enforces R with its token bucket (holding one request: every request must keep the
+ * interval, the strictest reading of Duo) and runs in this process so its counters can be read; the collector is the built CLI in its own
  * process, configured to the same R, as users run it. R is scaled up from Duo's real limits (tens of
  * requests per minute) so that the run takes seconds, not hours; the ratio does not depend on the scale
  * as long as a page takes well under 60/R seconds to store.

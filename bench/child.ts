@@ -12,6 +12,7 @@ import { isBenchName, type BenchName } from './suite.js';
 
 const load: Record<BenchName, () => Promise<{ run(): Promise<void> }>> = {
   catchup: () => import('./catchup.js'),
+  rate: () => import('./rate.js'),
   pipeline: () => import('./pipeline.js'),
   memory: () => import('./memory.js'),
   streams: () => import('./streams.js'),

@@ -1,6 +1,7 @@
 /** The benchmarks, in the order `npm run bench` runs them; `--only` takes these names. */
 export const BENCHMARKS = {
   catchup: 'rate-limited catch-up: ideal ÷ actual time at the simulator’s rate limit, and 429s',
+  rate: 'the learned pace behind a one-request bucket: told the limit vs learning it (2, 30, 120 per minute), and a limit that halves',
   pipeline: 'unthrottled pipeline: 1,000,000 events to the local folder and to the GCS test server vs a plain fetch-and-append loop',
   memory: 'peak RSS of `collect` at 100,000 and 1,000,000 events',
   streams: 'peak RSS of `collect` backfilling all five Duo log streams at once vs telephony alone',

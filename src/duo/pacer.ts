@@ -72,7 +72,7 @@ export const AUTO_CEILING_RPM = 60;
 /** Round trips kept for the jitter margin. */
 const ROUND_TRIPS = 8;
 /** The jitter margin never adds more than this share of an interval. */
-const MAX_JITTER_SHARE = 0.1;
+const MAX_JITTER_SHARE = 0.05;
 /** Starts kept to measure the integration's actual rate. */
 const STARTS = 8;
 
@@ -105,10 +105,15 @@ export function createPacer(opts: PacerOptions): Pacer {
     return lane;
   }
 
-  /** The spread of recent round trips: how much earlier than its send time's spacing a request may arrive. */
+  /**
+   * How much earlier than its send time's spacing a request may arrive, or be counted by Duo: the spread
+   * of recent round trips (a request that waited in Duo's queue was counted late, and the next one,
+   * served at once, looks early). With one round trip known, all of it: the first request also opened
+   * the connection, so the second, on a warm one, arrives sooner after being sent.
+   */
   function jitterMs(state: RateState): number {
-    if (roundTrips.length < 2) return 0;
-    const spread = Math.max(...roundTrips) - Math.min(...roundTrips);
+    if (roundTrips.length === 0) return 0;
+    const spread = roundTrips.length === 1 ? roundTrips[0]! : Math.max(...roundTrips) - Math.min(...roundTrips);
     return Math.min(spread, (60_000 / state.rpm) * MAX_JITTER_SHARE);
   }
 

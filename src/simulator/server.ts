@@ -84,6 +84,8 @@ export interface SimulatorOptions {
   /** Date header tolerance (default 300 s) before 401 40105. */
   maxSkewSeconds?: number;
   faults?: FaultOptions;
+  /** Called with the status of every answer as it is sent (0: a connection dropped without one). */
+  onResponse?: (status: number) => void;
   /** Cursors that go back and odd items, from the first request (`Simulator.setMisbehaviour` changes them). */
   misbehaviour?: MisbehaviourOptions;
   /**
@@ -328,6 +330,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const count = (status: number): void => {
     stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+    opts.onResponse?.(status);
   };
 
   const send = (res: ServerResponse, status: number, body: string | Buffer, contentType = 'application/json'): void => {
