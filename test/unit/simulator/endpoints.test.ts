@@ -192,6 +192,26 @@ describe('rules per endpoint', () => {
     expect(sim.stats.byStream.telephony.requests).toBe(3);
   });
 
+  it('a bucket holds one request by default, and setRateLimit changes the limit of a running simulator', async () => {
+    const sim = await start({ rpm: 60 });
+    const statuses: Array<number | string> = [];
+    const onResponse: number[] = [];
+    for (let i = 0; i < 2; i++) statuses.push(await answer(sim, 'telephony'));
+    // One request at a time: the second, right after the first, comes too early.
+    expect(statuses).toEqual([200, '429 42901 Too Many Requests']);
+    // Unlimited from now on, then limited again with room for three.
+    sim.setRateLimit({ rpm: 0 });
+    for (let i = 0; i < 4; i++) expect(await answer(sim, 'telephony')).toBe(200);
+    sim.setRateLimit({ rpm: 1, burst: 3 });
+    expect(await answer(sim, 'authentication')).toBe(200);
+    expect(() => sim.setRateLimit({ rpm: -1 })).toThrow(RangeError);
+    expect(() => sim.setRateLimit({ rpmByStream: { nope: 1 } as never })).toThrow(RangeError);
+    const watched = await start({ rpm: 60, onResponse: (status) => onResponse.push(status) });
+    await answer(watched, 'telephony');
+    await answer(watched, 'telephony');
+    expect(onResponse).toEqual([200, 429]);
+  });
+
   it('faults hit every endpoint; eventsOf and addEvents per stream', async () => {
     const sim = await start({ faults: { rate500: 1 } });
     for (const stream of ['authentication', 'trust_monitor', 'administrator'] as const) expect(await answer(sim, stream)).toBe('500 50001 Internal server error');
