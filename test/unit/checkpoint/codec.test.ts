@@ -30,6 +30,16 @@ describe('checkpoint codec', () => {
     expect(parseCheckpoint(serializeCheckpoint(cp), 'mem')).toEqual(cp);
   });
 
+  it('keeps a learned pace, and drops one it cannot read instead of refusing the checkpoint (it is advice)', () => {
+    const learnedRate = { endpoint: { rpm: 29.9, lo: 29.9, hi: 31.4 }, integration: { rpm: 300, lo: 0, hi: null } };
+    const cp = { ...initialCheckpoint(1_700_000_000_000, now), learnedRate };
+    expect(parseCheckpoint(serializeCheckpoint(cp), 'mem')).toEqual(cp);
+    for (const bad of [{ endpoint: { rpm: -1, lo: 0, hi: null }, integration: learnedRate.integration }, { endpoint: learnedRate.endpoint }, 'fast', 42]) {
+      const text = JSON.stringify({ ...initialCheckpoint(1_700_000_000_000, now), learnedRate: bad });
+      expect(parseCheckpoint(text, 'mem').learnedRate).toBeUndefined();
+    }
+  });
+
   it('reads version 1: its boundary ids become the ids to skip and to carry', () => {
     const v1 = {
       version: 1,

@@ -50,10 +50,10 @@ describe('the pacer', () => {
 
   it('adds the spread of recent round trips, so that requests also arrive one interval apart', async () => {
     const p = fakePacer(30);
-    // Round trips of 40, 60 and 100 ms: a spread of 60 ms.
-    await send(p, '/a', 6, (i) => good(true, [40, 60, 100][i % 3]));
-    expect(gaps(p.starts).at(-1)).toBeCloseTo(2000 * (1 + MARGIN) + 60);
-    // Never more than a twentieth of the interval.
+    // Round trips of 40, 60 and 80 ms: a spread of 40 ms.
+    await send(p, '/a', 6, (i) => good(true, [40, 60, 80][i % 3]));
+    expect(gaps(p.starts).at(-1)).toBeCloseTo(2000 * (1 + MARGIN) + 40);
+    // Never more than 5 % of the interval.
     await send(p, '/a', 3, (i) => good(true, [40, 1000, 40][i]));
     expect(gaps(p.starts).at(-1)).toBeCloseTo(2000 * (1 + MARGIN) + 100);
   });
@@ -104,7 +104,7 @@ describe('the pacer', () => {
     const a = p.starts.filter((s) => s.path === '/a');
     for (const gap of gaps(a).slice(1)) expect(gap).toBeCloseTo(2000 * (1 + MARGIN));
     // /b does not wait for /a's interval, only for the integration's (its ceiling is 5 endpoints'
-    // ceilings), plus the first round trip, up to a twentieth of that interval.
+    // ceilings), plus the first round trip, up to 5 % of that interval.
     expect(p.starts[1]!.at - p.starts[0]!.at).toBeCloseTo((60_000 / 150) * (1 + MARGIN) + 20);
   });
 
