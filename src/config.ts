@@ -18,7 +18,7 @@ import { parseStreamList, STREAM_NAMES, streamToken, streamWords, type StreamNam
 export type Entry = 'cli' | 'daemon' | 'function';
 
 /** Commands that show a setting's flag. */
-export type SettingCommand = 'collect' | 'daemon' | 'check' | 'state';
+export type SettingCommand = 'collect' | 'daemon' | 'check' | 'state' | 'verify';
 
 /** A default that differs by entry point. */
 export interface EntryDefaults<T> {
@@ -198,8 +198,8 @@ const streamPrefix = (stream: Exclude<StreamName, 'telephony'>) =>
 /** Keeps each row's own type (its schema's output, whether it has a default) for `Config`. */
 const row = <T extends SettingRow>(r: T): T => r;
 
-const DUO: readonly SettingCommand[] = ['collect', 'daemon', 'check'];
-const STORE: readonly SettingCommand[] = ['collect', 'daemon', 'check', 'state'];
+const DUO: readonly SettingCommand[] = ['collect', 'daemon', 'check', 'verify'];
+const STORE: readonly SettingCommand[] = ['collect', 'daemon', 'check', 'state', 'verify'];
 const RUN: readonly SettingCommand[] = ['collect', 'daemon'];
 
 // --- the table ---------------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ export const SETTINGS = {
   requestTimeoutSeconds: row({
     env: 'REQUEST_TIMEOUT_SECONDS',
     flag: '--request-timeout-seconds <s>',
-    commands: ['collect', 'daemon', 'check', 'state'],
+    commands: ['collect', 'daemon', 'check', 'state', 'verify'],
     schema: decimal({ min: 0, exclusive: true }),
     default: 30,
     help: 'how long one request to Duo or to Cloud Storage may take, stalls included, before it counts as failed',
@@ -282,7 +282,7 @@ export const SETTINGS = {
   logs: row({
     env: 'DUO_LOGS',
     flag: '--logs <streams>',
-    commands: ['collect', 'daemon', 'check', 'state'],
+    commands: ['collect', 'daemon', 'check', 'state', 'verify'],
     schema: streamList,
     default: ['telephony'] as StreamName[],
     defaultText: '`telephony`',
@@ -308,7 +308,7 @@ export const SETTINGS = {
   delaySeconds: row({
     env: 'DELAY_SECONDS',
     flag: '--delay-seconds <s>',
-    commands: RUN,
+    commands: [...RUN, 'verify'],
     schema: decimal({ min: 0 }),
     default: 120,
     help: 'how far behind now a window ends (Duo publishes logs up to two minutes late)',
@@ -338,11 +338,11 @@ export const SETTINGS = {
     zeroMeans: 'no limit',
     help: "stop opening new pages after this many seconds (the function's timeout is 600 s)",
   }),
-  enrich: row({ env: 'ENRICH', flag: '--no-enrich', commands: RUN, schema: bool, default: true, flagHelp: 'do not add `eventtype` and `host` to each line', help: "add `eventtype` and `host` to each line, as Duo's own client does (SecOps' parser reads both)" }),
+  enrich: row({ env: 'ENRICH', flag: '--no-enrich', commands: [...RUN, 'verify'], schema: bool, default: true, flagHelp: 'do not add `eventtype` and `host` to each line', help: "add `eventtype` and `host` to each line, as Duo's own client does (SecOps' parser reads both)" }),
   logLevel: row({
     env: 'LOG_LEVEL',
     flag: '--log-level <level>',
-    commands: ['collect', 'daemon', 'check'],
+    commands: ['collect', 'daemon', 'check', 'verify'],
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: 'must be one of trace, debug, info, warn, error, fatal, silent' }),
     default: 'info' as 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent',
     defaultText: '`info`; `warn` for the CLI on a terminal',

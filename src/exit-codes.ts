@@ -11,7 +11,7 @@
 export const EXIT_STATUS = {
   /** Done: caught up, stopped at a limit or on SIGTERM, or another run owns the window. */
   ok: 0,
-  /** A bug, or (`udm`) at least one input line was rejected. */
+  /** A bug; `udm`: at least one input line was rejected; `verify`: events missing, doubled or unknown. */
   failed: 1,
   /** Configuration, an unusable checkpoint, or storage that refuses (missing bucket, no permission). */
   config: 2,
@@ -37,7 +37,7 @@ export type ExitStatusName = keyof typeof EXIT_STATUS;
 /** What each exit status tells the caller, as `--help` and the docs print it. */
 export const EXIT_STATUS_MEANING: Readonly<Record<ExitStatusName, string>> = {
   ok: 'done: caught up, stopped at a limit or on SIGTERM, or another run owns the window',
-  failed: 'an unexpected error (a bug), or udm rejected a line',
+  failed: 'an unexpected error (a bug), udm rejected a line, or verify found events missing, doubled or unknown',
   config: 'configuration, an unusable checkpoint, or storage that refuses',
   duoAccess: 'Duo refused the credentials, the permission or the clock',
   unavailable: 'Duo, storage or the output unavailable after retries; the next run carries on',

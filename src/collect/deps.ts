@@ -42,7 +42,7 @@ export interface StoreOptions {
 }
 
 /** Google's storage client the configuration asks for (GCS_API_ENDPOINT, the request timeout). */
-async function storageFor(c: Config): Promise<Storage> {
+export async function storageFor(c: Config): Promise<Storage> {
   const { createStorage } = await import('../gcs/storage.js');
   return createStorage({ ...(c.gcsApiEndpoint ? { apiEndpoint: c.gcsApiEndpoint } : {}), timeoutMs: c.requestTimeoutSeconds * 1000 });
 }

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   collect: () => import('./commands/collect.js'),
   check: () => import('./commands/check.js'),
   state: () => import('./commands/state.js'),
+  verify: () => import('./commands/verify.js'),
   udm: () => import('./commands/udm.js'),
   simulate: () => import('./commands/simulate.js'),
   daemon: () => import('./commands/daemon.js'),
@@ -27,7 +28,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
  */
 export async function buildProgram(io: CliIo, argv?: readonly string[]): Promise<Command> {
   const program = new Command('duo-secops')
-    .description('Collect Cisco Duo logs into Google Security Operations (SecOps), exactly once. Today: the telephony log.')
+    .description('Collect Cisco Duo logs into Google Security Operations (SecOps), exactly once.')
     .version(VERSION)
     .showHelpAfterError()
     .configureOutput({

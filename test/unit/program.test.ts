@@ -8,7 +8,7 @@ const io: CliIo = { stdout: sinkhole(), stderr: sinkhole(), stdin: process.stdin
 const names = async (argv?: string[]): Promise<string[]> => (await buildProgram(io, argv)).commands.map((c) => c.name());
 
 describe('buildProgram', () => {
-  const all = ['collect', 'check', 'state', 'udm', 'simulate', 'daemon', 'deploy', 'demo'];
+  const all = ['collect', 'check', 'state', 'verify', 'udm', 'simulate', 'daemon', 'deploy', 'demo'];
 
   it('registers every command for help, `help <command>`, unknown names and no arguments', async () => {
     expect(await names()).toEqual(all);

@@ -1,0 +1,228 @@
+/**
+ * `duo-secops verify --from <time> --to <time>`: re-read Duo for a past range and show, per stream, that
+ * the store holds each of its events exactly once (src/verify/verify.ts); `--repair` writes what is
+ * missing as repair objects and verifies again.
+ */
+import type { Command } from 'commander';
+import type { CliIo } from '../io.js';
+import { loadConfig, type Config, type StreamStore } from '../../config.js';
+import { createLogger, type Logger } from '../../log.js';
+import { createCheckpointStore, createStores, resolveSecretKey, storageFor } from '../../collect/deps.js';
+import { createDuoClient, type DuoClient } from '../../duo/client.js';
+import { STREAMS, parseStreamList, type StreamName } from '../../duo/streams.js';
+import { parseStoredCheckpoint } from '../../checkpoint/codec.js';
+import { verifyStream, type RepairReport, type Verdict, type VerifyProgress } from '../../verify/verify.js';
+import { gcsLister, localLister, type ObjectLister } from '../../verify/listing.js';
+import { ConfigError } from '../../errors.js';
+import { EXIT_STATUS } from '../../exit-codes.js';
+import { addSettingOptions, explicitFlags } from '../options.js';
+import { exitStatusHelp } from '../help.js';
+import { onStopSignals } from '../signals.js';
+import { createStatusLine, fitWidth } from '../terminal.js';
+
+/** Duo keeps 180 days; a day of margin for clocks and time zones. */
+const MAX_AGE_MS = 179 * 86_400_000;
+
+interface Flags {
+  from: string;
+  to: string;
+  stream?: string;
+  json?: boolean;
+  repair?: boolean;
+  includeDeleted?: boolean;
+}
+
+/** One stream's result, as `--json` prints it. */
+export interface VerifyJson {
+  stream: StreamName;
+  /** The range compared, ISO times; `to` is where it ended (see `leftOut`). */
+  from: string;
+  to: string;
+  duo: number;
+  stored: number;
+  missing: number;
+  doubled: number;
+  unknown: number;
+  ids: Verdict['ids'];
+  /** Missing events that were most likely in an object deleted from the store. */
+  inDeleted: number;
+  /** The part of the asked range not compared, and why. */
+  leftOut: { from: string; to: string; reason: string } | null;
+  /** With --repair: what the first pass found, and what was written. */
+  before?: Omit<Verdict, 'ids'> | undefined;
+  repair?: RepairReport | undefined;
+}
+
+function isoTime(flag: string, text: string, problems: string[]): number {
+  const ms = Date.parse(text);
+  if (!/\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(text) || !Number.isFinite(ms)) {
+    problems.push(`${flag}: ${text} is not an ISO 8601 time with a zone, e.g. 2026-11-01T00:00:00Z`);
+    return Number.NaN;
+  }
+  return ms;
+}
+
+export function register(program: Command, io: CliIo): void {
+  const cmd = program
+    .command('verify')
+    .description('re-read Duo for a past range and show that the store holds each of its events exactly once (from <= ts < to)')
+    .requiredOption('--from <time>', 'ISO 8601 start of the range, inclusive, e.g. 2026-11-01T00:00:00Z')
+    .requiredOption('--to <time>', 'ISO 8601 end of the range, exclusive')
+    .option('--stream <name>', 'one stream of DUO_LOGS (default: every one)')
+    .option('--json', 'print one JSON object per stream, with the first 20 keys of each kind')
+    .option('--repair', 'write the missing events as repair objects (create-only, under the same prefix), then verify again')
+    .option('--include-deleted', 'with --repair: also write events whose object was deleted from the store (SecOps most likely ingested them already: this doubles them there)');
+  addSettingOptions(cmd, 'verify');
+  cmd.addHelpText(
+    'after',
+    `\n${exitStatusHelp(['ok', 'failed', 'config', 'duoAccess', 'unavailable', 'interrupted'])}\n` +
+      'Exit 0: every stream holds each event of the range once; 1: something is missing, doubled or unknown.\n' +
+      "The part of the range newer than Duo's clock minus DELAY_SECONDS, or not collected yet, is left out and said so.\n",
+  );
+  cmd.action(async (flags: Flags) => {
+    const config = loadConfig(io.env, explicitFlags(cmd), { needDuo: true, terminal: io.isTTY });
+    const problems: string[] = [];
+    const fromMs = isoTime('--from', flags.from, problems);
+    const toMs = isoTime('--to', flags.to, problems);
+    if (Number.isFinite(fromMs) && Number.isFinite(toMs) && toMs <= fromMs) problems.push('--to: must be after --from');
+    if (Number.isFinite(fromMs) && fromMs < Date.now() - MAX_AGE_MS) problems.push('--from: Duo keeps 180 days; choose a time within the last 179 days');
+    let stores = config.stores;
+    if (flags.stream !== undefined) {
+      const parsed = parseStreamList(flags.stream);
+      const one = 'streams' in parsed && parsed.streams.length === 1 ? parsed.streams[0] : undefined;
+      const store = config.stores.find((s) => s.stream === one);
+      if (!store) problems.push(`--stream: ${flags.stream} is not one of DUO_LOGS (${config.logs.join(', ')})`);
+      else stores = [store];
+    }
+    if (config.stdout) problems.push('--stdout: verify reads the bucket or the folder, not stdout');
+    if (problems.length > 0) throw new ConfigError(problems);
+
+    const status = io.isTTY && !flags.json && config.logLevel !== 'silent' ? createStatusLine(io.stderr) : undefined;
+    const logger = createLogger({ level: config.logLevel, destination: status?.logDestination ?? io.stderr });
+    const client = createDuoClient({
+      ikey: config.ikey,
+      skey: await resolveSecretKey(config),
+      apiHost: config.apiHost,
+      baseUrl: config.apiUrl,
+      signatureVersion: config.signatureVersion,
+      requestsPerMinute: config.requestsPerMinute,
+      timeoutMs: config.requestTimeoutSeconds * 1000,
+      logger,
+    });
+    const stop = new AbortController();
+    const signals = onStopSignals(() => stop.abort());
+    let clean = true;
+    try {
+      const list: ObjectLister = config.bucket ? gcsLister(await storageFor(config), config.bucket) : localLister(config.outputDir);
+      for (const store of stores) {
+        const result = await verifyOne({ config, store, client, list, logger, fromMs, toMs, flags, signal: stop.signal, status, io });
+        status?.clear();
+        if (result.missing + result.doubled + result.unknown > 0) clean = false;
+        io.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${formatLine(result)}\n`);
+        if (!flags.json) for (const note of notesOf(result)) io.stderr.write(`${note}\n`);
+      }
+      io.setExitCode(signals.received ? signals.exitStatus : clean ? EXIT_STATUS.ok : EXIT_STATUS.failed);
+    } finally {
+      status?.clear();
+      signals.dispose();
+      await client.close();
+    }
+  });
+}
+
+async function verifyOne(o: {
+  config: Config;
+  store: StreamStore;
+  client: DuoClient;
+  list: ObjectLister;
+  logger: Logger;
+  fromMs: number;
+  toMs: number;
+  flags: Flags;
+  signal: AbortSignal;
+  status: ReturnType<typeof createStatusLine> | undefined;
+  io: CliIo;
+}): Promise<VerifyJson> {
+  const { config, store } = o;
+  const stream = STREAMS[store.stream];
+  // Where the collector stands: what it has not closed yet is not compared.
+  const checkpoints = await createCheckpointStore(config, store);
+  const stored = await checkpoints.load();
+  await checkpoints.close?.();
+  const cp = stored ? parseStoredCheckpoint(stored) : null;
+  o.client.seedRate(stream, cp?.learnedRate);
+  const duoNowMs = Date.now() + (cp?.clockOffsetMs ?? 0);
+  const limits: Array<{ atMs: number; reason: string }> = [{ atMs: duoNowMs - config.delaySeconds * 1000, reason: "newer than Duo's clock minus DELAY_SECONDS" }];
+  if (cp) limits.push({ atMs: cp.open ? cp.open.mintimeMs : cp.nextMintimeMs, reason: cp.open ? 'inside the window the collector is still paging' : 'not collected yet' });
+  else limits.push({ atMs: o.fromMs, reason: `not collected yet (no checkpoint at ${checkpoints.location})` });
+  const limit = limits.reduce((a, b) => (b.atMs < a.atMs ? b : a));
+  const toMs = Math.max(o.fromMs, Math.min(o.toMs, limit.atMs));
+  const leftOut = toMs < o.toMs ? { from: new Date(toMs).toISOString(), to: new Date(o.toMs).toISOString(), reason: limit.reason } : null;
+
+  const stores = await createStores(config, store);
+  try {
+    const started = Date.now();
+    const result = await verifyStream(
+      {
+        client: o.client,
+        sink: stores.sink,
+        list: o.list,
+        stream,
+        prefix: store.prefix,
+        enrich: config.enrich ? { host: config.apiHost, eventtype: stream.eventtype } : null,
+        ...(o.status ? { onProgress: (p: VerifyProgress) => o.status!.draw(fitWidth(progressText(store.stream, p, started), o.io.columns?.() ?? 80)) } : {}),
+      },
+      { fromMs: o.fromMs, toMs, repair: o.flags.repair ?? false, includeDeleted: o.flags.includeDeleted ?? false, signal: o.signal },
+    );
+    const { ids, ...before } = result.before ?? { ids: undefined };
+    void ids;
+    return {
+      stream: store.stream,
+      from: new Date(o.fromMs).toISOString(),
+      to: new Date(toMs).toISOString(),
+      duo: result.verdict.duo,
+      stored: result.verdict.stored,
+      missing: result.verdict.missing,
+      doubled: result.verdict.doubled,
+      unknown: result.verdict.unknown,
+      ids: result.verdict.ids,
+      inDeleted: result.verdict.inDeleted,
+      leftOut,
+      ...(result.before ? { before: before as Omit<Verdict, 'ids'> } : {}),
+      ...(result.repair ? { repair: result.repair } : {}),
+    };
+  } finally {
+    await stores.close();
+  }
+}
+
+/** `verify telephony 2026-11-01T00:00:00.000Z..2026-11-02T00:00:00.000Z: duo=… stored=… missing=… doubled=… unknown=…` */
+export function formatLine(r: VerifyJson): string {
+  return `verify ${r.stream} ${r.from}..${r.to}: duo=${r.duo} stored=${r.stored} missing=${r.missing} doubled=${r.doubled} unknown=${r.unknown}`;
+}
+
+/** What a person should know besides the counts (stderr). */
+export function notesOf(r: VerifyJson): string[] {
+  const notes: string[] = [];
+  if (r.leftOut) notes.push(`${r.stream}: ${r.leftOut.from}..${r.leftOut.to} left out: ${r.leftOut.reason}`);
+  if (r.repair) {
+    notes.push(`${r.stream}: repaired ${r.repair.written} missing event${r.repair.written === 1 ? '' : 's'} in ${r.repair.objects.length} repair object${r.repair.objects.length === 1 ? '' : 's'}; the counts above are from verifying again`);
+  }
+  const skipped = r.repair ? r.repair.skippedDeleted : r.inDeleted;
+  if (skipped > 0) {
+    notes.push(
+      `${r.stream}: ${skipped} missing event${skipped === 1 ? '' : 's'} lay where an object was deleted from the store: SecOps most likely ingested ${skipped === 1 ? 'it' : 'them'} already, and writing ${skipped === 1 ? 'it' : 'them'} again would double ${skipped === 1 ? 'it' : 'them'} there. ` +
+        (r.repair ? 'Left alone; --include-deleted writes them anyway.' : '--repair leaves them alone unless --include-deleted is given.'),
+    );
+  }
+  if (r.missing > 0) notes.push(`${r.stream}: missing, first ${r.ids.missing.length}: ${r.ids.missing.join(' ')}`);
+  if (r.doubled > 0) notes.push(`${r.stream}: doubled (reported, never deleted), first ${r.ids.doubled.length}: ${r.ids.doubled.join(' ')}`);
+  if (r.unknown > 0) notes.push(`${r.stream}: stored but not in Duo for this range, first ${r.ids.unknown.length}: ${r.ids.unknown.join(' ')}`);
+  return notes;
+}
+
+function progressText(stream: StreamName, p: VerifyProgress, startedMs: number): string {
+  const share = p.toMs > p.fromMs ? (p.positionMs - p.fromMs) / (p.toMs - p.fromMs) : 1;
+  const seconds = Math.round((Date.now() - startedMs) / 1000);
+  return `verify ${stream}: ${Math.floor(share * 100)}% · ${new Date(p.positionMs).toISOString().slice(0, 16)}Z · duo ${p.duo.toLocaleString('en-US')} · stored ${p.stored.toLocaleString('en-US')} · ${seconds}s`;
+}
