@@ -13,6 +13,7 @@ import { isBenchName, type BenchName } from './suite.js';
 const load: Record<BenchName, () => Promise<{ run(): Promise<void> }>> = {
   catchup: () => import('./catchup.js'),
   rate: () => import('./rate.js'),
+  verify: () => import('./verify.js'),
   pipeline: () => import('./pipeline.js'),
   memory: () => import('./memory.js'),
   streams: () => import('./streams.js'),

@@ -6,6 +6,7 @@ export const BENCHMARKS = {
   memory: 'peak RSS of `collect` at 100,000 and 1,000,000 events',
   streams: 'peak RSS of `collect` backfilling all five Duo log streams at once vs telephony alone',
   udm: 'toUdm over 1,000,000 lines vs JSON.parse + JSON.stringify of the same lines',
+  verify: 'peak RSS and speed of `verify` over 1,000,000 events vs `collect` writing them',
   coldstart: 'time until the function handler is registered vs importing @google-cloud/storage',
 } as const;
 

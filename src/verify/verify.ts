@@ -24,9 +24,9 @@ import { addKey, compareCounts, inDeletedObject, nextSliceMs, repairPage, type K
 import type { ObjectLister } from './listing.js';
 
 /** A slice is shortened once it held this many of Duo's events… */
-export const SLICE_TARGET_EVENTS = 100_000;
+export const SLICE_TARGET_EVENTS = 20_000;
 /** …and abandoned and split in two once it holds this many (its keys are in memory). */
-const SLICE_MAX_EVENTS = 250_000;
+const SLICE_MAX_EVENTS = 60_000;
 const HOUR_MS = 3_600_000;
 const SLICE_BOUNDS = { minMs: 1_000, maxMs: 7 * 24 * HOUR_MS };
 /** How many keys of each kind a verdict lists. */
@@ -164,36 +164,58 @@ async function listObjects(deps: VerifyDeps, signal: AbortSignal | undefined): P
 async function duoCounts(deps: VerifyDeps, a: number, b: number, signal: AbortSignal | undefined): Promise<{ counts: KeyCounts } | 'too-many'> {
   const counts: KeyCounts = new Map();
   let n = 0;
-  for await (const item of duoItems(deps, a, b, signal)) {
-    addKey(counts, deps.stream.contentKey(item));
-    if (++n > SLICE_MAX_EVENTS) return 'too-many';
+  for await (const items of duoPages(deps, a, b, signal)) {
+    for (const item of items) addKey(counts, deps.stream.contentKey(item));
+    n += items.length;
+    if (n > SLICE_MAX_EVENTS) return 'too-many';
   }
   return { counts };
 }
 
 /**
- * Duo's items of `[a, b)`, each once: pages follow Duo's cursor, and an item a later page serves again
- * (the administrator log re-reads its last second) is skipped by its key, as the collector does.
+ * Duo's items of `[a, b)`, a page at a time, each once: pages follow Duo's cursor, and an item the next
+ * page serves again (the administrator log re-reads its last second) is skipped by its key, as the
+ * collector does. Only the previous page's keys are kept: a slice's keys are already held once, by the
+ * caller. A page at a time, handled before the next request: items kept across the wait for Duo would
+ * outlive the young generation and fill the old one with garbage.
  */
-async function* duoItems(deps: VerifyDeps, a: number, b: number, signal: AbortSignal | undefined): AsyncGenerator<DuoItem> {
-  const { stream } = deps;
-  const seen = new Set<string>();
-  let nextOffset: string | null = null;
-  for (;;) {
-    const page = await deps.client.getPage(stream, { mintimeMs: a, maxtimeMs: b, limit: stream.maxLimit, nextOffset }, signal);
-    const keys = stream.itemKeys(page.items);
-    for (let i = 0; i < page.items.length; i++) {
-      const item = page.items[i]!;
-      const ms = stream.itemMs(item);
-      const key = keys[i]!;
-      if (ms === null || ms < a || ms >= b || seen.has(key)) continue;
-      seen.add(key);
-      yield item;
-    }
-    // No cursor, or one that does not move: the range is read.
-    if (page.nextOffset === null || page.nextOffset === nextOffset || page.items.length === 0) return;
-    nextOffset = page.nextOffset;
+async function* duoPages(deps: VerifyDeps, a: number, b: number, signal: AbortSignal | undefined): AsyncGenerator<DuoItem[]> {
+  const state: PagingState = { previous: new Set(), nextOffset: null, done: false };
+  while (!state.done) {
+    // The page is read and filtered in a function of its own, so nothing of it but what is yielded
+    // outlives the call; and that is let go before the next request.
+    let fresh: DuoItem[] | undefined = await nextFresh(deps, a, b, state, signal);
+    yield fresh;
+    fresh = undefined;
   }
+}
+
+interface PagingState {
+  /** Keys of the previous page's items. */
+  previous: Set<string>;
+  nextOffset: string | null;
+  done: boolean;
+}
+
+async function nextFresh(deps: VerifyDeps, a: number, b: number, state: PagingState, signal: AbortSignal | undefined): Promise<DuoItem[]> {
+  const { stream } = deps;
+  const page = await deps.client.getPage(stream, { mintimeMs: a, maxtimeMs: b, limit: stream.maxLimit, nextOffset: state.nextOffset }, signal);
+  const keys = stream.itemKeys(page.items);
+  const current = new Set<string>();
+  const fresh: DuoItem[] = [];
+  for (let i = 0; i < page.items.length; i++) {
+    const item = page.items[i]!;
+    const ms = stream.itemMs(item);
+    const key = keys[i]!;
+    if (ms === null || ms < a || ms >= b || state.previous.has(key) || current.has(key)) continue;
+    current.add(key);
+    fresh.push(item);
+  }
+  state.previous = current;
+  // No cursor, or one that does not move: the range is read.
+  if (page.nextOffset === null || page.nextOffset === state.nextOffset || page.items.length === 0) state.done = true;
+  else state.nextOffset = page.nextOffset;
+  return fresh;
 }
 
 /** Whether an object may hold lines of `[a, b)`: by what it was seen to hold, else by its window. */
@@ -211,11 +233,22 @@ async function storedCounts(deps: VerifyDeps, objects: ObjectInfo[], a: number, 
   for (const o of objects) {
     if (!mayHold(o, a, b)) continue;
     if (signal?.aborted) throw new AbortedError('verify stopped');
+    await countObject(deps, o, a, b, counts, unreadable, signal);
+  }
+  return { counts, unreadable };
+}
+
+/**
+ * Reads one object and counts its lines of `[a, b)`. A function of its own, so that the object's text
+ * and items are let go when it returns, not held across the next read.
+ */
+async function countObject(deps: VerifyDeps, o: ObjectInfo, a: number, b: number, counts: KeyCounts, unreadable: string[], signal: AbortSignal | undefined): Promise<void> {
+  {
     const body = await deps.sink.readPage(o.key, signal);
     // Deleted since it was listed: it holds nothing any more.
     if (body === null) {
       o.span = null;
-      continue;
+      return;
     }
     let minMs = Number.POSITIVE_INFINITY;
     let maxMs = Number.NEGATIVE_INFINITY;
@@ -240,7 +273,6 @@ async function storedCounts(deps: VerifyDeps, objects: ObjectInfo[], a: number, 
     o.span = Number.isFinite(minMs) ? { minMs, maxMs } : null;
     o.unreadable = bad;
   }
-  return { counts, unreadable };
 }
 
 function parseLine(line: string): DuoItem | null {
@@ -257,12 +289,14 @@ async function missingItems(deps: VerifyDeps, a: number, b: number, missing: rea
   const wanted: KeyCounts = new Map();
   for (const key of missing) addKey(wanted, key);
   const out: Array<{ item: DuoItem; ms: number }> = [];
-  for await (const item of duoItems(deps, a, b, signal)) {
-    const key = deps.stream.contentKey(item);
-    const left = wanted.get(key) ?? 0;
-    if (left === 0) continue;
-    wanted.set(key, left - 1);
-    out.push({ item, ms: deps.stream.itemMs(item)! });
+  for await (const items of duoPages(deps, a, b, signal)) {
+    for (const item of items) {
+      const key = deps.stream.contentKey(item);
+      const left = wanted.get(key) ?? 0;
+      if (left === 0) continue;
+      wanted.set(key, left - 1);
+      out.push({ item, ms: deps.stream.itemMs(item)! });
+    }
   }
   return out;
 }
