@@ -8,10 +8,12 @@ import type { Collector } from '../collect/deps.js';
 import type { CollectionSummary } from '../collect/run-streams.js';
 import type { CollectionSummaryJson } from '../collect/summary.js';
 import type { Logger } from '../log.js';
+import type { Config } from '../config.js';
 // A few classes with no dependencies: cheap enough to load before the first event.
 import { isCollectorError } from '../errors.js';
 
 interface Warm {
+  config: Config;
   collector: Collector;
   logger: Logger;
   summaryJson: (s: CollectionSummary) => CollectionSummaryJson;
@@ -32,7 +34,7 @@ async function build(env: NodeJS.ProcessEnv): Promise<Warm> {
   const config = loadConfig(env, {}, { needDuo: true, entry: 'function' });
   // Cloud Logging reads JSON lines from stdout: `severity` and `message` are understood as such.
   const logger = createLogger({ level: config.logLevel, destination: process.stdout });
-  return { collector: await createCollector(config, { logger }), logger, summaryJson: collectionJson, logStreamProblems };
+  return { config, collector: await createCollector(config, { logger }), logger, summaryJson: collectionJson, logStreamProblems };
 }
 
 /**
@@ -77,6 +79,14 @@ export async function handleEvent(event: CloudEvent<unknown>, env: NodeJS.Proces
     throw new InvocationError(err, event.id);
   }
   try {
+    // The daily job (`deploy --verify-daily`) sends `{"verify":"yesterday"}`; anything else collects.
+    const { verifyRequestOf, verifyYesterday } = await import('../verify/daily.js');
+    const verify = verifyRequestOf(pubsubJson(event));
+    if (verify) {
+      const results = await verifyYesterday(w.config, w.logger, verify);
+      w.logger.info({ event: 'function.verified', eventId: event.id, streams: results.length }, `verified ${results.length} stream${results.length === 1 ? '' : 's'}`);
+      return;
+    }
     const summary = await w.collector.run();
     const json = w.summaryJson(summary);
     // "Caught up" and "another run owns the window" are successes: nothing to redeliver.
@@ -86,6 +96,18 @@ export async function handleEvent(event: CloudEvent<unknown>, env: NodeJS.Proces
     if (failure !== undefined) throw failure;
   } catch (err) {
     throw new InvocationError(err, event.id);
+  }
+}
+
+/** The JSON a Pub/Sub CloudEvent carries (`data.message.data`, base64), or undefined. */
+export function pubsubJson(event: CloudEvent<unknown>): unknown {
+  const data = event.data as { message?: { data?: unknown } } | undefined;
+  const b64 = data?.message?.data;
+  if (typeof b64 !== 'string' || b64 === '') return undefined;
+  try {
+    return JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as unknown;
+  } catch {
+    return undefined;
   }
 }
 

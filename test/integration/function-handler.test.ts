@@ -86,7 +86,7 @@ function configure(extra: Record<string, string | undefined> = {}): string {
 
 let eventNo = 0;
 /** What Eventarc sends for a Pub/Sub trigger: a binary-mode CloudEvent, the push body as data. */
-async function postEventarc(): Promise<{ status: number; body: string; id: string }> {
+async function postEventarc(message: unknown = {}): Promise<{ status: number; body: string; id: string }> {
   const id = `evt-${++eventNo}-${Date.now()}`;
   const res = await fetch(url, {
     method: 'POST',
@@ -99,7 +99,7 @@ async function postEventarc(): Promise<{ status: number; body: string; id: strin
       'ce-time': new Date().toISOString(),
     },
     body: JSON.stringify({
-      message: { data: Buffer.from('{}').toString('base64'), messageId: id, publishTime: new Date().toISOString(), attributes: {} },
+      message: { data: Buffer.from(JSON.stringify(message)).toString('base64'), messageId: id, publishTime: new Date().toISOString(), attributes: {} },
       subscription: 'projects/demo/subscriptions/eventarc-duo-telephony',
     }),
   });
@@ -194,6 +194,33 @@ describe('CloudEvent handler main (in process, getTestServer)', () => {
     expect(logLines().map((l) => l.event)).toContain('checkpoint.conflict');
     expect(logLines().map((l) => l.event)).not.toContain('function.failed');
     expect(exactlyOnceReport(allIds, bucketIds(bucket))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: allIds.length });
+  });
+
+  it('on {"verify":"yesterday"} verifies yesterday (UTC) and logs one verify.finished line per stream: clean, then a gap', async () => {
+    const DAY = 86_400_000;
+    const todayMs = Math.floor(Date.now() / DAY) * DAY;
+    sim.addEvents(generateDataset({ events: 400, seed: 41, fromMs: todayMs - DAY + 60_000, toMs: todayMs - 60_000 }));
+    const bucket = configure({ LOOKBACK_HOURS: '48', WINDOW_MAX_HOURS: '6' });
+    expect((await postEventarc()).status).toBe(204);
+    const inYesterday = sim.events.filter((e) => e.tsMicros / 1000 >= todayMs - DAY && e.tsMicros / 1000 < todayMs).length;
+
+    output = [];
+    const r = await postEventarc({ verify: 'yesterday', repair: false });
+    expect(r.status, r.body).toBe(204);
+    const line = logLines().find((l) => l.event === 'verify.finished');
+    expect(line).toMatchObject({ severity: 'INFO', clean: true, stream: 'telephony', duo: inYesterday, stored: inYesterday, missing: 0 });
+    expect(line!.from).toBe(new Date(todayMs - DAY).toISOString());
+    expect(logLines().find((l) => l.event === 'function.verified')).toMatchObject({ eventId: r.id });
+
+    // An object of yesterday deleted by hand: the next daily verify reports the gap as a warning.
+    const victim = gcs.objects(bucket).find((o) => o.name.startsWith('duo-telephony/') && Number(o.name.split('_')[1]) >= todayMs - DAY && Number(o.name.split('_')[1]) < todayMs - H)!;
+    const { createStorage } = await import('../../src/gcs/storage.js');
+    await (await createStorage({ apiEndpoint: gcs.url, timeoutMs: 10_000 })).bucket(bucket).file(victim.name).delete();
+    output = [];
+    expect((await postEventarc({ verify: 'yesterday' })).status).toBe(204);
+    const gap = logLines().find((l) => l.event === 'verify.finished');
+    expect(gap).toMatchObject({ severity: 'WARNING', clean: false, stream: 'telephony' });
+    expect(gap!.missing).toBeGreaterThan(0);
   });
 });
 

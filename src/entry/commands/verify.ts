@@ -5,13 +5,15 @@
  */
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
-import { loadConfig, type Config, type StreamStore } from '../../config.js';
-import { createLogger, type Logger } from '../../log.js';
-import { createCheckpointStore, createStores, resolveSecretKey, storageFor } from '../../collect/deps.js';
-import { createDuoClient, type DuoClient } from '../../duo/client.js';
-import { STREAMS, parseStreamList, type StreamName } from '../../duo/streams.js';
-import { parseStoredCheckpoint } from '../../checkpoint/codec.js';
-import { verifyStream, type RepairReport, type Verdict, type VerifyProgress } from '../../verify/verify.js';
+import { loadConfig } from '../../config.js';
+import { createLogger } from '../../log.js';
+import { resolveSecretKey, storageFor } from '../../collect/deps.js';
+import { createDuoClient } from '../../duo/client.js';
+import { parseStreamList, type StreamName } from '../../duo/streams.js';
+import type { VerifyProgress } from '../../verify/verify.js';
+import { isClean, verifyStore, type VerifyJson } from '../../verify/run.js';
+
+export type { VerifyJson } from '../../verify/run.js';
 import { gcsLister, localLister, type ObjectLister } from '../../verify/listing.js';
 import { ConfigError } from '../../errors.js';
 import { EXIT_STATUS } from '../../exit-codes.js';
@@ -30,27 +32,6 @@ interface Flags {
   json?: boolean;
   repair?: boolean;
   includeDeleted?: boolean;
-}
-
-/** One stream's result, as `--json` prints it. */
-export interface VerifyJson {
-  stream: StreamName;
-  /** The range compared, ISO times; `to` is where it ended (see `leftOut`). */
-  from: string;
-  to: string;
-  duo: number;
-  stored: number;
-  missing: number;
-  doubled: number;
-  unknown: number;
-  ids: Verdict['ids'];
-  /** Missing events that were most likely in an object deleted from the store. */
-  inDeleted: number;
-  /** The part of the asked range not compared, and why. */
-  leftOut: { from: string; to: string; reason: string } | null;
-  /** With --repair: what the first pass found, and what was written. */
-  before?: Omit<Verdict, 'ids'> | undefined;
-  repair?: RepairReport | undefined;
 }
 
 function isoTime(flag: string, text: string, problems: string[]): number {
@@ -115,9 +96,20 @@ export function register(program: Command, io: CliIo): void {
     try {
       const list: ObjectLister = config.bucket ? gcsLister(await storageFor(config), config.bucket) : localLister(config.outputDir);
       for (const store of stores) {
-        const result = await verifyOne({ config, store, client, list, logger, fromMs, toMs, flags, signal: stop.signal, status, io });
+        const startedMs = Date.now();
+        const result = await verifyStore({
+          config,
+          store,
+          client,
+          list,
+          range: { fromMs, toMs },
+          repair: flags.repair ?? false,
+          includeDeleted: flags.includeDeleted ?? false,
+          signal: stop.signal,
+          ...(status ? { onProgress: (p: VerifyProgress) => status.draw(fitWidth(progressText(store.stream, p, startedMs), io.columns?.() ?? 80)) } : {}),
+        });
         status?.clear();
-        if (result.missing + result.doubled + result.unknown > 0) clean = false;
+        if (!isClean(result)) clean = false;
         io.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${formatLine(result)}\n`);
         if (!flags.json) for (const note of notesOf(result)) io.stderr.write(`${note}\n`);
       }
@@ -128,72 +120,6 @@ export function register(program: Command, io: CliIo): void {
       await client.close();
     }
   });
-}
-
-async function verifyOne(o: {
-  config: Config;
-  store: StreamStore;
-  client: DuoClient;
-  list: ObjectLister;
-  logger: Logger;
-  fromMs: number;
-  toMs: number;
-  flags: Flags;
-  signal: AbortSignal;
-  status: ReturnType<typeof createStatusLine> | undefined;
-  io: CliIo;
-}): Promise<VerifyJson> {
-  const { config, store } = o;
-  const stream = STREAMS[store.stream];
-  // Where the collector stands: what it has not closed yet is not compared.
-  const checkpoints = await createCheckpointStore(config, store);
-  const stored = await checkpoints.load();
-  await checkpoints.close?.();
-  const cp = stored ? parseStoredCheckpoint(stored) : null;
-  o.client.seedRate(stream, cp?.learnedRate);
-  const duoNowMs = Date.now() + (cp?.clockOffsetMs ?? 0);
-  const limits: Array<{ atMs: number; reason: string }> = [{ atMs: duoNowMs - config.delaySeconds * 1000, reason: "newer than Duo's clock minus DELAY_SECONDS" }];
-  if (cp) limits.push({ atMs: cp.open ? cp.open.mintimeMs : cp.nextMintimeMs, reason: cp.open ? 'inside the window the collector is still paging' : 'not collected yet' });
-  else limits.push({ atMs: o.fromMs, reason: `not collected yet (no checkpoint at ${checkpoints.location})` });
-  const limit = limits.reduce((a, b) => (b.atMs < a.atMs ? b : a));
-  const toMs = Math.max(o.fromMs, Math.min(o.toMs, limit.atMs));
-  const leftOut = toMs < o.toMs ? { from: new Date(toMs).toISOString(), to: new Date(o.toMs).toISOString(), reason: limit.reason } : null;
-
-  const stores = await createStores(config, store);
-  try {
-    const started = Date.now();
-    const result = await verifyStream(
-      {
-        client: o.client,
-        sink: stores.sink,
-        list: o.list,
-        stream,
-        prefix: store.prefix,
-        enrich: config.enrich ? { host: config.apiHost, eventtype: stream.eventtype } : null,
-        ...(o.status ? { onProgress: (p: VerifyProgress) => o.status!.draw(fitWidth(progressText(store.stream, p, started), o.io.columns?.() ?? 80)) } : {}),
-      },
-      { fromMs: o.fromMs, toMs, repair: o.flags.repair ?? false, includeDeleted: o.flags.includeDeleted ?? false, signal: o.signal },
-    );
-    const { ids, ...before } = result.before ?? { ids: undefined };
-    void ids;
-    return {
-      stream: store.stream,
-      from: new Date(o.fromMs).toISOString(),
-      to: new Date(toMs).toISOString(),
-      duo: result.verdict.duo,
-      stored: result.verdict.stored,
-      missing: result.verdict.missing,
-      doubled: result.verdict.doubled,
-      unknown: result.verdict.unknown,
-      ids: result.verdict.ids,
-      inDeleted: result.verdict.inDeleted,
-      leftOut,
-      ...(result.before ? { before: before as Omit<Verdict, 'ids'> } : {}),
-      ...(result.repair ? { repair: result.repair } : {}),
-    };
-  } finally {
-    await stores.close();
-  }
 }
 
 /** `verify telephony 2026-11-01T00:00:00.000Z..2026-11-02T00:00:00.000Z: duo=… stored=… missing=… doubled=… unknown=…` */

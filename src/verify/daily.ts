@@ -1,0 +1,58 @@
+/**
+ * `verify` on a schedule: yesterday's UTC day, every selected stream, one structured log line each
+ * (`verify.finished`: the counts and `clean`). The daemon runs it on VERIFY_SCHEDULE; the function runs
+ * it on a Pub/Sub message `{"verify":"yesterday","repair":false}` (the job `deploy --verify-daily`
+ * creates). A log-based metric on `clean=false` raises the alert.
+ */
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { resolveSecretKey, storageFor } from '../collect/deps.js';
+import { createDuoClient } from '../duo/client.js';
+import { gcsLister, localLister } from './listing.js';
+import { isClean, verifyStore, type VerifyJson } from './run.js';
+
+const DAY_MS = 86_400_000;
+
+/** `[yesterday 00:00Z, today 00:00Z)` for the time `nowMs`. */
+export function yesterdayOf(nowMs: number): { fromMs: number; toMs: number } {
+  const toMs = Math.floor(nowMs / DAY_MS) * DAY_MS;
+  return { fromMs: toMs - DAY_MS, toMs };
+}
+
+/** The message that asks the function to verify yesterday, or null when the message asks to collect. */
+export function verifyRequestOf(message: unknown): { repair: boolean } | null {
+  if (typeof message !== 'object' || message === null) return null;
+  const m = message as { verify?: unknown; repair?: unknown };
+  return m.verify === 'yesterday' ? { repair: m.repair === true } : null;
+}
+
+export async function verifyYesterday(config: Config, logger: Logger, o: { repair: boolean; nowMs?: number; signal?: AbortSignal }): Promise<VerifyJson[]> {
+  const range = yesterdayOf(o.nowMs ?? Date.now());
+  const client = createDuoClient({
+    ikey: config.ikey,
+    skey: await resolveSecretKey(config),
+    apiHost: config.apiHost,
+    baseUrl: config.apiUrl,
+    signatureVersion: config.signatureVersion,
+    requestsPerMinute: config.requestsPerMinute,
+    timeoutMs: config.requestTimeoutSeconds * 1000,
+    logger,
+  });
+  try {
+    const list = config.bucket ? gcsLister(await storageFor(config), config.bucket) : localLister(config.outputDir);
+    const results: VerifyJson[] = [];
+    for (const store of config.stores) {
+      const r = await verifyStore({ config, store, client, list, range, repair: o.repair, includeDeleted: false, ...(o.signal ? { signal: o.signal } : {}) });
+      const clean = isClean(r);
+      const { ids, ...counts } = r;
+      logger[clean ? 'info' : 'warn'](
+        { event: 'verify.finished', clean, ...counts, ids },
+        `verify ${r.stream} ${r.from}..${r.to}: duo=${r.duo} stored=${r.stored} missing=${r.missing} doubled=${r.doubled} unknown=${r.unknown}`,
+      );
+      results.push(r);
+    }
+    return results;
+  } finally {
+    await client.close();
+  }
+}

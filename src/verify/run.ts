@@ -1,0 +1,105 @@
+/**
+ * One stream's `verify`, as the CLI, the daemon and the function run it: what the stream's checkpoint
+ * says is settled is compared (verify.ts); the rest of the range is left out and said so.
+ */
+import type { Config, StreamStore } from '../config.js';
+import { createCheckpointStore, createStores } from '../collect/deps.js';
+import type { DuoClient } from '../duo/client.js';
+import { STREAMS, type StreamName } from '../duo/streams.js';
+import { parseStoredCheckpoint } from '../checkpoint/codec.js';
+import { verifyStream, type RepairReport, type Verdict, type VerifyProgress } from './verify.js';
+import type { ObjectLister } from './listing.js';
+
+/** One stream's result, as `--json` prints it. */
+export interface VerifyJson {
+  stream: StreamName;
+  /** The range compared, ISO times; `to` is where it ended (see `leftOut`). */
+  from: string;
+  to: string;
+  duo: number;
+  stored: number;
+  missing: number;
+  doubled: number;
+  unknown: number;
+  ids: Verdict['ids'];
+  /** Missing events that were most likely in an object deleted from the store. */
+  inDeleted: number;
+  /** The part of the asked range not compared, and why. */
+  leftOut: { from: string; to: string; reason: string } | null;
+  /** With --repair: what the first pass found, and what was written. */
+  before?: Omit<Verdict, 'ids'> | undefined;
+  repair?: RepairReport | undefined;
+}
+
+export interface VerifyStoreOptions {
+  config: Config;
+  store: StreamStore;
+  client: DuoClient;
+  list: ObjectLister;
+  range: { fromMs: number; toMs: number };
+  repair: boolean;
+  includeDeleted: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: VerifyProgress) => void;
+}
+
+export async function verifyStore(o: VerifyStoreOptions): Promise<VerifyJson> {
+  const { config, store } = o;
+  const stream = STREAMS[store.stream];
+  // Where the collector stands: what it has not closed yet is not compared.
+  const checkpoints = await createCheckpointStore(config, store);
+  const stored = await checkpoints.load();
+  await checkpoints.close?.();
+  const cp = stored ? parseStoredCheckpoint(stored) : null;
+  o.client.seedRate(stream, cp?.learnedRate);
+  const duoNowMs = Date.now() + (cp?.clockOffsetMs ?? 0);
+  const limits: Array<{ atMs: number; reason: string }> = [{ atMs: duoNowMs - config.delaySeconds * 1000, reason: "newer than Duo's clock minus DELAY_SECONDS" }];
+  if (cp) limits.push({ atMs: cp.open ? cp.open.mintimeMs : cp.nextMintimeMs, reason: cp.open ? 'inside the window the collector is still paging' : 'not collected yet' });
+  else limits.push({ atMs: o.range.fromMs, reason: `not collected yet (no checkpoint at ${checkpoints.location})` });
+  const limit = limits.reduce((a, b) => (b.atMs < a.atMs ? b : a));
+  const fromMs = o.range.fromMs;
+  const toMs = Math.max(fromMs, Math.min(o.range.toMs, limit.atMs));
+  const leftOut = toMs < o.range.toMs ? { from: new Date(toMs).toISOString(), to: new Date(o.range.toMs).toISOString(), reason: limit.reason } : null;
+
+  const stores = await createStores(config, store);
+  try {
+    const result = await verifyStream(
+      {
+        client: o.client,
+        sink: stores.sink,
+        list: o.list,
+        stream,
+        prefix: store.prefix,
+        enrich: config.enrich ? { host: config.apiHost, eventtype: stream.eventtype } : null,
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      },
+      { fromMs, toMs, repair: o.repair, includeDeleted: o.includeDeleted, ...(o.signal ? { signal: o.signal } : {}) },
+    );
+    const before = result.before ? withoutIds(result.before) : undefined;
+    return {
+      stream: store.stream,
+      from: new Date(fromMs).toISOString(),
+      to: new Date(toMs).toISOString(),
+      duo: result.verdict.duo,
+      stored: result.verdict.stored,
+      missing: result.verdict.missing,
+      doubled: result.verdict.doubled,
+      unknown: result.verdict.unknown,
+      ids: result.verdict.ids,
+      inDeleted: result.verdict.inDeleted,
+      leftOut,
+      ...(before ? { before } : {}),
+      ...(result.repair ? { repair: result.repair } : {}),
+    };
+  } finally {
+    await stores.close();
+  }
+}
+
+function withoutIds(v: Verdict): Omit<Verdict, 'ids'> {
+  const { ids: _ids, ...rest } = v;
+  return rest;
+}
+
+/** Whether a result found nothing missing, doubled or unknown. */
+export const isClean = (r: Pick<VerifyJson, 'missing' | 'doubled' | 'unknown'>): boolean => r.missing + r.doubled + r.unknown === 0;
