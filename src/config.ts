@@ -349,6 +349,15 @@ export const SETTINGS = {
     help: 'log level of the JSON log lines on stderr',
   }),
   schedule: row({ env: 'SCHEDULE', flag: '--schedule <cron>', commands: ['daemon'], schema: text(), default: '*/5 * * * *', help: 'daemon: cron schedule, 5 fields, or 6 with seconds first' }),
+  verifySchedule: row({
+    env: 'VERIFY_SCHEDULE',
+    flag: '--verify-schedule <cron>',
+    commands: ['daemon'],
+    schema: text(),
+    defaultText: 'none',
+    help: 'daemon: also verify yesterday (UTC) on this cron schedule, e.g. `30 3 * * *`, logging one `verify.finished` line per stream',
+  }),
+  verifyRepair: row({ env: 'VERIFY_REPAIR', flag: '--verify-repair', commands: ['daemon'], schema: bool, default: false, help: 'daemon: the scheduled verify also writes what is missing (never events of deleted objects)' }),
   runAtStart: row({ env: 'RUN_AT_START', flag: '--no-run-at-start', commands: ['daemon'], schema: bool, default: true, flagHelp: 'wait for the first scheduled time instead of running at once', help: 'daemon: also run once at start, not only on the schedule' }),
   failpoint: row({ env: 'DUO_SECOPS_FAILPOINT', commands: [], schema: text(), internal: true, help: 'test hook: `<point>:<n>` kills the process at the n-th time it reaches that step' }),
 } as const;

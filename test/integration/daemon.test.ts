@@ -383,6 +383,21 @@ describe('duo-secops daemon', () => {
     expect(exactlyOnceReport(allIds, idsOf(await localObjects(join(dir, 'duo-telephony'))))).toEqual({ missing: 0, doubled: 0, unexpected: 0, total: allIds.length });
   });
 
+  it('VERIFY_SCHEDULE verifies yesterday on its own schedule, one verify.finished line per stream, and stops on SIGTERM', async () => {
+    const proc = spawnWatched(['daemon', '--schedule', '0 0 1 1 *', '--no-run-at-start', '--verify-schedule', '* * * * * *'], env());
+    const line = await waitFor(proc, 'a verify.finished line', () => events(proc.lines.join('\n')).find((e) => e.event === 'verify.finished'));
+    expect(line).toMatchObject({ stream: 'telephony', clean: true, missing: 0, doubled: 0, unknown: 0 });
+    proc.child.kill('SIGTERM');
+    const r = await proc.done;
+    expect(r.code, tail(proc)).toBe(0);
+  }, 30_000);
+
+  it('refuses a verify schedule that is not a cron expression, with exit status 2', async () => {
+    const r = await runCli(['daemon', '--verify-schedule', 'nightly'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--verify-schedule: "nightly" is not a cron expression/);
+  });
+
   it('refuses a schedule that is not a cron expression, with exit status 2', async () => {
     const r = await runCli(['daemon', '--schedule', 'every five minutes'], env());
     expect(r.code).toBe(2);

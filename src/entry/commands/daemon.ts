@@ -1,14 +1,53 @@
 /** `duo-secops daemon --schedule "*\/5 * * * *"`: self-hosted collection on a schedule. */
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
-import { loadConfig } from '../../config.js';
-import { createLogger } from '../../log.js';
+import { Cron } from 'croner';
+import { loadConfig, type Config } from '../../config.js';
+import { createLogger, type Logger } from '../../log.js';
+import { ConfigError, describeError } from '../../errors.js';
+import { codeOf } from '../../exit-codes.js';
 import { createCollector } from '../../collect/deps.js';
 import { startDaemon } from '../daemon.js';
 import { exitStatusHelp } from '../help.js';
 import { addSettingOptions, explicitFlags } from '../options.js';
 import { onStopSignals } from '../signals.js';
 import { watchParent } from '../parent.js';
+
+/**
+ * VERIFY_SCHEDULE: yesterday verified on its own cron, never overlapping itself, beside the collection
+ * (verify only reads, and writes repair objects under names collection never uses). A failure is
+ * logged and tried again at the next tick.
+ */
+async function scheduleVerify(config: Config, schedule: string, logger: Logger): Promise<{ stop(): Promise<void> }> {
+  const { verifyYesterday } = await import('../../verify/daily.js');
+  const stopping = new AbortController();
+  let inFlight: Promise<void> | null = null;
+  let job: Cron;
+  try {
+    job = new Cron(schedule, { protect: true, catch: true }, () => {
+      if (inFlight || stopping.signal.aborted) return;
+      inFlight = verifyYesterday(config, logger, { repair: config.verifyRepair, signal: stopping.signal })
+        .then(() => undefined)
+        .catch((err: unknown) => {
+          if (stopping.signal.aborted) return;
+          logger.error({ event: 'verify.failed', error_code: codeOf(err) ?? 'UNEXPECTED' }, `verify failed: ${describeError(err)} (trying again at the next tick)`);
+        })
+        .finally(() => {
+          inFlight = null;
+        });
+    });
+  } catch (err) {
+    throw new ConfigError([`--verify-schedule: "${schedule}" is not a cron expression (${describeError(err)}); e.g. "30 3 * * *"`]);
+  }
+  logger.info({ event: 'daemon.verify-scheduled', schedule, next: job.nextRun()?.toISOString() }, `verify of yesterday scheduled: ${schedule}`);
+  return {
+    async stop() {
+      job.stop();
+      stopping.abort();
+      if (inFlight) await inFlight;
+    },
+  };
+}
 
 export function register(program: Command, io: CliIo): void {
   const cmd = program.command('daemon').description('run collect on a cron schedule until SIGTERM/SIGINT; never overlaps itself');
@@ -48,10 +87,19 @@ export function register(program: Command, io: CliIo): void {
       const collector = await createCollector(config, { logger });
       try {
         if (signals.received) return;
-        const daemon = startDaemon({ collector, schedule: config.schedule, logger, runAtStart: config.runAtStart, hardSignal: signals.hard });
+        // A bad verify schedule is refused before anything is scheduled.
+        const verifying = config.verifySchedule ? await scheduleVerify(config, config.verifySchedule, logger) : undefined;
+        let daemon: ReturnType<typeof startDaemon>;
+        try {
+          daemon = startDaemon({ collector, schedule: config.schedule, logger, runAtStart: config.runAtStart, hardSignal: signals.hard });
+        } catch (err) {
+          await verifying?.stop();
+          throw err;
+        }
         try {
           await Promise.race([stopped, daemon.failed]);
         } finally {
+          await verifying?.stop();
           await daemon.stop();
         }
       } finally {
