@@ -14,7 +14,7 @@ import { STREAMS, type StreamName } from '../duo/streams.js';
 import type { Failpoint } from './failpoint.js';
 import { ConfigError } from '../errors.js';
 import { configWarnings } from '../config.js';
-import { createDuoClient, type DuoClientOptions } from '../duo/client.js';
+import { createDuoClient, type DuoClient, type DuoClientOptions } from '../duo/client.js';
 
 export interface Stores {
   sink: Sink;
@@ -80,6 +80,21 @@ export async function createCheckpointStore(c: Config, store: StreamStore, stora
   return createLocalCheckpointStore({ path: join(c.outputDir, store.stateKey), ...(legacyKey ? { legacyPath: join(c.outputDir, legacyKey) } : {}) });
 }
 
+/** The Duo client the configuration asks for (keys, host, pace, timeout); `overrides` for `check` and tests. */
+export async function duoClientFor(c: Config, logger: Logger, overrides: Partial<DuoClientOptions> = {}): Promise<DuoClient> {
+  return createDuoClient({
+    ikey: c.ikey,
+    skey: await resolveSecretKey(c),
+    apiHost: c.apiHost,
+    baseUrl: c.apiUrl,
+    requestsPerMinute: c.requestsPerMinute,
+    timeoutMs: c.requestTimeoutSeconds * 1000,
+    signatureVersion: c.signatureVersion,
+    logger,
+    ...overrides,
+  });
+}
+
 /** The secret key from DUO_SKEY, or from Secret Manager when DUO_SKEY_SECRET names a version. */
 export async function resolveSecretKey(c: Config): Promise<string> {
   if (c.skey) return c.skey;
@@ -132,18 +147,7 @@ const PAGES_AT_ONCE = 1;
 /** Everything a run needs, built once: reused across runs by the daemon and a warm function instance. */
 export async function createCollector(c: Config, opts: CollectorOptions): Promise<Collector> {
   for (const w of configWarnings(c)) opts.logger.warn({ event: 'config.warning' }, w);
-  const skey = await resolveSecretKey(c);
-  const client = createDuoClient({
-    ikey: c.ikey,
-    skey,
-    apiHost: c.apiHost,
-    baseUrl: c.apiUrl,
-    requestsPerMinute: c.requestsPerMinute,
-    timeoutMs: c.requestTimeoutSeconds * 1000,
-    signatureVersion: c.signatureVersion,
-    logger: opts.logger,
-    ...opts.client,
-  });
+  const client = await duoClientFor(c, opts.logger, opts.client);
   // One storage client for every stream: one connection pool, one set of credentials.
   const storage = c.bucket ? await storageFor(c) : undefined;
   const streams = await Promise.all(

@@ -6,8 +6,7 @@
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { resolveSecretKey, storageFor } from '../collect/deps.js';
-import { createDuoClient } from '../duo/client.js';
+import { duoClientFor, storageFor } from '../collect/deps.js';
 import { gcsLister, localLister } from './listing.js';
 import { isClean, verifyStore, type VerifyJson } from './run.js';
 
@@ -28,16 +27,7 @@ export function verifyRequestOf(message: unknown): { repair: boolean } | null {
 
 export async function verifyYesterday(config: Config, logger: Logger, o: { repair: boolean; nowMs?: number; signal?: AbortSignal }): Promise<VerifyJson[]> {
   const range = yesterdayOf(o.nowMs ?? Date.now());
-  const client = createDuoClient({
-    ikey: config.ikey,
-    skey: await resolveSecretKey(config),
-    apiHost: config.apiHost,
-    baseUrl: config.apiUrl,
-    signatureVersion: config.signatureVersion,
-    requestsPerMinute: config.requestsPerMinute,
-    timeoutMs: config.requestTimeoutSeconds * 1000,
-    logger,
-  });
+  const client = await duoClientFor(config, logger);
   try {
     const list = config.bucket ? gcsLister(await storageFor(config), config.bucket) : localLister(config.outputDir);
     const results: VerifyJson[] = [];

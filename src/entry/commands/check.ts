@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { loadConfig, type Config } from '../../config.js';
 import { createLogger } from '../../log.js';
-import { createCheckpointStore, resolveSecretKey } from '../../collect/deps.js';
-import { createDuoClient, type DuoClient } from '../../duo/client.js';
+import { createCheckpointStore, duoClientFor } from '../../collect/deps.js';
+import type { DuoClient } from '../../duo/client.js';
 import { checkDuo, formatCheckReport, type PaceReport } from '../../duo/check.js';
 import { AUTO_CEILING_RPM } from '../../duo/pacer.js';
 import { parseStoredCheckpoint } from '../../checkpoint/codec.js';
@@ -44,18 +44,8 @@ export function register(program: Command, io: CliIo): void {
   cmd.action(async (opts: { json?: boolean }) => {
     const config = loadConfig(io.env, explicitFlags(cmd), { needDuo: true, terminal: io.isTTY });
     const logger = createLogger({ level: config.logLevel, destination: io.stderr });
-    const client = createDuoClient({
-      ikey: config.ikey,
-      skey: await resolveSecretKey(config),
-      apiHost: config.apiHost,
-      baseUrl: config.apiUrl,
-      signatureVersion: config.signatureVersion,
-      // One quick diagnosis, not a patient collection: a single retry at most.
-      maxRetries: 1,
-      timeoutMs: config.requestTimeoutSeconds * 1000,
-      requestsPerMinute: Number.POSITIVE_INFINITY,
-      logger,
-    });
+    // One quick diagnosis, not a patient collection: a single retry at most, and no pacing.
+    const client = await duoClientFor(config, logger, { maxRetries: 1, requestsPerMinute: Number.POSITIVE_INFINITY });
     try {
       const report = await checkDuo(client, { apiHost: config.apiHost, streams: config.logs.map((name) => STREAMS[name]) });
       if (report.ok) report.pace = await paceOf(config, client);

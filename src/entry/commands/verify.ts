@@ -7,8 +7,7 @@ import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../log.js';
-import { resolveSecretKey, storageFor } from '../../collect/deps.js';
-import { createDuoClient } from '../../duo/client.js';
+import { duoClientFor, storageFor } from '../../collect/deps.js';
 import { parseStreamList, type StreamName } from '../../duo/streams.js';
 import type { VerifyProgress } from '../../verify/verify.js';
 import { isClean, verifyStore, type VerifyJson } from '../../verify/run.js';
@@ -80,16 +79,7 @@ export function register(program: Command, io: CliIo): void {
 
     const status = io.isTTY && !flags.json && config.logLevel !== 'silent' ? createStatusLine(io.stderr) : undefined;
     const logger = createLogger({ level: config.logLevel, destination: status?.logDestination ?? io.stderr });
-    const client = createDuoClient({
-      ikey: config.ikey,
-      skey: await resolveSecretKey(config),
-      apiHost: config.apiHost,
-      baseUrl: config.apiUrl,
-      signatureVersion: config.signatureVersion,
-      requestsPerMinute: config.requestsPerMinute,
-      timeoutMs: config.requestTimeoutSeconds * 1000,
-      logger,
-    });
+    const client = await duoClientFor(config, logger);
     const stop = new AbortController();
     const signals = onStopSignals(() => stop.abort());
     let clean = true;
