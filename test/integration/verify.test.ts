@@ -199,3 +199,21 @@ describe('verify leaves out what is not collected yet, and says so', () => {
     }
   });
 });
+
+describe('verify of a burst larger than a slice holds', () => {
+  it('counts a millisecond of 21,000 events in one slice: bounded by what Duo has, never refused', async () => {
+    const burstAt = X + H + 123;
+    const big = await startSimulator({ events: generateDataset({ events: 22_000, seed: 5, fromMs: X, toMs: X + 2 * H, bursts: [{ atMs: burstAt, count: 21_000 }] }) });
+    const store = await localStore();
+    try {
+      const env = { ...duoEnvOf(big), ...store.env, DELAY_SECONDS: '1', LOOKBACK_HOURS: '6', REQUESTS_PER_MINUTE: '1000000' };
+      expect((await runCli(['collect'], env)).code).toBe(0);
+      const r = await runCli(['verify', '--from', new Date(X).toISOString(), '--to', new Date(X + 2 * H).toISOString(), '--json'], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ duo: 22_000, stored: 22_000, missing: 0, doubled: 0, unknown: 0 });
+    } finally {
+      await store.close();
+      await big.close();
+    }
+  }, 60_000);
+});
