@@ -62,3 +62,13 @@ output "secops_feed_settings" {
   description = "The telephony feed's settings (null when telephony is not collected); see secops_feeds for every stream."
   value       = try(local.feed_settings["telephony"], null)
 }
+
+output "verify_job" {
+  description = "The daily verify job (verify_daily), or null."
+  value       = try(google_cloud_scheduler_job.verify[0].name, null)
+}
+
+output "alert_policies" {
+  description = "The alert policies (alert_channel), by kind: run-failed, verify-gaps, lag."
+  value       = { for k, p in google_monitoring_alert_policy.duo : k => p.name }
+}

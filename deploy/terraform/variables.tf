@@ -212,3 +212,37 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "verify_daily" {
+  description = "Also schedule <job>-verify (30 3 * * *, UTC) on the same topic: the function verifies yesterday's stored logs against Duo and logs one verify.finished line per stream (deploy --verify-daily)."
+  type        = bool
+  default     = false
+}
+
+variable "verify_repair" {
+  description = "With verify_daily: the daily verify also repairs what it finds missing (deploy --verify-repair)."
+  type        = bool
+  default     = false
+}
+
+variable "alert_channel" {
+  description = "Notification channel, projects/PROJECT/notificationChannels/ID: creates log-based metrics (duo_secops_run_failed, duo_secops_verify_gaps, duo_secops_lag_ms) and three alert policies notifying it (deploy --alert-channel). Empty: none."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alert_channel == "" || can(regex("^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/notificationChannels/[A-Za-z0-9_-]+$", var.alert_channel))
+    error_message = "alert_channel must be empty or projects/PROJECT/notificationChannels/ID."
+  }
+}
+
+variable "lag_alert_minutes" {
+  description = "With alert_channel: alert when a stream's checkpoint is more than this many minutes behind (deploy --lag-alert-minutes)."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.lag_alert_minutes >= 1 && var.lag_alert_minutes <= 525600 && floor(var.lag_alert_minutes) == var.lag_alert_minutes
+    error_message = "lag_alert_minutes must be a whole number of minutes from 1 to 525600."
+  }
+}

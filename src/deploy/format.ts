@@ -19,6 +19,12 @@ export const COMMAND_PREFIX = '$ ';
 /** The prefix of every read-only probe line. */
 export const PROBE_PREFIX = '  read: ';
 
+/** The prefix of the line showing a step's standard input (never a secret). */
+export const INPUT_PREFIX = '  stdin: ';
+
 export function formatStep(step: DeployStep, index: number, total: number): string[] {
-  return [`[${index + 1}/${total}] ${step.description}`, `${COMMAND_PREFIX}${formatCommand(step.argv)}`];
+  const lines = [`[${index + 1}/${total}] ${step.description}`, `${COMMAND_PREFIX}${formatCommand(step.argv)}`];
+  // What goes on stdin when it is no secret (a metric's configuration): shown, so the plan can be reviewed.
+  if (step.input !== undefined) lines.push(`${INPUT_PREFIX}${step.input}`);
+  return lines;
 }

@@ -147,7 +147,7 @@ export function createGcloud(opts: GcloudOptions): Gcloud {
     if (step.stdin === 'skey') {
       if (secrets.skey === undefined) throw new GcloudError('CONFIG_INVALID', `${step.id}: DUO_SKEY is needed on stdin but not set`);
       stdin = secrets.skey.trim();
-    }
+    } else if (step.input !== undefined) stdin = step.input;
     for (let attempt = 0; ; attempt++) {
       const r = await exec(step.argv, { stream: true, ...(stdin === undefined ? {} : { stdin }) });
       if (r.code === 0) return 'done';

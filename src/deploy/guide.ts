@@ -89,7 +89,8 @@ export function parseGuideService(json: unknown, name: string): GuideFunction {
  * `gcloud scheduler jobs list` in the region: the guide's job by name, or any job that publishes to the
  * guide's topic (a job renamed or recreated by hand). `ownJob` is ours to manage, never the guide's.
  */
-export function parseGuideJobs(json: unknown, project: string, ownJob: string): GuideJob[] {
+export function parseGuideJobs(json: unknown, project: string, ownJob: string | readonly string[]): GuideJob[] {
+  const own = new Set(typeof ownJob === 'string' ? [ownJob] : ownJob);
   if (!Array.isArray(json)) return [];
   const guideTopic = `projects/${project}/topics/${GUIDE_TOPIC}`;
   return json
@@ -102,7 +103,7 @@ export function parseGuideJobs(json: unknown, project: string, ownJob: string): 
         topicName: str(obj(o.pubsubTarget).topicName),
       };
     })
-    .filter((j) => j.name !== '' && j.name !== ownJob && (j.name === GUIDE_JOB || j.topicName === guideTopic));
+    .filter((j) => j.name !== '' && !own.has(j.name) && (j.name === GUIDE_JOB || j.topicName === guideTopic));
 }
 
 export const activeGuideJobs = (o: Observed): GuideJob[] => o.guide.jobs.filter((j) => j.state === 'ENABLED');

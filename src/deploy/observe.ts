@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import { GUIDE_FUNCTION, parseGuideFunction, parseGuideJobs, parseGuideService, type ObservedGuide } from './guide.js';
 import {
   EMPTY_PROJECT,
+  METRIC_PROBE,
   PROBE_API,
   probeCommands,
   type Bindings,
@@ -18,6 +19,7 @@ import {
   type ObservedJob,
   type ProbeKey,
 } from './plan.js';
+import { METRIC_NAMES, parseMetric, parsePolicies, verifyJobName } from './monitoring.js';
 import { parseRegions } from './regions.js';
 
 export type ProbeResult = { found: true; json: unknown } | { found: false };
@@ -164,6 +166,21 @@ export async function observe(s: DeploySettings, run: ProbeRunner): Promise<Obse
   const job = await probe('job');
   if (job.found) o.job = { exists: true, ...parseJob(job.json) };
 
+  // What --verify-daily and --alert-channel add, read only when asked for: without them nothing changes.
+  if (s.verifyDaily !== undefined) {
+    const verifyJob = await probe('verifyJob');
+    if (verifyJob.found) o.verifyJob = { exists: true, ...parseJob(verifyJob.json) };
+  }
+  if (s.alerts !== undefined) {
+    o.metrics = {};
+    for (const name of METRIC_NAMES) {
+      const metric = await probe(METRIC_PROBE[name]);
+      if (metric.found) o.metrics[name] = parseMetric(metric.json);
+    }
+    const policies = await probe('policies');
+    o.policies = policies.found ? parsePolicies(policies.json) : [];
+  }
+
   o.guide = await observeGuide(s, probe);
   return o;
 }
@@ -184,6 +201,6 @@ async function observeGuide(s: DeploySettings, probe: (key: Exclude<ProbeKey, 'a
     }
   }
   const jobs = await probe('guideJobs');
-  if (jobs.found) guide.jobs = parseGuideJobs(jobs.json, s.project, s.job);
+  if (jobs.found) guide.jobs = parseGuideJobs(jobs.json, s.project, [s.job, verifyJobName(s.job)]);
   return guide;
 }

@@ -14,6 +14,21 @@ import type { StreamName } from '../duo/streams.js';
 import { ConfigError } from '../errors.js';
 import { envVarsFlag, streamEnv, type OtherStream } from './feeds.js';
 import { activeGuideJobs, GUIDE_FUNCTION, GUIDE_TOPIC, NO_GUIDE, pauseCommand, type GuideChoice, type ObservedGuide } from './guide.js';
+import {
+  alertPolicies,
+  POLICY_SPEC_LABEL as POLICY_SPEC,
+  ALERT_KINDS,
+  findPolicy,
+  logMetrics,
+  METRIC_NAMES,
+  metricDrift,
+  MONITORING_APIS,
+  VERIFY_SCHEDULE,
+  verifyJobName,
+  verifyMessageBody,
+  type ObservedMetric,
+  type ObservedPolicy,
+} from './monitoring.js';
 import { regionProblems } from './regions.js';
 
 /** Everything a deploy needs, validated and resolved (names derived, source staged). */
@@ -42,6 +57,10 @@ export interface DeploySettings {
   /** What to do when Google's guide collector is still scheduled in the region (guide.ts). */
   guideCollector: GuideChoice;
   source: { dir: string; hash: string };
+  /** --verify-daily: a second job (`<job>-verify`) asks the function to verify yesterday; absent: no such job. */
+  verifyDaily?: { repair: boolean } | undefined;
+  /** --alert-channel: log-based metrics and alert policies notifying this channel; absent: none. */
+  alerts?: { channel: string; lagMinutes: number } | undefined;
 }
 
 /** The APIs the collector and its deployment use; `services enable` on these is the first step. */
@@ -106,6 +125,8 @@ export interface ObservedFunction {
   invokerPolicy: Bindings;
 }
 
+export type { ObservedMetric, ObservedPolicy } from './monitoring.js';
+
 export interface ObservedJob {
   schedule: string | undefined;
   timeZone: string | undefined;
@@ -132,6 +153,12 @@ export interface Observed {
   topic: Probed<Record<never, never>>;
   fn: Probed<ObservedFunction>;
   job: Probed<ObservedJob>;
+  /** The `--verify-daily` job; read only when that flag is given. */
+  verifyJob: Probed<ObservedJob>;
+  /** The log-based metrics; read only with `--alert-channel`. */
+  metrics: Partial<Record<(typeof METRIC_NAMES)[number], ObservedMetric>>;
+  /** Every alert policy of the project; read only with `--alert-channel`. */
+  policies: ObservedPolicy[];
   /** Google's guide collector in the region, if any (guide.ts). */
   guide: ObservedGuide;
 }
@@ -145,6 +172,9 @@ export const EMPTY_PROJECT: Observed = {
   topic: { exists: false },
   fn: { exists: false },
   job: { exists: false },
+  verifyJob: { exists: false },
+  metrics: {},
+  policies: [],
   guide: NO_GUIDE,
 };
 
@@ -161,7 +191,10 @@ export type StepId =
   | 'function'
   | 'function-invoker-role'
   | 'job'
-  | 'bucket-secops-role';
+  | 'verify-job'
+  | 'bucket-secops-role'
+  | 'log-metric'
+  | 'alert-policy';
 
 export interface DeployStep {
   id: StepId;
@@ -173,6 +206,8 @@ export interface DeployStep {
   check?: string[];
   /** Feed DUO_SKEY on stdin (`--data-file=-`): the value never appears on a command line. */
   stdin?: 'skey';
+  /** Text fed on stdin that is no secret (a metric's configuration for `--config-from-file=-`); printed with the command. */
+  input?: string;
 }
 
 export const serviceAccountEmail = (s: DeploySettings): string => `${s.serviceAccountName}@${s.project}.iam.gserviceaccount.com`;
@@ -236,13 +271,20 @@ export function probeCommands(s: DeploySettings) {
     guideService: ['run', 'services', 'describe', GUIDE_FUNCTION, P(s), `--region=${s.region}`, JSON_OUT, Q],
     /** Every job of the region: the guide's is found by its name or by the topic it publishes to. */
     guideJobs: ['scheduler', 'jobs', 'list', P(s), `--location=${s.region}`, JSON_OUT, Q],
+    /** The rest only with --verify-daily or --alert-channel. */
+    verifyJob: ['scheduler', 'jobs', 'describe', verifyJobName(s.job), P(s), `--location=${s.region}`, JSON_OUT, Q],
+    metricRunFailed: ['logging', 'metrics', 'describe', 'duo_secops_run_failed', P(s), JSON_OUT, Q],
+    metricVerifyGaps: ['logging', 'metrics', 'describe', 'duo_secops_verify_gaps', P(s), JSON_OUT, Q],
+    metricLag: ['logging', 'metrics', 'describe', 'duo_secops_lag_ms', P(s), JSON_OUT, Q],
+    /** Alert policies are in gcloud's alpha track only. */
+    policies: ['alpha', 'monitoring', 'policies', 'list', P(s), JSON_OUT, Q],
   } satisfies Record<string, string[]>;
 }
 
 export type ProbeKey = keyof ReturnType<typeof probeCommands>;
 
 /** The API each probe needs: with the API off, the resource cannot exist and the probe is skipped. */
-export const PROBE_API: Record<Exclude<ProbeKey, 'apis'>, (typeof REQUIRED_APIS)[number]> = {
+export const PROBE_API: Record<Exclude<ProbeKey, 'apis'>, (typeof REQUIRED_APIS)[number] | (typeof MONITORING_APIS)[number]> = {
   bucket: 'storage.googleapis.com',
   bucketPolicy: 'storage.googleapis.com',
   serviceAccount: 'iam.googleapis.com',
@@ -258,7 +300,22 @@ export const PROBE_API: Record<Exclude<ProbeKey, 'apis'>, (typeof REQUIRED_APIS)
   guideFunction: 'cloudfunctions.googleapis.com',
   guideService: 'run.googleapis.com',
   guideJobs: 'cloudscheduler.googleapis.com',
+  verifyJob: 'cloudscheduler.googleapis.com',
+  metricRunFailed: 'logging.googleapis.com',
+  metricVerifyGaps: 'logging.googleapis.com',
+  metricLag: 'logging.googleapis.com',
+  policies: 'monitoring.googleapis.com',
 };
+
+/** The probe of each metric. */
+export const METRIC_PROBE = {
+  duo_secops_run_failed: 'metricRunFailed',
+  duo_secops_verify_gaps: 'metricVerifyGaps',
+  duo_secops_lag_ms: 'metricLag',
+} as const satisfies Record<(typeof METRIC_NAMES)[number], ProbeKey>;
+
+/** The APIs this deployment needs: the collector's, and Logging and Monitoring for alerts. */
+export const requiredApis = (s: DeploySettings): string[] => [...REQUIRED_APIS, ...(s.alerts ? MONITORING_APIS : [])].sort();
 
 function hasMember(policy: Bindings, role: string, member: string): boolean {
   const m = member.toLowerCase();
@@ -299,12 +356,12 @@ export function functionDrift(s: DeploySettings, f: ObservedFunction): string[] 
 }
 
 /** Why the scheduler job differs from the settings; empty when it is up to date. */
-export function jobDrift(s: DeploySettings, j: ObservedJob): string[] {
+export function jobDrift(s: DeploySettings, j: ObservedJob, want: { schedule: string; body: string } = { schedule: s.schedule, body: MESSAGE_BODY }): string[] {
   const why: string[] = [];
-  if (j.schedule !== s.schedule) why.push(`schedule ${j.schedule ?? 'unset'} -> ${s.schedule}`);
+  if (j.schedule !== want.schedule) why.push(`schedule ${j.schedule ?? 'unset'} -> ${want.schedule}`);
   if (j.timeZone !== s.timeZone) why.push(`time zone ${j.timeZone ?? 'unset'} -> ${s.timeZone}`);
   if (j.topicName !== topicName(s)) why.push(`topic ${j.topicName ?? 'unset'} -> ${topicName(s)}`);
-  if (j.body !== MESSAGE_BODY) why.push(`message body -> ${MESSAGE_BODY}`);
+  if (j.body !== want.body) why.push(`message body -> ${want.body}`);
   return why;
 }
 
@@ -360,11 +417,12 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
   }
 
   const enabled = new Set(o.enabledApis);
-  const missingApis = REQUIRED_APIS.filter((api) => !enabled.has(api));
+  const apis = requiredApis(s);
+  const missingApis = apis.filter((api) => !enabled.has(api));
   if (missingApis.length) {
     steps.push({
       id: 'apis',
-      description: `enable ${missingApis.length === REQUIRED_APIS.length ? 'the' : `${missingApis.length} missing`} APIs the collector needs`,
+      description: `enable ${missingApis.length === apis.length ? 'the' : `${missingApis.length} missing`} APIs the collector needs`,
       argv: ['services', 'enable', ...missingApis, P(s), Q],
       check: probes.apis,
     });
@@ -535,6 +593,8 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
     }
   }
 
+  if (s.verifyDaily !== undefined) steps.push(...verifyJobSteps(s, o, s.verifyDaily.repair));
+
   if (s.secopsServiceAccount !== undefined) {
     const reader = `serviceAccount:${s.secopsServiceAccount}`;
     if (!hasMember(bucketPolicy, SECOPS_BUCKET_ROLE, reader)) {
@@ -545,6 +605,63 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
         check: probes.bucketPolicy,
         });
     }
+  }
+
+  if (s.alerts !== undefined) steps.push(...alertSteps(s, o, s.alerts));
+  return steps;
+}
+
+/** The second job: the same topic, once a day, asking the function to verify yesterday (UTC). */
+function verifyJobSteps(s: DeploySettings, o: Observed, repair: boolean): DeployStep[] {
+  const name = verifyJobName(s.job);
+  const body = verifyMessageBody(repair);
+  const args = [name, P(s), `--location=${s.region}`, `--schedule=${VERIFY_SCHEDULE}`, `--time-zone=${s.timeZone}`, `--topic=${s.topic}`, `--message-body=${body}`, Q];
+  const check = probeCommands(s).verifyJob;
+  if (!o.verifyJob.exists) {
+    return [{
+      id: 'verify-job',
+      description: `create the Cloud Scheduler job ${name} (${VERIFY_SCHEDULE}, ${s.timeZone}) asking ${s.functionName} to verify yesterday${repair ? ' and repair it' : ''}`,
+      argv: ['scheduler', 'jobs', 'create', 'pubsub', ...args],
+      check,
+    }];
+  }
+  const why = jobDrift(s, o.verifyJob, { schedule: VERIFY_SCHEDULE, body });
+  if (!why.length) return [];
+  return [{ id: 'verify-job', description: `update the Cloud Scheduler job ${name}: ${why.join('; ')}`, argv: ['scheduler', 'jobs', 'update', 'pubsub', ...args], check }];
+}
+
+/** Log-based metrics on the function's log lines, then the alert policies on them (monitoring.ts). */
+function alertSteps(s: DeploySettings, o: Observed, alerts: { channel: string; lagMinutes: number }): DeployStep[] {
+  const probes = probeCommands(s);
+  const steps: DeployStep[] = [];
+  const metrics = logMetrics(s.functionName);
+  for (const name of METRIC_NAMES) {
+    const want = metrics[name];
+    const got = o.metrics[name];
+    const why = got === undefined ? [] : metricDrift(want, got);
+    if (got !== undefined && !why.length) continue;
+    steps.push({
+      id: 'log-metric',
+      description: got === undefined ? `create the log-based metric ${name}: ${want.description}` : `update the log-based metric ${name}: ${why.join(', ')}`,
+      argv: ['logging', 'metrics', got === undefined ? 'create' : 'update', name, P(s), '--config-from-file=-', Q],
+      input: JSON.stringify(want),
+      check: probes[METRIC_PROBE[name]],
+    });
+  }
+  const policies = alertPolicies(s.functionName, alerts.channel, alerts.lagMinutes);
+  for (const kind of ALERT_KINDS) {
+    const want = policies[kind];
+    const got = findPolicy(o.policies, s.functionName, kind);
+    if (got !== undefined && got.userLabels[POLICY_SPEC] === want.userLabels[POLICY_SPEC]) continue;
+    steps.push({
+      id: 'alert-policy',
+      description:
+        got === undefined
+          ? `create the alert policy "${want.displayName}", notifying ${alerts.channel}`
+          : `update the alert policy "${want.displayName}" (${got.name}): its conditions or channel differ`,
+      argv: got === undefined ? ['alpha', 'monitoring', 'policies', 'create', P(s), `--policy=${JSON.stringify(want)}`, Q] : ['alpha', 'monitoring', 'policies', 'update', got.name, P(s), `--policy=${JSON.stringify(want)}`, Q],
+      check: probes.policies,
+    });
   }
   return steps;
 }

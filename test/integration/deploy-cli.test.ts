@@ -23,6 +23,8 @@ import { COMMAND_PREFIX, formatCommand, PROBE_PREFIX } from '../../src/deploy/fo
 import { createGcloud } from '../../src/deploy/gcloud.js';
 import { guideDeleteCommands, parseGuideJobs, resumeCommand } from '../../src/deploy/guide.js';
 import { EMPTY_PROJECT, planDeploy, probeCommands, REQUIRED_APIS } from '../../src/deploy/plan.js';
+import { ALERT_KINDS, METRIC_NAMES, MONITORING_APIS, policyDisplayName, type AlertPolicy, type LogMetricConfig } from '../../src/deploy/monitoring.js';
+import { INPUT_PREFIX } from '../../src/deploy/format.js';
 import { emptyProject, GUIDE_SKEY, installFakeGcloud, withGuideCollector, type FakeGcloud, type FakeProjectState } from '../support/fake-gcloud.js';
 import { deploySettings } from '../support/deploy-settings.js';
 
@@ -322,6 +324,89 @@ describe('deploy of every log stream', () => {
   });
 });
 
+describe('deploy --verify-daily and --alert-channel', () => {
+  const CHANNEL = `projects/${PROJECT}/notificationChannels/987654321`;
+  const VERIFY_JOB = `gcloud scheduler jobs create pubsub duo-secops-collector-verify --project=${PROJECT} --location=us-central1 '--schedule=30 3 * * *' --time-zone=Etc/UTC --topic=duo-secops-collector-trigger`;
+
+  it('--dry-run prints the verify job, three metrics with their configuration, and three policies notifying the channel', async () => {
+    const saved = fake;
+    fake = await installFakeGcloud(join(dir, 'alerts-dry'), emptyProject(PROJECT));
+    try {
+      const plain = commandLines((await deploy([...BASE_ARGS, '--dry-run'], { DUO_SKEY: SKEY })).stdout);
+      const dry = await deploy([...BASE_ARGS, '--verify-daily', '--alert-channel', CHANNEL, '--lag-alert-minutes', '90', '--dry-run'], { DUO_SKEY: SKEY });
+      expect(dry.stderr).toBe('');
+      expect(dry.code).toBe(0);
+      expect(await fake.state()).toEqual(emptyProject(PROJECT));
+      const lines = commandLines(dry.stdout);
+      // Everything the plain deploy does, the APIs with Logging and Monitoring, and seven commands more.
+      expect(lines[0]).toBe(`gcloud services enable ${[...REQUIRED_APIS, ...MONITORING_APIS].sort().join(' ')} --project=${PROJECT} --quiet`);
+      expect(lines.slice(1).filter((l) => plain.includes(l))).toEqual(plain.slice(1));
+      const added = lines.slice(1).filter((l) => !plain.includes(l));
+      expect(added.map((l) => l.split(' ').slice(0, 5).join(' '))).toEqual([
+        'gcloud scheduler jobs create pubsub',
+        'gcloud logging metrics create duo_secops_run_failed',
+        'gcloud logging metrics create duo_secops_verify_gaps',
+        'gcloud logging metrics create duo_secops_lag_ms',
+        'gcloud alpha monitoring policies create',
+        'gcloud alpha monitoring policies create',
+        'gcloud alpha monitoring policies create',
+      ]);
+      expect(added[0]).toBe(`${VERIFY_JOB} '--message-body={"verify":"yesterday","repair":false}' --quiet`);
+      // The metrics' configuration, on stdin, is printed under each command.
+      const inputs = dry.stdout.split('\n').filter((l) => l.startsWith(INPUT_PREFIX)).map((l) => JSON.parse(l.slice(INPUT_PREFIX.length)) as LogMetricConfig);
+      expect(inputs.map((c) => c.filter.includes('resource.labels.service_name="duo-secops-collector"'))).toEqual([true, true, true]);
+      expect(inputs[2]).toMatchObject({ valueExtractor: 'EXTRACT(jsonPayload.lagMs)', labelExtractors: { stream: 'EXTRACT(jsonPayload.stream)' } });
+      const policies = added.slice(4).map((l) => JSON.parse(/'--policy=(.*)' --quiet$/.exec(l)![1]!.replace(/'\\''/g, "'")) as AlertPolicy);
+      expect(policies.map((p) => p.notificationChannels)).toEqual([[CHANNEL], [CHANNEL], [CHANNEL]]);
+      expect(policies[2]!.conditions[0]!.conditionThreshold.thresholdValue).toBe(90 * 60_000);
+
+      const repair = commandLines((await deploy([...BASE_ARGS, '--verify-daily', '--verify-repair', '--dry-run'], { DUO_SKEY: SKEY })).stdout);
+      expect(repair).toContain(`${VERIFY_JOB} '--message-body={"verify":"yesterday","repair":true}' --quiet`);
+      expect(repair.filter((l) => /logging|monitoring/.test(l))).toEqual([]);
+      expect(repair).toHaveLength(plain.length + 1);
+    } finally {
+      fake = saved;
+    }
+  });
+
+  it('a real run creates the verify job once; a second run changes nothing; --verify-repair updates only that job', async () => {
+    const saved = fake;
+    fake = await installFakeGcloud(join(dir, 'verify-real'), emptyProject(PROJECT));
+    try {
+      const first = await deploy([...BASE_ARGS, '--verify-daily'], { DUO_SKEY: SKEY });
+      expect(first.code, first.stderr).toBe(0);
+      expect(await mutatingCalls()).toContain(`${VERIFY_JOB} '--message-body={"verify":"yesterday","repair":false}' --quiet`);
+      const job = (await fake.state()).jobs['duo-secops-collector-verify'] as { schedule: string; pubsubTarget: { topicName: string; data: string } };
+      expect(job.schedule).toBe('30 3 * * *');
+      expect(job.pubsubTarget.topicName).toBe(`projects/${PROJECT}/topics/duo-secops-collector-trigger`);
+      expect(Buffer.from(job.pubsubTarget.data, 'base64').toString()).toBe('{"verify":"yesterday","repair":false}');
+
+      await fake.clearLog();
+      const again = await deploy([...BASE_ARGS, '--verify-daily'], {});
+      expect(again.code, again.stderr).toBe(0);
+      expect(await mutatingCalls()).toEqual([]);
+      // Our own verify job, on our topic, is never taken for a job of Google's guide.
+      expect(again.stdout).not.toContain("Google's guide collector");
+
+      await fake.clearLog();
+      const repair = await deploy([...BASE_ARGS, '--verify-daily', '--verify-repair'], {});
+      expect(repair.code, repair.stderr).toBe(0);
+      expect(await mutatingCalls()).toEqual([
+        `gcloud scheduler jobs update pubsub duo-secops-collector-verify --project=${PROJECT} --location=us-central1 '--schedule=30 3 * * *' --time-zone=Etc/UTC --topic=duo-secops-collector-trigger '--message-body={"verify":"yesterday","repair":true}' --quiet`,
+      ]);
+
+      // Without the flag, deploy neither reads nor touches the job it made earlier.
+      await fake.clearLog();
+      const without = await deploy(BASE_ARGS, {});
+      expect(without.code, without.stderr).toBe(0);
+      expect(await mutatingCalls()).toEqual([]);
+      expect((await fake.calls()).some((c) => c.argv.includes('duo-secops-collector-verify'))).toBe(false);
+    } finally {
+      fake = saved;
+    }
+  });
+});
+
 describe('deploy refuses clearly', () => {
   it('lists every configuration problem at once, before calling gcloud', async () => {
     await fake.clearLog();
@@ -593,7 +678,7 @@ describe('deploy --help', () => {
     const io: CliIo = { stdout, stderr: sink(), stdin: new PassThrough().end(), env: {}, isTTY: false, setExitCode() {} };
     expect(await main(['deploy', '--help'], io)).toBe(0);
     const help = stdout.text().replace(/\s+/g, ' ');
-    for (const flag of ['--project', '--region', '--bucket', '--logs', '--prefix', '--prefix-authentication', '--prefix-activity', '--prefix-trust-monitor', '--prefix-administrator', '--schedule', '--secops-service-account', '--name', '--service-account-name', '--secret-name', '--topic', '--job', '--ikey', '--api-host', '--pause-guide-job', '--keep-guide-collector', '--stage-dir', '--stage-only', '--gcloud', '--dry-run']) {
+    for (const flag of ['--project', '--region', '--bucket', '--logs', '--prefix', '--prefix-authentication', '--prefix-activity', '--prefix-trust-monitor', '--prefix-administrator', '--schedule', '--secops-service-account', '--name', '--service-account-name', '--secret-name', '--topic', '--job', '--ikey', '--api-host', '--pause-guide-job', '--keep-guide-collector', '--verify-daily', '--verify-repair', '--alert-channel', '--lag-alert-minutes', '--stage-dir', '--stage-only', '--gcloud', '--dry-run']) {
       expect(help).toContain(`${flag} `);
     }
     for (const def of [`default ${DEFAULT_NAME}`, `default ${DEFAULT_SERVICE_ACCOUNT}, the guide's, whatever --name is`, `default ${DEFAULT_SECRET}`, 'default <name>-trigger', 'default duo-telephony)', `(default "${DEFAULT_SCHEDULE}")`]) {
@@ -647,9 +732,24 @@ describe.skipIf(!realGcloud)('the installed gcloud accepts every command deploy 
     const pause = planDeploy({ ...s, guideCollector: 'pause' }, withGuide('run')).filter((x) => x.id === 'guide-job-pause');
     expect(pause).toHaveLength(1);
     const printed = [...guideDeleteCommands(s, withGuide('run')), ...guideDeleteCommands(s, withGuide('functions')), resumeCommand(s, 'duo-telephony-logs-1h')];
+    // --verify-daily and --alert-channel: their creates, and their updates of what exists and differs.
+    const extras = { ...s, verifyDaily: { repair: true }, alerts: { channel: `projects/${s.project}/notificationChannels/123`, lagMinutes: 90 } };
+    const NEW_STEPS = ['verify-job', 'log-metric', 'alert-policy'];
+    const created = planDeploy(extras, EMPTY_PROJECT).filter((x) => NEW_STEPS.includes(x.id));
+    const differing = {
+      ...EMPTY_PROJECT,
+      verifyJob: { exists: true as const, schedule: 'x', timeZone: 'Etc/UTC', topicName: 'x', body: '{}', state: 'ENABLED' },
+      metrics: Object.fromEntries(METRIC_NAMES.map((n) => [n, { filter: 'x', valueExtractor: undefined, labelExtractors: {}, valueType: undefined }])),
+      policies: ALERT_KINDS.map((k, i) => ({ name: `projects/${s.project}/alertPolicies/${i + 1}`, displayName: policyDisplayName(s.functionName, k), userLabels: {} })),
+    };
+    const updated = planDeploy(extras, differing).filter((x) => NEW_STEPS.includes(x.id));
+    expect(created.map((x) => x.argv[2])).toEqual(['create', 'create', 'create', 'create', 'policies', 'policies', 'policies']);
+    expect(updated.filter((x) => x.argv.includes('update'))).toHaveLength(7);
     const commands = [
       ...Object.values(probeCommands(s)),
       ...planDeploy(s, EMPTY_PROJECT).map((x) => x.argv),
+      ...created.map((x) => x.argv),
+      ...updated.map((x) => x.argv),
       ...update.filter((x) => x.id === 'job').map((x) => x.argv),
       ...pause.map((x) => x.argv),
       ...printed,

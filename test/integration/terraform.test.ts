@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_NAME, DEFAULT_SCHEDULE, DEFAULT_SECRET, DEFAULT_SERVICE_ACCOUNT, TIME_ZONE } from '../../src/entry/commands/deploy.js';
 import { LOG_TYPE_LABELS, prefixEnv } from '../../src/deploy/feeds.js';
 import { functionEnv } from '../../src/deploy/plan.js';
+import { alertPolicies, LAG_BUCKETS, logMetrics, METRIC_NAMES, MONITORING_APIS, VERIFY_SCHEDULE, verifyJobName, verifyMessageBody } from '../../src/deploy/monitoring.js';
 import { STREAM_NAMES, STREAMS, type StreamName } from '../../src/duo/streams.js';
 import { defaultFor, prefixSettingOf } from '../../src/config.js';
 import { DEFAULT_STREAM_PREFIXES, deploySettings } from '../support/deploy-settings.js';
@@ -106,7 +107,7 @@ describe('deploy/terraform', () => {
   });
 
   it('has the files a module needs, and an example that uses it', () => {
-    expect(Object.keys(parsed)).toEqual(['examples/basic/main.tf', 'main.tf', 'outputs.tf', 'streams.tf', 'variables.tf', 'versions.tf']);
+    expect(Object.keys(parsed)).toEqual(['alerts.tf', 'examples/basic/main.tf', 'main.tf', 'monitoring.tf', 'outputs.tf', 'streams.tf', 'variables.tf', 'versions.tf']);
     const example = parsed['examples/basic/main.tf']!;
     expect(example.module?.duo_secops?.[0]?.source).toBe('../..');
     expect(Object.keys(example.data?.archive_file ?? {})).toEqual(['function_source']);
@@ -289,5 +290,107 @@ describe.skipIf(!hasTerraform)('deploy/terraform streams, evaluated offline by t
     }
     // Prefixes of streams that are not selected do not count.
     expect(await evaluate(dir, { duo_logs: ['telephony'], stream_prefixes: { activity: 'duo-telephony' } }, '1')).toEqual({ value: 1 });
+  });
+});
+
+describe('deploy/terraform: the daily verify job and the alerts, as deploy --verify-daily and --alert-channel make them', () => {
+  it('has the variables, off by default, with the CLI\'s defaults', () => {
+    expect(variableDefault('verify_daily')).toBe(false);
+    expect(variableDefault('verify_repair')).toBe(false);
+    expect(variableDefault('alert_channel')).toBe('');
+    expect(variableDefault('lag_alert_minutes')).toBe(120);
+  });
+
+  it('the verify job: <job>-verify, 30 3 * * * UTC, on the collection topic, only with verify_daily', () => {
+    const job = resource('google_cloud_scheduler_job', 'verify');
+    expect(job.count).toBe('${var.verify_daily ? 1 : 0}');
+    expect(job.name).toBe(`\${local.job_name}${verifyJobName('')}`);
+    expect(job.schedule).toBe(VERIFY_SCHEDULE);
+    expect(job.time_zone).toBe(TIME_ZONE);
+    expect(one(job, 'pubsub_target')).toEqual({ topic_name: '${google_pubsub_topic.trigger.id}', data: '${base64encode(local.verify_message)}' });
+  });
+
+  it('the metrics and policies exist only with alert_channel, with the names, kinds and extractors deploy gives them', () => {
+    const counter = resource('google_logging_metric', 'counter');
+    expect(counter.for_each).toBe('${local.alerting ? local.counter_metrics : {}}');
+    expect(one(counter, 'metric_descriptor')).toMatchObject({ metric_kind: 'DELTA', value_type: 'INT64', unit: '1' });
+    const lag = resource('google_logging_metric', 'lag');
+    expect(lag.count).toBe('${local.alerting ? 1 : 0}');
+    expect(lag.name).toBe('duo_secops_lag_ms');
+    const want = logMetrics(DEFAULT_NAME).duo_secops_lag_ms;
+    expect(lag.value_extractor).toBe(want.valueExtractor);
+    expect(lag.label_extractors).toEqual(want.labelExtractors);
+    expect(one(lag, 'metric_descriptor')).toMatchObject({ metric_kind: 'DELTA', value_type: 'DISTRIBUTION', unit: 'ms' });
+    expect(one(one(lag, 'bucket_options'), 'exponential_buckets')).toEqual({ num_finite_buckets: LAG_BUCKETS.numFiniteBuckets, growth_factor: LAG_BUCKETS.growthFactor, scale: LAG_BUCKETS.scale });
+    const policy = resource('google_monitoring_alert_policy', 'duo');
+    expect(policy.for_each).toBe('${local.alerting ? local.alert_policies : {}}');
+    expect(policy.notification_channels).toEqual(['${var.alert_channel}']);
+    expect(policy.combiner).toBe('OR');
+    const threshold = one(one(policy, 'conditions'), 'condition_threshold');
+    expect(threshold).toMatchObject({ comparison: 'COMPARISON_GT', duration: '0s' });
+    expect(resource('google_project_service', 'monitoring').for_each).toBe('${var.enable_apis && local.alerting ? toset(local.monitoring_apis) : toset([])}');
+  });
+});
+
+describe.skipIf(!hasTerraform)('deploy/terraform alerts, evaluated offline by terraform', () => {
+  let dir: string;
+  const CHANNEL = 'projects/acme-prod/notificationChannels/42';
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tf-alerts-'));
+    for (const f of ['variables.tf', 'streams.tf', 'alerts.tf']) await copyFile(join(MODULE, f), join(dir, f));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('sends the verify message deploy sends, repair false or true', async () => {
+    expect(await evaluate(dir, {}, 'local.verify_message')).toEqual({ value: verifyMessageBody(false) });
+    expect(await evaluate(dir, { verify_daily: true, verify_repair: true }, 'local.verify_message')).toEqual({ value: verifyMessageBody(true) });
+  });
+
+  it('nothing is alerting without alert_channel; the APIs are the ones deploy enables', async () => {
+    expect(await evaluate(dir, {}, 'local.alerting')).toEqual({ value: false });
+    expect(await evaluate(dir, { alert_channel: CHANNEL }, '{ on = local.alerting, apis = local.monitoring_apis }')).toEqual({ value: { on: true, apis: [...MONITORING_APIS] } });
+    const refused = await evaluate(dir, { alert_channel: 'my-channel' }, '1');
+    expect('refused' in refused ? refused.refused : 'accepted').toContain('alert_channel must be empty or projects/PROJECT/notificationChannels/ID');
+  });
+
+  it('filters the metrics as deploy does, on this function\'s service', async () => {
+    const got = await evaluate(dir, { alert_channel: CHANNEL, name: 'duo-eu' }, '{ counters = local.counter_metrics, lag = local.lag_metric }');
+    if (!('value' in got)) throw new Error(got.refused);
+    const value = got.value as { counters: Record<string, { filter: string; description: string; by_stream: boolean }>; lag: { filter: string; description: string } };
+    const want = logMetrics('duo-eu');
+    expect(Object.keys(value.counters).concat('duo_secops_lag_ms')).toEqual([...METRIC_NAMES]);
+    for (const n of ['duo_secops_run_failed', 'duo_secops_verify_gaps'] as const) {
+      expect(value.counters[n], n).toEqual({ filter: want[n].filter, description: want[n].description, by_stream: want[n].labelExtractors !== undefined });
+    }
+    expect(value.lag).toEqual({ filter: want.duo_secops_lag_ms.filter, description: want.duo_secops_lag_ms.description });
+  });
+
+  it('builds the three policies deploy builds, with the lag threshold', async () => {
+    for (const minutes of [120, 45]) {
+      const got = await evaluate(dir, { alert_channel: CHANNEL, lag_alert_minutes: minutes }, 'local.alert_policies');
+      if (!('value' in got)) throw new Error(got.refused);
+      const value = got.value as Record<string, { display_name: string; doc: string; condition: string; filter: string; threshold: number; period: string; aligner: string; reducer: string; group_by: string[] }>;
+      const want = alertPolicies(DEFAULT_NAME, CHANNEL, minutes);
+      expect(Object.keys(value).sort()).toEqual(Object.keys(want).sort());
+      for (const [kind, p] of Object.entries(want)) {
+        const c = p.conditions[0]!;
+        const a = c.conditionThreshold.aggregations[0]!;
+        expect(value[kind], kind).toEqual({
+          display_name: p.displayName,
+          doc: p.documentation.content,
+          condition: c.displayName,
+          filter: c.conditionThreshold.filter,
+          threshold: c.conditionThreshold.thresholdValue,
+          period: a.alignmentPeriod,
+          aligner: a.perSeriesAligner,
+          reducer: a.crossSeriesReducer,
+          group_by: a.groupByFields ?? [],
+        });
+      }
+      expect(value.lag?.threshold).toBe(minutes * 60_000);
+    }
   });
 });

@@ -18,6 +18,7 @@ import { GUIDE_PREFIX, GUIDE_SERVICE_ACCOUNT, guideBlocks, GuideCollectorActiveE
 import { observe, secretDigest } from '../../deploy/observe.js';
 import { DUO_LOG_PERMISSION, prefixEnv, prefixFlag, RETIRING, type OtherStream } from '../../deploy/feeds.js';
 import { EMPTY_PROJECT, feedSettings, planDeploy, planNotes, type DeploySettings, type Observed } from '../../deploy/plan.js';
+import { ALERT_CHANNEL_PATTERN, DEFAULT_LAG_ALERT_MINUTES, VERIFY_JOB_SUFFIX, VERIFY_SCHEDULE, verifyJobName } from '../../deploy/monitoring.js';
 import { regionWarning } from '../../deploy/regions.js';
 import { stageFunctionSource, type StagedSource } from '../../deploy/source.js';
 
@@ -54,6 +55,10 @@ export interface DeployFlags {
   gcloud?: string;
   pauseGuideJob?: boolean;
   keepGuideCollector?: boolean;
+  verifyDaily?: boolean;
+  verifyRepair?: boolean;
+  alertChannel?: string;
+  lagAlertMinutes?: string;
 }
 
 /** Settings minus the staged source, validated; every problem is listed at once. */
@@ -178,6 +183,24 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
   }
   const guideCollector: GuideChoice = flags.pauseGuideJob ? 'pause' : flags.keepGuideCollector ? 'keep' : 'stop';
 
+  if (flags.verifyRepair && !flags.verifyDaily) problems.push('--verify-repair: only with --verify-daily (it makes the daily verify repair what it finds missing)');
+  const verifyDaily = flags.verifyDaily ? { repair: flags.verifyRepair === true } : undefined;
+  if (verifyDaily && job !== '') check(verifyJobName(job), /^[A-Za-z0-9_-]{1,500}$/.test(verifyJobName(job)), '--job', 'is too long for the verify job name');
+
+  const channel = blank(flags.alertChannel);
+  const rawLag = blank(flags.lagAlertMinutes);
+  if (channel !== undefined && !ALERT_CHANNEL_PATTERN.test(channel)) {
+    problems.push('--alert-channel: must be a notification channel as projects/PROJECT/notificationChannels/ID (gcloud beta monitoring channels list shows them)');
+  } else if (channel !== undefined && project !== '' && channel.split('/')[1] !== project) {
+    problems.push(`--alert-channel: must be a channel of --project ${project}: alert policies notify channels of their own project`);
+  }
+  if (rawLag !== undefined && channel === undefined) problems.push('--lag-alert-minutes: only with --alert-channel (it sets the lag alert)');
+  const lagMinutes = rawLag === undefined ? DEFAULT_LAG_ALERT_MINUTES : Number(rawLag);
+  if (rawLag !== undefined && (!/^\d+$/.test(rawLag) || lagMinutes < 1 || lagMinutes > 525_600)) {
+    problems.push(`--lag-alert-minutes: "${rawLag}" must be a whole number of minutes from 1 to 525600`);
+  }
+  const alerts = channel === undefined ? undefined : { channel, lagMinutes };
+
   if (problems.length) throw new ConfigError(problems);
   return {
     project,
@@ -198,6 +221,8 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
     apiHost,
     skeySha256: blank(skey) === undefined ? undefined : secretDigest(skey ?? ''),
     guideCollector,
+    verifyDaily,
+    alerts,
   };
 }
 
@@ -246,6 +271,20 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--api-host <host>', 'API hostname, api-xxxxxxxx.duosecurity.com (env DUO_API_HOST)'))
     .addOption(new Option('--pause-guide-job', "when Google's guide collector is scheduled: pause its job as the first step (resume undoes it)"))
     .addOption(new Option('--keep-guide-collector', "deploy although Google's guide collector is scheduled (e.g. it reads another Duo account)"))
+    .addOption(
+      new Option(
+        '--verify-daily',
+        `also schedule the job <job>${VERIFY_JOB_SUFFIX} (${VERIFY_SCHEDULE}, ${TIME_ZONE}): the function verifies yesterday's stored logs against Duo, one verify.finished log line per stream`,
+      ),
+    )
+    .addOption(new Option('--verify-repair', 'with --verify-daily: the daily verify also repairs what it finds missing'))
+    .addOption(
+      new Option(
+        '--alert-channel <channel>',
+        'projects/PROJECT/notificationChannels/ID: create log-based metrics (failed runs, verify gaps, lag) and alert policies notifying it (needs gcloud alpha)',
+      ),
+    )
+    .addOption(new Option('--lag-alert-minutes <n>', `with --alert-channel: alert when a stream's checkpoint is more than n minutes behind (default ${DEFAULT_LAG_ALERT_MINUTES})`))
     .addOption(new Option('--stage-dir <dir>', 'empty folder to stage the function source in (default: a new temporary folder)'))
     .addOption(new Option('--stage-only', 'only stage the function source (for Terraform: zip that folder) and print where; no gcloud'))
     .addOption(new Option('--gcloud <path>', 'the gcloud to run (default: gcloud on PATH)'))

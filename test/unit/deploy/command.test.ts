@@ -39,6 +39,8 @@ describe('resolveDeployInput', () => {
       apiHost: 'api-1a2b3c4d.duosecurity.com',
       skeySha256: undefined,
       guideCollector: 'stop',
+      verifyDaily: undefined,
+      alerts: undefined,
     });
     const named = resolveDeployInput({ ...FLAGS, name: 'duo-eu', prefix: '/logs/duo/' }, { ...ENV, DUO_SKEY: ' k \n' });
     expect(named).toMatchObject({ functionName: 'duo-eu', serviceAccountName: 'duo-telephony-collector-sa', topic: 'duo-eu-trigger', job: 'duo-eu', prefix: 'logs/duo', skeySha256: secretDigest('k') });
@@ -104,6 +106,28 @@ describe('resolveDeployInput', () => {
     expect(problems({ ...FLAGS, schedule: '@hourly' }, ENV)).toEqual([expect.stringContaining('5-field unix cron')]);
     expect(problems({ ...FLAGS, secopsServiceAccount: 'me@example.com' }, ENV)).toEqual([expect.stringContaining('--secops-service-account')]);
     expect(problems(FLAGS, { ...ENV, DUO_SKEY: '   ' })).toEqual(['DUO_SKEY: is only white space']);
+  });
+});
+
+describe('--verify-daily and --alert-channel', () => {
+  const CHANNEL = 'projects/acme-prod/notificationChannels/1234567890';
+
+  it('are off by default; --verify-repair makes the daily verify repair; the lag threshold defaults to 120 minutes', () => {
+    expect(resolveDeployInput(FLAGS, ENV)).toMatchObject({ verifyDaily: undefined, alerts: undefined });
+    expect(resolveDeployInput({ ...FLAGS, verifyDaily: true }, ENV).verifyDaily).toEqual({ repair: false });
+    expect(resolveDeployInput({ ...FLAGS, verifyDaily: true, verifyRepair: true }, ENV).verifyDaily).toEqual({ repair: true });
+    expect(resolveDeployInput({ ...FLAGS, alertChannel: CHANNEL }, ENV).alerts).toEqual({ channel: CHANNEL, lagMinutes: 120 });
+    expect(resolveDeployInput({ ...FLAGS, alertChannel: CHANNEL, lagAlertMinutes: '45' }, ENV).alerts).toEqual({ channel: CHANNEL, lagMinutes: 45 });
+  });
+
+  it('refuses what cannot work, one line each', () => {
+    expect(problems({ ...FLAGS, verifyRepair: true }, ENV)).toEqual([expect.stringContaining('--verify-repair: only with --verify-daily')]);
+    expect(problems({ ...FLAGS, lagAlertMinutes: '60' }, ENV)).toEqual([expect.stringContaining('--lag-alert-minutes: only with --alert-channel')]);
+    expect(problems({ ...FLAGS, alertChannel: 'my-email-channel' }, ENV)).toEqual([expect.stringContaining('--alert-channel: must be a notification channel as projects/PROJECT/notificationChannels/ID')]);
+    expect(problems({ ...FLAGS, alertChannel: 'projects/other-project/notificationChannels/1' }, ENV)).toEqual([expect.stringContaining('must be a channel of --project acme-prod')]);
+    for (const bad of ['0', '1.5', 'two', '-3']) {
+      expect(problems({ ...FLAGS, alertChannel: CHANNEL, lagAlertMinutes: bad }, ENV), bad).toEqual([expect.stringContaining('--lag-alert-minutes:')]);
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import {
   type ProbeResult,
 } from '../../../src/deploy/observe.js';
 import { REQUIRED_APIS, type ProbeKey } from '../../../src/deploy/plan.js';
+import { MONITORING_APIS } from '../../../src/deploy/monitoring.js';
 import { deploySettings } from '../../support/deploy-settings.js';
 
 const s = deploySettings({
@@ -103,16 +104,17 @@ describe('parsers', () => {
   });
 });
 
+/** A runner over a fixed table of answers that records which probes ran. */
+function runner(answers: Partial<Record<ProbeKey, unknown>>) {
+  const ran: ProbeKey[] = [];
+  const run = async (key: ProbeKey): Promise<ProbeResult> => {
+    ran.push(key);
+    return key in answers ? { found: true, json: answers[key] } : { found: false };
+  };
+  return { run, ran };
+}
+
 describe('observe', () => {
-  /** A runner over a fixed table of answers that records which probes ran. */
-  function runner(answers: Partial<Record<ProbeKey, unknown>>) {
-    const ran: ProbeKey[] = [];
-    const run = async (key: ProbeKey): Promise<ProbeResult> => {
-      ran.push(key);
-      return key in answers ? { found: true, json: answers[key] } : { found: false };
-    };
-    return { run, ran };
-  }
 
   it('skips the probes of disabled APIs and of policies of missing resources', async () => {
     const r = runner({ apis: [{ config: { name: 'storage.googleapis.com' } }] });
@@ -177,5 +179,38 @@ describe('observe', () => {
 
   it('a project that cannot be read is a configuration problem', async () => {
     await expect(observe(s, runner({}).run)).rejects.toThrow(/--project: acme-prod was not found/);
+  });
+});
+
+describe('observe: what --verify-daily and --alert-channel add', () => {
+  const apis = [...REQUIRED_APIS, ...MONITORING_APIS].map((name) => ({ config: { name } }));
+  const answers = {
+    apis,
+    verifyJob: { schedule: '30 3 * * *', timeZone: 'Etc/UTC', pubsubTarget: { topicName: 'projects/acme-prod/topics/t', data: Buffer.from('{"verify":"yesterday","repair":false}').toString('base64') }, state: 'ENABLED' },
+    metricLag: { name: 'duo_secops_lag_ms', filter: 'f', valueExtractor: 'EXTRACT(jsonPayload.lagMs)', labelExtractors: { stream: 'EXTRACT(jsonPayload.stream)' }, metricDescriptor: { valueType: 'DISTRIBUTION' } },
+    policies: [{ name: 'projects/acme-prod/alertPolicies/1', displayName: 'x', userLabels: { 'duo-secops-alert': 'lag' } }, { displayName: 'no name' }],
+  };
+
+  it('reads none of it without the flags', async () => {
+    const r = runner(answers);
+    const o = await observe(s, r.run);
+    expect(r.ran).not.toContain('verifyJob');
+    expect(r.ran.filter((k) => k.startsWith('metric') || k === 'policies')).toEqual([]);
+    expect(o).toMatchObject({ verifyJob: { exists: false }, metrics: {}, policies: [] });
+  });
+
+  it('reads the verify job with --verify-daily, the metrics and the policies with --alert-channel', async () => {
+    const r = runner(answers);
+    const o = await observe({ ...s, verifyDaily: { repair: false }, alerts: { channel: 'projects/acme-prod/notificationChannels/1', lagMinutes: 120 } }, r.run);
+    expect(r.ran).toEqual(expect.arrayContaining(['verifyJob', 'metricRunFailed', 'metricVerifyGaps', 'metricLag', 'policies']));
+    expect(o.verifyJob).toMatchObject({ exists: true, schedule: '30 3 * * *', body: '{"verify":"yesterday","repair":false}' });
+    expect(o.metrics).toEqual({ duo_secops_lag_ms: { filter: 'f', valueExtractor: 'EXTRACT(jsonPayload.lagMs)', labelExtractors: { stream: 'EXTRACT(jsonPayload.stream)' }, valueType: 'DISTRIBUTION' } });
+    expect(o.policies).toEqual([{ name: 'projects/acme-prod/alertPolicies/1', displayName: 'x', userLabels: { 'duo-secops-alert': 'lag' } }]);
+  });
+
+  it("never takes its own verify job, publishing to the guide's topic, for the guide's job", async () => {
+    const own = { ...s, topic: 'duo-telephony-trigger', verifyDaily: { repair: false } };
+    const jobs = [{ name: `projects/acme-prod/locations/europe-west1/jobs/${s.job}-verify`, state: 'ENABLED', pubsubTarget: { topicName: 'projects/acme-prod/topics/duo-telephony-trigger' } }];
+    expect((await observe(own, runner({ apis, guideJobs: jobs }).run)).guide.jobs).toEqual([]);
   });
 });

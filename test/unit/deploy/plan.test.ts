@@ -13,6 +13,7 @@ import {
   planDeploy,
   planNotes,
   REQUIRED_APIS,
+  requiredApis,
   SECOPS_BUCKET_ROLE,
   SECRET_ACCESSOR_ROLE,
   serviceAccountEmail,
@@ -24,6 +25,7 @@ import {
 } from '../../../src/deploy/plan.js';
 import { NO_GUIDE } from '../../../src/deploy/guide.js';
 import { parseEnvVarsFlag } from '../../../src/deploy/feeds.js';
+import { alertPolicies, logMetrics, parseMetric, VERIFY_SCHEDULE, verifyMessageBody, type AlertPolicy, type LogMetricConfig } from '../../../src/deploy/monitoring.js';
 import { DEFAULT_STREAM_PREFIXES, deploySettings, TEST_SKEY } from '../../support/deploy-settings.js';
 
 const SKEY = TEST_SKEY;
@@ -33,7 +35,7 @@ const settings = deploySettings;
 function deployed(s: DeploySettings): Observed {
   const member = `serviceAccount:${serviceAccountEmail(s)}`;
   return {
-    enabledApis: [...REQUIRED_APIS, 'logging.googleapis.com'],
+    enabledApis: [...REQUIRED_APIS, 'logging.googleapis.com', ...(s.alerts ? ['monitoring.googleapis.com'] : [])],
     regions: ['europe-west1', 'us-central1'],
     bucket: {
       exists: true,
@@ -66,6 +68,13 @@ function deployed(s: DeploySettings): Observed {
       invokerPolicy: { [INVOKER_ROLE]: [member] },
     },
     job: { exists: true, schedule: s.schedule, timeZone: s.timeZone, topicName: topicName(s), body: '{}', state: 'ENABLED' },
+    verifyJob: s.verifyDaily
+      ? { exists: true, schedule: VERIFY_SCHEDULE, timeZone: s.timeZone, topicName: topicName(s), body: verifyMessageBody(s.verifyDaily.repair), state: 'ENABLED' }
+      : { exists: false },
+    metrics: s.alerts ? Object.fromEntries(Object.entries(logMetrics(s.functionName)).map(([k, m]) => [k, parseMetric(JSON.parse(JSON.stringify(m)))])) : {},
+    policies: s.alerts
+      ? Object.values(alertPolicies(s.functionName, s.alerts.channel, s.alerts.lagMinutes)).map((p, i) => ({ name: `projects/${s.project}/alertPolicies/${i + 100}`, displayName: p.displayName, userLabels: p.userLabels }))
+      : [],
     guide: NO_GUIDE,
   };
 }
@@ -340,5 +349,117 @@ describe('plan details', () => {
     expect(memoryBytes('0.5Gi')).toBe(536870912);
     expect(memoryBytes('512M')).toBe(512e6);
     expect(memoryBytes('lots')).toBeUndefined();
+  });
+});
+
+describe('--verify-daily and --alert-channel', () => {
+  const CHANNEL = 'projects/acme-prod/notificationChannels/123';
+  const withAll = (over: Partial<DeploySettings> = {}): DeploySettings => settings({ verifyDaily: { repair: false }, alerts: { channel: CHANNEL, lagMinutes: 120 }, ...over });
+  const policyOf = (step: { argv: string[] }): AlertPolicy => JSON.parse(step.argv.find((a) => a.startsWith('--policy='))!.slice('--policy='.length)) as AlertPolicy;
+
+  it('adds nothing without the flags: no verify job, no metric, no policy, no Logging or Monitoring API', () => {
+    const steps = planDeploy(settings(), EMPTY_PROJECT);
+    expect(steps.some((x) => ['verify-job', 'log-metric', 'alert-policy'].includes(x.id))).toBe(false);
+    expect(JSON.stringify(steps)).not.toMatch(/logging|monitoring|-verify|"verify"/);
+    expect(requiredApis(settings())).toEqual([...REQUIRED_APIS]);
+  });
+
+  it('--verify-daily: a second job on the same topic, 30 3 * * * UTC, asking to verify yesterday without repair', () => {
+    const steps = planDeploy(settings({ verifyDaily: { repair: false } }), EMPTY_PROJECT);
+    const ids = steps.map((x) => x.id);
+    expect(ids.indexOf('verify-job')).toBe(ids.indexOf('job') + 1);
+    expect(steps.find((x) => x.id === 'verify-job')!.argv).toEqual([
+      'scheduler',
+      'jobs',
+      'create',
+      'pubsub',
+      'duo-secops-collector-verify',
+      '--project=acme-prod',
+      '--location=europe-west1',
+      '--schedule=30 3 * * *',
+      '--time-zone=Etc/UTC',
+      '--topic=duo-secops-collector-trigger',
+      '--message-body={"verify":"yesterday","repair":false}',
+      '--quiet',
+    ]);
+    const repair = planDeploy(settings({ verifyDaily: { repair: true }, job: 'other-job' }), EMPTY_PROJECT).find((x) => x.id === 'verify-job')!;
+    expect(repair.argv).toContain('--message-body={"verify":"yesterday","repair":true}');
+    expect(repair.argv).toContain('other-job-verify');
+    expect(repair.description).toContain('and repair it');
+  });
+
+  it('--verify-daily: created once; a changed --verify-repair or topic updates only that job', () => {
+    const s = settings({ verifyDaily: { repair: false } });
+    expect(planDeploy(s, deployed(s))).toEqual([]);
+    const steps = planDeploy(settings({ verifyDaily: { repair: true } }), deployed(s));
+    expect(steps.map((x) => x.id)).toEqual(['verify-job']);
+    expect(steps[0]!.argv.slice(0, 5)).toEqual(['scheduler', 'jobs', 'update', 'pubsub', 'duo-secops-collector-verify']);
+    expect(steps[0]!.description).toBe('update the Cloud Scheduler job duo-secops-collector-verify: message body -> {"verify":"yesterday","repair":true}');
+  });
+
+  it('--alert-channel: enables Logging and Monitoring, then three metrics and three policies, after everything else', () => {
+    const steps = planDeploy(withAll(), EMPTY_PROJECT);
+    expect(steps[0]!.argv).toEqual(expect.arrayContaining(['logging.googleapis.com', 'monitoring.googleapis.com']));
+    expect(steps.map((x) => x.id).slice(-8)).toEqual(['verify-job', 'bucket-secops-role', 'log-metric', 'log-metric', 'log-metric', 'alert-policy', 'alert-policy', 'alert-policy']);
+    const metrics = steps.filter((x) => x.id === 'log-metric');
+    expect(metrics.map((m) => m.argv)).toEqual(
+      ['duo_secops_run_failed', 'duo_secops_verify_gaps', 'duo_secops_lag_ms'].map((n) => ['logging', 'metrics', 'create', n, '--project=acme-prod', '--config-from-file=-', '--quiet']),
+    );
+    const configs = metrics.map((m) => JSON.parse(m.input!) as LogMetricConfig);
+    const base = 'resource.type="cloud_run_revision" AND resource.labels.service_name="duo-secops-collector"';
+    expect(configs.map((c) => c.filter)).toEqual([
+      `${base} AND jsonPayload.event="function.failed"`,
+      `${base} AND jsonPayload.event="verify.finished" AND jsonPayload.clean=false`,
+      `${base} AND jsonPayload.event="run.finished"`,
+    ]);
+    expect(configs.map((c) => c.metricDescriptor.valueType)).toEqual(['INT64', 'INT64', 'DISTRIBUTION']);
+    expect(configs[1]!.labelExtractors).toEqual({ stream: 'EXTRACT(jsonPayload.stream)' });
+    expect(configs[2]).toMatchObject({ valueExtractor: 'EXTRACT(jsonPayload.lagMs)', labelExtractors: { stream: 'EXTRACT(jsonPayload.stream)' } });
+    expect(configs[0]!.labelExtractors).toBeUndefined();
+
+    const policies = steps.filter((x) => x.id === 'alert-policy');
+    for (const p of policies) expect(p.argv.slice(0, 5)).toEqual(['alpha', 'monitoring', 'policies', 'create', '--project=acme-prod']);
+    const bodies = policies.map(policyOf);
+    expect(bodies.map((b) => b.notificationChannels)).toEqual([[CHANNEL], [CHANNEL], [CHANNEL]]);
+    expect(bodies.map((b) => b.conditions[0]!.conditionThreshold.filter)).toEqual(
+      ['duo_secops_run_failed', 'duo_secops_verify_gaps', 'duo_secops_lag_ms'].map((n) => `resource.type="cloud_run_revision" AND metric.type="logging.googleapis.com/user/${n}"`),
+    );
+    expect(bodies.map((b) => b.conditions[0]!.conditionThreshold.thresholdValue)).toEqual([0, 0, 120 * 60_000]);
+    expect(bodies[0]!.conditions[0]!.conditionThreshold.aggregations[0]).toMatchObject({ alignmentPeriod: '600s', perSeriesAligner: 'ALIGN_SUM' });
+    expect(bodies.map((b) => b.displayName)).toEqual([
+      'duo-secops duo-secops-collector: a run failed',
+      'duo-secops duo-secops-collector: verify found gaps',
+      'duo-secops duo-secops-collector: collection lags behind',
+    ]);
+  });
+
+  it('--lag-alert-minutes sets the lag threshold, in ms', () => {
+    const lag = planDeploy(withAll({ alerts: { channel: CHANNEL, lagMinutes: 45 } }), EMPTY_PROJECT).filter((x) => x.id === 'alert-policy').map(policyOf)[2]!;
+    expect(lag.conditions[0]!.conditionThreshold).toMatchObject({ comparison: 'COMPARISON_GT', thresholdValue: 2_700_000 });
+    expect(lag.conditions[0]!.displayName).toBe('lag above 45 minutes');
+  });
+
+  it('--alert-channel: nothing to do a second time; a new threshold or channel updates the policies in place; a changed metric is updated', () => {
+    const s = withAll();
+    const o = deployed(s);
+    expect(planDeploy(s, o)).toEqual([]);
+    const lag = planDeploy(withAll({ alerts: { channel: CHANNEL, lagMinutes: 60 } }), o);
+    expect(lag.map((x) => x.id)).toEqual(['alert-policy']);
+    expect(lag[0]!.argv.slice(0, 6)).toEqual(['alpha', 'monitoring', 'policies', 'update', 'projects/acme-prod/alertPolicies/102', '--project=acme-prod']);
+    expect(policyOf(lag[0]!).conditions[0]!.conditionThreshold.thresholdValue).toBe(3_600_000);
+    const channel = planDeploy(withAll({ alerts: { channel: 'projects/acme-prod/notificationChannels/9', lagMinutes: 120 } }), o);
+    expect(channel.map((x) => x.argv[3])).toEqual(['update', 'update', 'update']);
+    const drifted: Observed = { ...o, metrics: { ...o.metrics, duo_secops_lag_ms: { ...o.metrics.duo_secops_lag_ms!, valueExtractor: 'EXTRACT(jsonPayload.lag)' } } };
+    const metric = planDeploy(s, drifted);
+    expect(metric.map((x) => [x.id, x.argv[2], x.argv[3]])).toEqual([['log-metric', 'update', 'duo_secops_lag_ms']]);
+    expect(metric[0]!.description).toBe('update the log-based metric duo_secops_lag_ms: value extractor');
+  });
+
+  it("finds its policies by display name, and ignores other deployments' and other people's", () => {
+    const s = withAll();
+    const o = deployed(s);
+    const other = deployed(withAll({ functionName: 'duo-eu' }));
+    const steps = planDeploy(s, { ...o, policies: other.policies });
+    expect(steps.map((x) => `${x.id} ${x.argv[3]}`)).toEqual(['alert-policy create', 'alert-policy create', 'alert-policy create']);
   });
 });
