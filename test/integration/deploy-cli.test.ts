@@ -405,6 +405,38 @@ describe('deploy --verify-daily and --alert-channel', () => {
       fake = saved;
     }
   });
+
+  it('a real run creates the three metrics and the three policies once; a new threshold updates only the lag policy', async () => {
+    const saved = fake;
+    fake = await installFakeGcloud(join(dir, 'alerts-real'), emptyProject(PROJECT));
+    try {
+      const first = await deploy([...BASE_ARGS, '--alert-channel', CHANNEL], { DUO_SKEY: SKEY });
+      expect(first.code, first.stderr).toBe(0);
+      const state = await fake.state();
+      const metrics = state.metrics ?? {};
+      expect(Object.keys(metrics).sort()).toEqual(['duo_secops_lag_ms', 'duo_secops_run_failed', 'duo_secops_verify_gaps']);
+      expect(metrics['duo_secops_verify_gaps']!.filter).toContain('jsonPayload.event="verify.finished" AND jsonPayload.clean=false');
+      expect(metrics['duo_secops_lag_ms']!.valueExtractor).toBe('EXTRACT(jsonPayload.lagMs)');
+      const policies = Object.values(state.alertPolicies ?? {});
+      expect(policies).toHaveLength(3);
+      for (const p of policies) expect(p.notificationChannels).toEqual([CHANNEL]);
+
+      await fake.clearLog();
+      const again = await deploy([...BASE_ARGS, '--alert-channel', CHANNEL], {});
+      expect(again.code, again.stderr).toBe(0);
+      expect(await mutatingCalls()).toEqual([]);
+
+      await fake.clearLog();
+      const threshold = await deploy([...BASE_ARGS, '--alert-channel', CHANNEL, '--lag-alert-minutes', '30'], {});
+      expect(threshold.code, threshold.stderr).toBe(0);
+      const changed = await mutatingCalls();
+      expect(changed).toHaveLength(1);
+      expect(changed[0]).toMatch(/^gcloud alpha monitoring policies update projects\/[^ ]+\/alertPolicies\/\d+ /);
+      expect(Object.values((await fake.state()).alertPolicies ?? {})).toHaveLength(3);
+    } finally {
+      fake = saved;
+    }
+  });
 });
 
 describe('deploy refuses clearly', () => {

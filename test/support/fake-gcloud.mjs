@@ -41,7 +41,7 @@ function readStdin() {
     return Buffer.alloc(0);
   }
 }
-const stdin = flags['data-file'] === '-' ? readStdin() : Buffer.alloc(0);
+const stdin = flags['data-file'] === '-' || flags['config-from-file'] === '-' ? readStdin() : Buffer.alloc(0);
 appendFileSync(logPath, `${JSON.stringify({ argv, mutating, stdinBytes: stdin.length })}\n`);
 
 const state = JSON.parse(readFileSync(statePath, 'utf8'));
@@ -70,8 +70,11 @@ const API_OF = {
   functions: 'cloudfunctions.googleapis.com',
   run: 'run.googleapis.com',
   scheduler: 'cloudscheduler.googleapis.com',
+  logging: 'logging.googleapis.com',
+  monitoring: 'monitoring.googleapis.com',
 };
-const api = API_OF[positional[0]];
+// `gcloud alpha monitoring …`: the API is the command group's, after the release track.
+const api = API_OF[positional[0] === 'alpha' || positional[0] === 'beta' ? positional[1] : positional[0]];
 if (api && !state.apis.includes(api)) {
   fail(`PERMISSION_DENIED: ${api} has not been used in project ${state.project} before or it is disabled. reason: SERVICE_DISABLED`);
 }
@@ -310,6 +313,56 @@ if (group === 'scheduler' && sub === 'jobs') {
   }
   if (verb === 'update') {
     state.jobs[jobName] = { ...job, ...body(), state: job.state };
+    save();
+    ok();
+  }
+}
+
+// Log-based metrics: the configuration comes on stdin (--config-from-file=-), as the Logging API takes it.
+if (group === 'logging' && sub === 'metrics') {
+  state.metrics ??= {};
+  const metricName = rest[0];
+  const metric = state.metrics[metricName];
+  if (verb === 'describe') {
+    if (!metric) fail(`NOT_FOUND: Metric ${metricName} does not exist.`);
+    ok({ name: metricName, ...metric });
+  }
+  if (verb === 'create' || verb === 'update') {
+    if (flags['config-from-file'] !== '-') fail('fake gcloud: a metric comes as --config-from-file=-', 2);
+    if (verb === 'create' && metric) fail(`ALREADY_EXISTS: Metric ${metricName} already exists.`);
+    if (verb === 'update' && !metric) fail(`NOT_FOUND: Metric ${metricName} does not exist.`);
+    let config;
+    try {
+      config = JSON.parse(stdin.toString('utf8'));
+    } catch {
+      fail('INVALID_ARGUMENT: the metric configuration is not JSON');
+    }
+    if (typeof config.filter !== 'string' || config.filter === '') fail('INVALID_ARGUMENT: a metric needs a filter');
+    state.metrics[metricName] = config;
+    save();
+    ok();
+  }
+}
+
+// Alert policies (alpha track): created from --policy=<JSON>, found by listing.
+if (group === 'alpha' && sub === 'monitoring' && verb === 'policies') {
+  state.alertPolicies ??= {};
+  const [action, target] = rest;
+  if (action === 'list') ok(Object.values(state.alertPolicies));
+  if (action === 'create' || action === 'update') {
+    let policy;
+    try {
+      policy = JSON.parse(flags.policy);
+    } catch {
+      fail('INVALID_ARGUMENT: --policy is not JSON');
+    }
+    if (!Array.isArray(policy.conditions) || policy.conditions.length === 0) fail('INVALID_ARGUMENT: a policy needs conditions');
+    for (const channel of policy.notificationChannels ?? []) {
+      if (!String(channel).startsWith(`projects/${state.project}/notificationChannels/`)) fail(`INVALID_ARGUMENT: channel ${channel} is not in project ${state.project}`);
+    }
+    if (action === 'update' && !state.alertPolicies[target]) fail(`NOT_FOUND: policy ${target}`);
+    const policyName = action === 'update' ? target : `projects/${state.project}/alertPolicies/${Object.keys(state.alertPolicies).length + 1}`;
+    state.alertPolicies[policyName] = { ...policy, name: policyName };
     save();
     ok();
   }

@@ -11,6 +11,10 @@ export const FAKE_GCLOUD_SCRIPT = fileURLToPath(new URL('./fake-gcloud.mjs', imp
 export interface FakeProjectState {
   project: string;
   apis: string[];
+  /** Log-based metrics by name, as their configuration came on stdin (made on the first create). */
+  metrics?: Record<string, { filter: string; valueExtractor?: string; [field: string]: unknown }>;
+  /** Alert policies by resource name, as `--policy` gave them (made on the first create). */
+  alertPolicies?: Record<string, { displayName: string; notificationChannels: string[]; [field: string]: unknown }>;
   buckets: Record<string, { location: string; uniform: boolean; policy: Record<string, string[]> }>;
   serviceAccounts: Record<string, { displayName?: string }>;
   /** Versions as base64, oldest first. */
