@@ -217,3 +217,29 @@ describe('verify of a burst larger than a slice holds', () => {
     }
   }, 60_000);
 });
+
+describe('verify of the administrator log: no id, identical events, compared as a multiset', () => {
+  it('holds each copy once after a collection; a copied object is reported doubled, copy for copy', async () => {
+    const admin = await startSimulator({ logs: { administrator: { events: 300, seed: 8, fromMs: X, toMs: X + 2 * H, identicalRate: 0.2 } } });
+    const store = await localStore();
+    try {
+      const env = { ...duoEnvOf(admin), ...store.env, DUO_LOGS: 'administrator', DELAY_SECONDS: '1', LOOKBACK_HOURS: '6', REQUESTS_PER_MINUTE: '1000000' };
+      expect((await runCli(['collect'], env)).code).toBe(0);
+      const range = ['--from', new Date(X).toISOString(), '--to', new Date(X + 2 * H).toISOString(), '--json'];
+      const clean = await runCli(['verify', ...range], env);
+      expect(clean.code, clean.stderr).toBe(0);
+      expect(JSON.parse(clean.stdout)).toMatchObject({ stream: 'administrator', duo: 300, stored: 300, missing: 0, doubled: 0, unknown: 0 });
+
+      const dir = store.env['OUTPUT_DIR']!;
+      const page = (await readdir(join(dir, 'duo-administrator'), { recursive: true, withFileTypes: true })).find((e) => e.isFile())!;
+      const text = await readFile(join(page.parentPath, page.name), 'utf8');
+      await writeFile(join(page.parentPath, 'copy.json'), text);
+      const doubled = await runCli(['verify', ...range], env);
+      expect(doubled.code).toBe(1);
+      expect(JSON.parse(doubled.stdout)).toMatchObject({ duo: 300, missing: 0, doubled: text.split('\n').filter((l) => l !== '').length, unknown: 0 });
+    } finally {
+      await store.close();
+      await admin.close();
+    }
+  }, 60_000);
+});
