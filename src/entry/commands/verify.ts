@@ -137,8 +137,9 @@ export function notesOf(r: VerifyJson): string[] {
   return notes;
 }
 
-function progressText(stream: StreamName, p: VerifyProgress, startedMs: number): string {
+/** The status line on a terminal: how far through the range, where, what was counted, for how long. */
+export function progressText(stream: StreamName, p: VerifyProgress, startedMs: number, nowMs = Date.now()): string {
   const share = p.toMs > p.fromMs ? (p.positionMs - p.fromMs) / (p.toMs - p.fromMs) : 1;
-  const seconds = Math.round((Date.now() - startedMs) / 1000);
+  const seconds = Math.round((nowMs - startedMs) / 1000);
   return `verify ${stream}: ${Math.floor(share * 100)}% · ${new Date(p.positionMs).toISOString().slice(0, 16)}Z · duo ${p.duo.toLocaleString('en-US')} · stored ${p.stored.toLocaleString('en-US')} · ${seconds}s`;
 }
