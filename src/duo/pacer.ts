@@ -82,8 +82,10 @@ interface Lane {
   lastStart: number;
   /** No start before this (set by a 429). */
   notBefore: number;
-  started: boolean;
 }
+
+/** Whether a lane has sent anything yet. */
+const hasStarted = (lane: Lane): boolean => lane.lastStart !== Number.NEGATIVE_INFINITY;
 
 export function createPacer(opts: PacerOptions): Pacer {
   const now = opts.now ?? (() => performance.now());
@@ -96,7 +98,7 @@ export function createPacer(opts: PacerOptions): Pacer {
   const starts: Array<{ path: string; at: number }> = [];
 
   function newLane(o: RateOptions, learned?: LearnedRate): Lane {
-    return { state: startState(o, learned), lastStart: Number.NEGATIVE_INFINITY, notBefore: Number.NEGATIVE_INFINITY, started: false };
+    return { state: startState(o, learned), lastStart: Number.NEGATIVE_INFINITY, notBefore: Number.NEGATIVE_INFINITY };
   }
 
   function laneOf(path: string): Lane {
@@ -145,12 +147,10 @@ export function createPacer(opts: PacerOptions): Pacer {
           await opts.sleep(at - t, signal);
           continue;
         }
-        const onPace = !lane.started || t - laneAt <= intervalMs(lane.state) / 2;
+        const onPace = !hasStarted(lane) || t - laneAt <= intervalMs(lane.state) / 2;
         const ticket: Ticket = { path, integrationBound: integrationAt > laneAt && t - integrationAt <= intervalMs(integration.state) / 2, onPace };
         lane.lastStart = t;
-        lane.started = true;
         integration.lastStart = t;
-        integration.started = true;
         starts.push({ path, at: t });
         if (starts.length > STARTS) starts.shift();
         return ticket;
@@ -185,8 +185,8 @@ export function createPacer(opts: PacerOptions): Pacer {
 
     seed(path, endpoint, learnedIntegration) {
       const lane = laneOf(path);
-      if (!lane.started && endpoint) lanes.set(path, newLane(endpointOpts, endpoint));
-      if (!integration.started && learnedIntegration) integration.state = startState(integrationOpts, learnedIntegration);
+      if (!hasStarted(lane) && endpoint) lanes.set(path, newLane(endpointOpts, endpoint));
+      if (!hasStarted(integration) && learnedIntegration) integration.state = startState(integrationOpts, learnedIntegration);
     },
   };
 }
