@@ -11,7 +11,6 @@ import { StorageError } from '../errors.js';
 export interface ListedObject {
   /** The name relative to the store's root, `/`-separated, as the sink reads it. */
   key: string;
-  size: number;
 }
 
 export type ObjectLister = (prefix: string, signal?: AbortSignal) => AsyncIterable<ListedObject>;
@@ -31,7 +30,7 @@ export function localLister(root: string): ObjectLister {
     for (const e of entries) {
       if (!e.isFile() || e.name.startsWith('.')) continue;
       const full = join(e.parentPath, e.name);
-      keys.push({ key: relative(root, full).split(sep).join('/'), size: 0 });
+      keys.push({ key: relative(root, full).split(sep).join('/') });
     }
     keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     yield* keys;
@@ -52,7 +51,7 @@ export function gcsLister(storage: Storage, bucket: string): ObjectLister {
         const denied = code === 401 || code === 403 || code === 404;
         throw new StorageError(denied ? 'STORAGE_DENIED' : 'STORAGE_UNAVAILABLE', `cannot list gs://${bucket}/${prefix}/: ${(err as Error).message}`, { cause: err });
       }
-      for (const f of files) yield { key: f.name, size: Number(f.metadata.size ?? 0) };
+      for (const f of files) yield { key: f.name };
       pageToken = next?.pageToken;
     } while (pageToken);
   };

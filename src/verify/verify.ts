@@ -133,10 +133,10 @@ async function compareRange(deps: VerifyDeps, o: VerifyOptions, repair: { includ
     if (c.missing.length > 0) {
       const found = await missingItems(deps, a, b, c.missing, o.signal);
       const windows = windowsOf(objects);
-      const deleted = found.filter(({ ms }) => inDeletedObject(ms, windows));
-      verdict.inDeleted += deleted.length;
+      const kept = found.filter(({ ms }) => !inDeletedObject(ms, windows));
+      verdict.inDeleted += found.length - kept.length;
       if (repair) {
-        const chosen = repair.includeDeleted ? found : found.filter(({ ms }) => !inDeletedObject(ms, windows));
+        const chosen = repair.includeDeleted ? found : kept;
         report.skippedDeleted += found.length - chosen.length;
         const written = await writeRepairs(deps, objects, windows, chosen, a, b, o.signal);
         report.written += chosen.length;
