@@ -8,6 +8,7 @@ import type { Config, StreamStore } from '../config.js';
 import type { Storage } from '@google-cloud/storage';
 import type { Sink } from '../sinks/types.js';
 import type { CheckpointStore } from '../checkpoint/types.js';
+import { parseStoredCheckpoint, type Checkpoint } from '../checkpoint/codec.js';
 import { runOnce, type RunProgress, type RunSettings } from './run.js';
 import { createTurns, runStreams, type CollectionSummary } from './run-streams.js';
 import { STREAMS, type StreamName } from '../duo/streams.js';
@@ -78,6 +79,20 @@ export async function createCheckpointStore(c: Config, store: StreamStore, stora
   }
   const { createLocalCheckpointStore } = await import('../checkpoint/local.js');
   return createLocalCheckpointStore({ path: join(c.outputDir, store.stateKey), ...(legacyKey ? { legacyPath: join(c.outputDir, legacyKey) } : {}) });
+}
+
+/**
+ * One stream's checkpoint as it stands, read only (`check` and `verify` look at it; runs go through the
+ * keeper), and where it is. Null when there is none yet.
+ */
+export async function loadCheckpoint(c: Config, store: StreamStore, storage?: Storage): Promise<{ checkpoint: Checkpoint | null; location: string }> {
+  const checkpoints = await createCheckpointStore(c, store, storage);
+  try {
+    const stored = await checkpoints.load();
+    return { checkpoint: stored ? parseStoredCheckpoint(stored) : null, location: checkpoints.location };
+  } finally {
+    await checkpoints.close?.();
+  }
 }
 
 /** The Duo client the configuration asks for (keys, host, pace, timeout); `overrides` for `check` and tests. */

@@ -6,9 +6,8 @@
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { duoClientFor, storageFor } from '../collect/deps.js';
-import { gcsLister, localLister } from './listing.js';
-import { isClean, verifyStore, type VerifyJson } from './run.js';
+import { duoClientFor } from '../collect/deps.js';
+import { isClean, storeAccessFor, verifyStore, type VerifyJson } from './run.js';
 
 const DAY_MS = 86_400_000;
 
@@ -29,10 +28,10 @@ export async function verifyYesterday(config: Config, logger: Logger, o: { repai
   const range = yesterdayOf(o.nowMs ?? Date.now());
   const client = await duoClientFor(config, logger);
   try {
-    const list = config.bucket ? gcsLister(await storageFor(config), config.bucket) : localLister(config.outputDir);
+    const access = await storeAccessFor(config);
     const results: VerifyJson[] = [];
     for (const store of config.stores) {
-      const r = await verifyStore({ config, store, client, list, range, repair: o.repair, includeDeleted: false, ...(o.signal ? { signal: o.signal } : {}) });
+      const r = await verifyStore({ config, store, client, access, range, repair: o.repair, includeDeleted: false, ...(o.signal ? { signal: o.signal } : {}) });
       const clean = isClean(r);
       const { ids, ...counts } = r;
       logger[clean ? 'info' : 'warn'](

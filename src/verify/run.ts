@@ -3,12 +3,24 @@
  * says is settled is compared (verify.ts); the rest of the range is left out and said so.
  */
 import type { Config, StreamStore } from '../config.js';
-import { createCheckpointStore, createStores } from '../collect/deps.js';
+import type { Storage } from '@google-cloud/storage';
+import { createStores, loadCheckpoint, storageFor } from '../collect/deps.js';
 import type { DuoClient } from '../duo/client.js';
 import { STREAMS, type StreamName } from '../duo/streams.js';
-import { parseStoredCheckpoint } from '../checkpoint/codec.js';
 import { verifyStream, type RepairReport, type Verdict, type VerifyProgress } from './verify.js';
-import type { ObjectLister } from './listing.js';
+import { gcsLister, localLister, type ObjectLister } from './listing.js';
+
+/** How verify reaches the store, built once for every stream: its listing and the storage client they share. */
+export interface StoreAccess {
+  list: ObjectLister;
+  storage?: Storage | undefined;
+}
+
+export async function storeAccessFor(config: Config): Promise<StoreAccess> {
+  if (!config.bucket) return { list: localLister(config.outputDir) };
+  const storage = await storageFor(config);
+  return { list: gcsLister(storage, config.bucket), storage };
+}
 
 /** One stream's result, as `--json` prints it. */
 export interface VerifyJson {
@@ -35,7 +47,7 @@ export interface VerifyStoreOptions {
   config: Config;
   store: StreamStore;
   client: DuoClient;
-  list: ObjectLister;
+  access: StoreAccess;
   range: { fromMs: number; toMs: number };
   repair: boolean;
   includeDeleted: boolean;
@@ -47,27 +59,24 @@ export async function verifyStore(o: VerifyStoreOptions): Promise<VerifyJson> {
   const { config, store } = o;
   const stream = STREAMS[store.stream];
   // Where the collector stands: what it has not closed yet is not compared.
-  const checkpoints = await createCheckpointStore(config, store);
-  const stored = await checkpoints.load();
-  await checkpoints.close?.();
-  const cp = stored ? parseStoredCheckpoint(stored) : null;
+  const { checkpoint: cp, location } = await loadCheckpoint(config, store, o.access.storage);
   o.client.seedRate(stream, cp?.learnedRate);
   const duoNowMs = Date.now() + (cp?.clockOffsetMs ?? 0);
   const limits: Array<{ atMs: number; reason: string }> = [{ atMs: duoNowMs - config.delaySeconds * 1000, reason: "newer than Duo's clock minus DELAY_SECONDS" }];
   if (cp) limits.push({ atMs: cp.open ? cp.open.mintimeMs : cp.nextMintimeMs, reason: cp.open ? 'inside the window the collector is still paging' : 'not collected yet' });
-  else limits.push({ atMs: o.range.fromMs, reason: `not collected yet (no checkpoint at ${checkpoints.location})` });
+  else limits.push({ atMs: o.range.fromMs, reason: `not collected yet (no checkpoint at ${location})` });
   const limit = limits.reduce((a, b) => (b.atMs < a.atMs ? b : a));
   const fromMs = o.range.fromMs;
   const toMs = Math.max(fromMs, Math.min(o.range.toMs, limit.atMs));
   const leftOut = toMs < o.range.toMs ? { from: new Date(toMs).toISOString(), to: new Date(o.range.toMs).toISOString(), reason: limit.reason } : null;
 
-  const stores = await createStores(config, store);
+  const stores = await createStores(config, store, o.access.storage ? { storage: o.access.storage } : {});
   try {
     const result = await verifyStream(
       {
         client: o.client,
         sink: stores.sink,
-        list: o.list,
+        list: o.access.list,
         stream,
         prefix: store.prefix,
         enrich: config.enrich ? { host: config.apiHost, eventtype: stream.eventtype } : null,

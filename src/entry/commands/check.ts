@@ -3,11 +3,10 @@ import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { loadConfig, type Config } from '../../config.js';
 import { createLogger } from '../../log.js';
-import { createCheckpointStore, duoClientFor } from '../../collect/deps.js';
+import { duoClientFor, loadCheckpoint } from '../../collect/deps.js';
 import type { DuoClient } from '../../duo/client.js';
 import { checkDuo, formatCheckReport, type PaceReport } from '../../duo/check.js';
 import { AUTO_CEILING_RPM } from '../../duo/pacer.js';
-import { parseStoredCheckpoint } from '../../checkpoint/codec.js';
 import { STREAMS } from '../../duo/streams.js';
 import { addSettingOptions, explicitFlags } from '../options.js';
 import { exitStatusHelp } from '../help.js';
@@ -20,13 +19,8 @@ async function paceOf(config: Config, client: DuoClient): Promise<PaceReport[]> 
   for (const store of config.stores) {
     const rateLimited = client.statsOf(STREAMS[store.stream]).rateLimited;
     try {
-      const checkpoints = await createCheckpointStore(config, store);
-      try {
-        const stored = await checkpoints.load();
-        out.push({ stream: store.stream, ceilingRpm, learnedRate: (stored ? parseStoredCheckpoint(stored).learnedRate : undefined) ?? null, rateLimited });
-      } finally {
-        await checkpoints.close?.();
-      }
+      const { checkpoint } = await loadCheckpoint(config, store);
+      out.push({ stream: store.stream, ceilingRpm, learnedRate: checkpoint?.learnedRate ?? null, rateLimited });
     } catch (err) {
       out.push({ stream: store.stream, ceilingRpm, learnedRate: null, unreadable: err instanceof Error ? err.message : String(err), rateLimited });
     }

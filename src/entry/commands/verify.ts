@@ -7,13 +7,12 @@ import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../log.js';
-import { duoClientFor, storageFor } from '../../collect/deps.js';
+import { duoClientFor } from '../../collect/deps.js';
 import { parseStreamList, type StreamName } from '../../duo/streams.js';
 import type { VerifyProgress } from '../../verify/verify.js';
-import { isClean, verifyStore, type VerifyJson } from '../../verify/run.js';
+import { isClean, storeAccessFor, verifyStore, type VerifyJson } from '../../verify/run.js';
 
 export type { VerifyJson } from '../../verify/run.js';
-import { gcsLister, localLister, type ObjectLister } from '../../verify/listing.js';
 import { ConfigError } from '../../errors.js';
 import { EXIT_STATUS } from '../../exit-codes.js';
 import { addSettingOptions, explicitFlags } from '../options.js';
@@ -84,14 +83,14 @@ export function register(program: Command, io: CliIo): void {
     const signals = onStopSignals(() => stop.abort());
     let clean = true;
     try {
-      const list: ObjectLister = config.bucket ? gcsLister(await storageFor(config), config.bucket) : localLister(config.outputDir);
+      const access = await storeAccessFor(config);
       for (const store of stores) {
         const startedMs = Date.now();
         const result = await verifyStore({
           config,
           store,
           client,
-          list,
+          access,
           range: { fromMs, toMs },
           repair: flags.repair ?? false,
           includeDeleted: flags.includeDeleted ?? false,
