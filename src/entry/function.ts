@@ -80,9 +80,10 @@ export async function handleEvent(event: CloudEvent<unknown>, env: NodeJS.Proces
   }
   try {
     // The daily job (`deploy --verify-daily`) sends `{"verify":"yesterday"}`; anything else collects.
-    const { verifyRequestOf, verifyYesterday } = await import('../verify/daily.js');
     const verify = verifyRequestOf(pubsubJson(event));
     if (verify) {
+      // Only a verify message loads verify: a collection's invocations carry none of it.
+      const { verifyYesterday } = await import('../verify/daily.js');
       const results = await verifyYesterday(w.config, w.logger, verify);
       w.logger.info({ event: 'function.verified', eventId: event.id, streams: results.length }, `verified ${results.length} stream${results.length === 1 ? '' : 's'}`);
       return;
@@ -97,6 +98,13 @@ export async function handleEvent(event: CloudEvent<unknown>, env: NodeJS.Proces
   } catch (err) {
     throw new InvocationError(err, event.id);
   }
+}
+
+/** The message that asks to verify yesterday (`{"verify":"yesterday","repair":…}`), or null: collect. */
+export function verifyRequestOf(message: unknown): { repair: boolean } | null {
+  if (typeof message !== 'object' || message === null) return null;
+  const m = message as { verify?: unknown; repair?: unknown };
+  return m.verify === 'yesterday' ? { repair: m.repair === true } : null;
 }
 
 /** The JSON a Pub/Sub CloudEvent carries (`data.message.data`, base64), or undefined. */

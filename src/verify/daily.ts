@@ -2,7 +2,7 @@
  * `verify` on a schedule: yesterday's UTC day, every selected stream, one structured log line each
  * (`verify.finished`: the counts and `clean`). The daemon runs it on VERIFY_SCHEDULE; the function runs
  * it on a Pub/Sub message `{"verify":"yesterday","repair":false}` (the job `deploy --verify-daily`
- * creates). A log-based metric on `clean=false` raises the alert.
+ * creates; function.ts reads it). A log-based metric on `clean=false` raises the alert.
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -15,13 +15,6 @@ const DAY_MS = 86_400_000;
 export function yesterdayOf(nowMs: number): { fromMs: number; toMs: number } {
   const toMs = Math.floor(nowMs / DAY_MS) * DAY_MS;
   return { fromMs: toMs - DAY_MS, toMs };
-}
-
-/** The message that asks the function to verify yesterday, or null when the message asks to collect. */
-export function verifyRequestOf(message: unknown): { repair: boolean } | null {
-  if (typeof message !== 'object' || message === null) return null;
-  const m = message as { verify?: unknown; repair?: unknown };
-  return m.verify === 'yesterday' ? { repair: m.repair === true } : null;
 }
 
 export async function verifyYesterday(config: Config, logger: Logger, o: { repair: boolean; nowMs?: number; signal?: AbortSignal }): Promise<VerifyJson[]> {
