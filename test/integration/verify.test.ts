@@ -12,7 +12,7 @@ import { startSimulator, generateDataset, type Simulator } from '../../src/simul
 import { createStorage } from '../../src/gcs/storage.js';
 import { parseObjectName } from '../../src/sinks/object-name.js';
 import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
-import { runCli } from '../support/cli.js';
+import { runCli, spawnCli } from '../support/cli.js';
 import { duoEnvOf } from '../support/duo-env.js';
 import type { VerifyJson } from '../../src/entry/commands/verify.js';
 
@@ -240,6 +240,29 @@ describe('verify of the administrator log: no id, identical events, compared as 
     } finally {
       await store.close();
       await admin.close();
+    }
+  }, 60_000);
+});
+
+describe('verify cut short', () => {
+  it('by SIGTERM while Duo stalls: exit 1, never the 0 of a clean verify, and it says nothing is proven', async () => {
+    const store = await localStore();
+    try {
+      const env = { ...duoEnvOf(sim), ...store.env, DELAY_SECONDS: '1', LOOKBACK_HOURS: '6', PAGE_LIMIT: '100', REQUESTS_PER_MINUTE: '100000' };
+      expect((await runCli(['collect'], env)).code).toBe(0);
+      sim.setFaults({ rateDelay: 1, delayMs: 30_000 });
+      const { child, done } = spawnCli(['verify', '--from', new Date(X).toISOString(), '--to', new Date(X + 3 * H).toISOString()], env);
+      // Stop once the first request to Duo is held back.
+      const before = sim.stats.requests;
+      while (sim.stats.requests === before) await new Promise((r) => setTimeout(r, 50));
+      child.kill('SIGTERM');
+      const r = await done;
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('verify stopped on SIGTERM before it finished: nothing is proven');
+    } finally {
+      sim.setFaults({});
+      await store.close();
     }
   }, 60_000);
 });

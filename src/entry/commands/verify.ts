@@ -13,7 +13,7 @@ import type { VerifyProgress } from '../../verify/verify.js';
 import { isClean, storeAccessFor, verifyStore, type VerifyJson } from '../../verify/run.js';
 
 export type { VerifyJson } from '../../verify/run.js';
-import { ConfigError } from '../../errors.js';
+import { AbortedError, ConfigError } from '../../errors.js';
 import { EXIT_STATUS } from '../../exit-codes.js';
 import { addSettingOptions, explicitFlags } from '../options.js';
 import { exitStatusHelp } from '../help.js';
@@ -55,7 +55,8 @@ export function register(program: Command, io: CliIo): void {
   cmd.addHelpText(
     'after',
     `\n${exitStatusHelp(['ok', 'failed', 'config', 'duoAccess', 'unavailable', 'interrupted'])}\n` +
-      'Exit 0: every stream holds each event of the range once; 1: something is missing, doubled or unknown.\n' +
+      'Exit 0: every stream holds each event of the range once; 1: something is missing, doubled or unknown, or\n' +
+      'SIGTERM stopped it before the end (Ctrl-C: 130).\n' +
       "The part of the range newer than Duo's clock minus DELAY_SECONDS, or not collected yet, is left out and said so.\n",
   );
   cmd.action(async (flags: Flags) => {
@@ -102,7 +103,13 @@ export function register(program: Command, io: CliIo): void {
         io.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${formatLine(result)}\n`);
         if (!flags.json) for (const note of notesOf(result)) io.stderr.write(`${note}\n`);
       }
-      io.setExitCode(signals.received ? signals.exitStatus : clean ? EXIT_STATUS.ok : EXIT_STATUS.failed);
+      io.setExitCode(clean ? EXIT_STATUS.ok : EXIT_STATUS.failed);
+    } catch (err) {
+      if (!(err instanceof AbortedError && signals.received)) throw err;
+      // A verify cut short proves nothing: never the status of a clean one.
+      status?.clear();
+      io.stderr.write(`verify stopped on ${signals.received} before it finished: nothing is proven for the stream it was comparing\n`);
+      io.setExitCode(signals.received === 'SIGINT' ? EXIT_STATUS.interrupted : EXIT_STATUS.failed);
     } finally {
       status?.clear();
       signals.dispose();
