@@ -185,6 +185,26 @@ const streamList = z
     return z.NEVER;
   });
 
+/** Duo account ids, comma-separated (`DA1234…,DA5678…`), repeats dropped. */
+const accountIds = z.string().transform((v, ctx): string[] => {
+  const ids = v.split(',').map((id) => id.trim()).filter((id) => id !== '');
+  const bad = ids.find((id) => !/^[A-Za-z0-9_-]{1,64}$/.test(id));
+  if (ids.length === 0 || bad !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `must be Duo account ids (letters and digits) separated by commas${bad !== undefined ? `; "${bad.slice(0, 64)}" is not one` : ''}` });
+    return z.NEVER;
+  }
+  return [...new Set(ids)];
+});
+
+/** `all`, or Duo account ids as `accountIds` reads them. */
+const accountSelection = z.string().transform((v, ctx): 'all' | string[] => {
+  if (v.trim().toLowerCase() === 'all') return 'all';
+  const r = accountIds.safeParse(v);
+  if (r.success) return r.data;
+  ctx.addIssue({ code: 'custom', message: `must be \`all\` or ${r.error.issues[0]?.message.replace(/^must be /, '') ?? 'account ids'}` });
+  return z.NEVER;
+});
+
 /** The prefix setting of a stream other than telephony: `GCS_PREFIX_<STREAM>`, default `duo-<stream>`. */
 const streamPrefix = (stream: Exclude<StreamName, 'telephony'>) =>
   row({
@@ -288,6 +308,50 @@ export const SETTINGS = {
     defaultText: '`telephony`',
     help: `the Duo log streams to collect, comma-separated: ${STREAM_NAMES.join(', ')} (one feed each)`,
   }),
+  accounts: row({
+    env: 'DUO_ACCOUNTS',
+    flag: '--accounts <ids>',
+    commands: RUN,
+    schema: accountSelection,
+    defaultText: 'none: the account of `DUO_API_HOST` alone',
+    help: 'accounts mode: collect the child accounts of a parent (MSP) integration, `all` or account ids comma-separated; each child writes under `<prefix>/<account_id>/` with its own checkpoint',
+  }),
+  accountsExclude: row({
+    env: 'DUO_ACCOUNTS_EXCLUDE',
+    flag: '--accounts-exclude <ids>',
+    commands: RUN,
+    schema: accountIds,
+    defaultText: 'none',
+    help: 'accounts mode: child account ids left out, comma-separated',
+  }),
+  workTopic: row({
+    env: 'WORK_TOPIC',
+    commands: [],
+    schema: text().regex(/^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/topics\/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/, 'must be a topic as projects/PROJECT/topics/TOPIC'),
+    defaultText: 'none: the function collects every child itself, one after another',
+    help: 'function, accounts mode: the scheduled run publishes one message per child account and stream on this topic, and each message is collected by an invocation of its own',
+  }),
+  fanOutInstances: row({
+    env: 'FAN_OUT_INSTANCES',
+    commands: [],
+    schema: wholeNumber(1, 1000),
+    default: 10,
+    help: 'function, accounts mode: the most work messages collected at once (the function maximum instances); with `ACCOUNTS_SHARE_RATE` each gets this share of `REQUESTS_PER_MINUTE`',
+  }),
+  accountsShareRate: row({
+    env: 'ACCOUNTS_SHARE_RATE',
+    commands: [],
+    schema: bool,
+    default: true,
+    help: 'function, accounts mode: Duo may count every child against the parent integration rate limit, so each work message paces at `REQUESTS_PER_MINUTE` divided by `FAN_OUT_INSTANCES`; off when Duo limits each child on its own',
+  }),
+  accountFeeds: row({
+    env: 'ACCOUNT_FEEDS',
+    commands: [],
+    schema: accountIds,
+    defaultText: 'none: one feed per stream serves every account',
+    help: 'accounts mode: the child accounts that have SecOps feeds of their own (one per account and stream); a collected child without one is warned about',
+  }),
   prefixAuthentication: streamPrefix('authentication'),
   prefixActivity: streamPrefix('activity'),
   prefixTrustMonitor: streamPrefix('trust_monitor'),
@@ -359,6 +423,7 @@ export const SETTINGS = {
   }),
   verifyRepair: row({ env: 'VERIFY_REPAIR', flag: '--verify-repair', commands: ['daemon'], schema: bool, default: false, help: 'daemon: the scheduled verify also writes what is missing (never events of deleted objects)' }),
   runAtStart: row({ env: 'RUN_AT_START', flag: '--no-run-at-start', commands: ['daemon'], schema: bool, default: true, flagHelp: 'wait for the first scheduled time instead of running at once', help: 'daemon: also run once at start, not only on the schedule' }),
+  backoffMs: row({ env: 'DUO_SECOPS_BACKOFF_MS', commands: [], schema: wholeNumber(1), internal: true, help: 'test hook: the first wait after a failed request to Duo, in ms (doubling; default 1000), and its jitter' }),
   failpoint: row({ env: 'DUO_SECOPS_FAILPOINT', commands: [], schema: text(), internal: true, help: 'test hook: `<point>:<n>` kills the process at the n-th time it reaches that step' }),
 } as const;
 
@@ -536,6 +601,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   }
   const selected = (c.logs ?? ['telephony']).map((stream) => ({ stream, prefix: String(c[prefixSettingOf(stream)] ?? '') }));
   if (!selected.some(({ stream }) => hasProblem(problems, prefixSettingOf(stream)))) problems.push(...streamPrefixProblems(selected));
+  if (c.accounts !== undefined) {
+    // Each child has its own checkpoint beside its own prefix: one STATE_KEY cannot name them all.
+    if (c.stateKey !== undefined) problems.push(`${nameOf('stateKey')}: names one checkpoint; with ${nameOf('accounts')} every child account has its own (\`_state/<prefix>_<account_id>.json\`): unset it`);
+    if (c.stdout) problems.push(`--stdout: not with ${nameOf('accounts')}; collect the child accounts into a bucket or a folder, where each has its own prefix`);
+  } else {
+    for (const key of ['accountsExclude', 'workTopic', 'accountFeeds'] as const) {
+      if (c[key] !== undefined) problems.push(`${nameOf(key)}: only with ${nameOf('accounts')} (accounts mode)`);
+    }
+  }
   if (c.bucket !== undefined && c.stdout) problems.push('--stdout and GCS_BUCKET / --bucket exclude each other: choose one sink');
   // Google's storage client reads STORAGE_EMULATOR_HOST itself and sends JSON calls there while uploads
   // go to the configured endpoint: two different stores behind one client. Refuse rather than split.

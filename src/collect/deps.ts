@@ -14,7 +14,9 @@ import { createTurns, runStreams, type CollectionSummary } from './run-streams.j
 import { STREAMS, type StreamName } from '../duo/streams.js';
 import type { Failpoint } from './failpoint.js';
 import { ConfigError } from '../errors.js';
-import { configWarnings } from '../config.js';
+import { configWarnings, defaultStateKey } from '../config.js';
+import type { DuoAccount } from '../duo/accounts.js';
+import { collectAccountsInTurn, listChildren } from './accounts.js';
 import { createDuoClient, type DuoClient, type DuoClientOptions } from '../duo/client.js';
 
 export interface Stores {
@@ -40,6 +42,8 @@ export interface StoreOptions {
   stdout?: NodeJS.WritableStream;
   /** Google's storage client to use (streams of one collection share one); made from the config otherwise. */
   storage?: Storage;
+  /** Added to every object's metadata in a bucket (accounts mode: the child account's id and name). */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 /** Google's storage client the configuration asks for (GCS_API_ENDPOINT, the request timeout). */
@@ -56,7 +60,7 @@ export async function createStores(c: Config, store: StreamStore = c.stores[0]!,
   if (c.bucket) {
     const { createGcsSink } = await import('../sinks/gcs.js');
     const storage = opts.storage ?? (await storageFor(c));
-    return storesOf(createGcsSink({ storage, bucket: c.bucket, prefix: store.prefix }), await createCheckpointStore(c, store, storage));
+    return storesOf(createGcsSink({ storage, bucket: c.bucket, prefix: store.prefix, ...(opts.metadata ? { metadata: opts.metadata } : {}) }), await createCheckpointStore(c, store, storage));
   }
   const checkpoints = await createCheckpointStore(c, store);
   if (c.stdout) {
@@ -105,6 +109,7 @@ export async function duoClientFor(c: Config, logger: Logger, overrides: Partial
     requestsPerMinute: c.requestsPerMinute,
     timeoutMs: c.requestTimeoutSeconds * 1000,
     signatureVersion: c.signatureVersion,
+    ...(c.backoffMs !== undefined ? { backoffBaseMs: c.backoffMs, jitterMs: c.backoffMs } : {}),
     logger,
     ...overrides,
   });
@@ -118,12 +123,13 @@ export async function resolveSecretKey(c: Config): Promise<string> {
   return readSecret(c.skeySecret);
 }
 
-/** The run settings of one stream (default: the first selected). */
-export function runSettings(c: Config, store: StreamStore = c.stores[0]!): RunSettings {
+/** The run settings of one stream (default: the first selected), of a child account in accounts mode. */
+export function runSettings(c: Config, store: StreamStore = c.stores[0]!, account?: DuoAccount): RunSettings {
   return {
     stream: STREAMS[store.stream],
     prefix: store.prefix,
-    apiHost: c.apiHost,
+    apiHost: account?.apiHostname ?? c.apiHost,
+    ...(account ? { account: { id: account.accountId, name: account.name } } : {}),
     enrich: c.enrich,
     pageLimit: c.pageLimit,
     maxPages: c.maxPages,
@@ -143,6 +149,16 @@ export interface CollectorOptions {
   onProgress?: (p: RunProgress & { stream: StreamName }) => void;
   /** Overrides for the Duo client (tests scale the backoff down). */
   client?: Partial<DuoClientOptions>;
+  /**
+   * Accounts mode: the child account to collect, with the parent's keys. Its streams write under
+   * `<prefix>/<account_id>` with checkpoints of their own (accountStore), and every line and object
+   * carries its id and name.
+   */
+  account?: DuoAccount;
+  /** Only these of the configured streams (a work message names one). */
+  streams?: readonly StreamName[];
+  /** The configuration's warnings were logged already (one per run, not one per child account). */
+  warned?: boolean;
 }
 
 export interface Collector {
@@ -156,21 +172,74 @@ export interface Collector {
   close(): Promise<void>;
 }
 
+/**
+ * Accounts mode in one process (collect, daemon, a function without WORK_TOPIC): each run lists the
+ * children and collects them one after another (accounts.ts), each child with a collector of its own
+ * that lives for its turn.
+ */
+function createAccountsCollector(c: Config, opts: CollectorOptions): Collector {
+  const now = opts.now ?? Date.now;
+  return {
+    config: c,
+    run: async (signal, hardSignal) => {
+      const startMs = now();
+      const accounts = await listChildren(c, await resolveSecretKey(c), opts.logger, signal);
+      const budgetMs = c.runBudgetSeconds === 0 ? Number.POSITIVE_INFINITY : c.runBudgetSeconds * 1000 - (now() - startMs);
+      const runAccount = async (account: DuoAccount, leftMs: number): Promise<CollectionSummary> => {
+        const budget = { runBudgetSeconds: Number.isFinite(leftMs) ? leftMs / 1000 : 0 };
+        const collector = await createCollector({ ...c, ...budget }, { ...opts, account, warned: true });
+        try {
+          return await collector.run(signal, hardSignal);
+        } finally {
+          await collector.close();
+        }
+      };
+      const streams = await collectAccountsInTurn(accounts, c.stores.map((s) => s.stream), runAccount, { budgetMs, now, signal });
+      return { streams, durationMs: now() - startMs };
+    },
+    close: async () => {},
+  };
+}
+
+/**
+ * Where one child account's stream writes in accounts mode: under `<prefix>/<account_id>`, so one feed
+ * over the stream's prefix reads every account, with a checkpoint of its own beside the others.
+ */
+export function accountStore(store: StreamStore, accountId: string): StreamStore {
+  const prefix = store.prefix ? `${store.prefix}/${accountId}` : accountId;
+  return { stream: store.stream, prefix, stateKey: defaultStateKey(prefix), legacyStateKey: undefined };
+}
+
+/**
+ * The Duo client of a child account: the parent's keys, the child's host signed into every request and
+ * `account_id` sent with it. DUO_API_URL (a proxy, the simulator) still says where requests go.
+ */
+export function childClientOptions(c: Config, account: DuoAccount): Partial<DuoClientOptions> {
+  return { apiHost: account.apiHostname, accountId: account.accountId, baseUrl: c.explicit.has('apiUrl') ? c.apiUrl : `https://${account.apiHostname}` };
+}
+
 /** Pages of different streams held at once when several streams are collected side by side. */
 const PAGES_AT_ONCE = 1;
 
 /** Everything a run needs, built once: reused across runs by the daemon and a warm function instance. */
 export async function createCollector(c: Config, opts: CollectorOptions): Promise<Collector> {
-  for (const w of configWarnings(c)) opts.logger.warn({ event: 'config.warning' }, w);
-  const client = await duoClientFor(c, opts.logger, opts.client);
+  if (!opts.warned) for (const w of configWarnings(c)) opts.logger.warn({ event: 'config.warning' }, w);
+  if (c.accounts !== undefined && opts.account === undefined) return createAccountsCollector(c, opts);
+  const account = opts.account;
+  const client = await duoClientFor(c, opts.logger, { ...(account ? childClientOptions(c, account) : {}), ...opts.client });
   // One storage client for every stream: one connection pool, one set of credentials.
   const storage = c.bucket ? await storageFor(c) : undefined;
+  const selected = c.stores.filter((s) => opts.streams === undefined || opts.streams.includes(s.stream));
+  const metadata = account ? { account_id: account.accountId, account_name: account.name } : undefined;
   const streams = await Promise.all(
-    c.stores.map(async (store) => ({
-      store,
-      stores: await createStores(c, store, { ...(opts.stdout ? { stdout: opts.stdout } : {}), ...(storage ? { storage } : {}) }),
-      settings: { ...runSettings(c, store), readAhead: c.stores.length === 1 },
-    })),
+    selected.map(async (configured) => {
+      const store = account ? accountStore(configured, account.accountId) : configured;
+      return {
+        store,
+        stores: await createStores(c, store, { ...(opts.stdout ? { stdout: opts.stdout } : {}), ...(storage ? { storage } : {}), ...(metadata ? { metadata } : {}) }),
+        settings: { ...runSettings(c, store, account), readAhead: selected.length === 1 },
+      };
+    }),
   );
   // Several streams take turns per page (one page in memory at a time); one stream runs on its own.
   const takeTurn = streams.length > 1 ? createTurns(PAGES_AT_ONCE) : undefined;

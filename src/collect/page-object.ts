@@ -5,24 +5,36 @@ import type { PageObject } from '../sinks/types.js';
 
 export interface Enrichment {
   /** Adds `eventtype: <the stream, as Duo's client names it>` and `host: <api host>` as Duo's own client does. */
-  host: string;
-  /** Default `telephony`. */
+  host?: string;
+  /** Default `telephony`; only with `host`. */
   eventtype?: string;
+  /** Accounts mode: adds `account_id` and `account_name`, so one feed can tell child accounts apart. */
+  account?: { id: string; name: string };
+}
+
+/** The fields an enrichment appends to each line, in order. */
+export function addedFields(enrich: Enrichment | null): Array<[string, string]> {
+  if (!enrich) return [];
+  const fields: Array<[string, string]> = [];
+  if (enrich.host !== undefined) fields.push(['eventtype', enrich.eventtype ?? 'telephony'], ['host', enrich.host]);
+  if (enrich.account) fields.push(['account_id', enrich.account.id], ['account_name', enrich.account.name]);
+  return fields;
 }
 
 export function buildPageObject(key: string, items: readonly DuoItem[], enrich: Enrichment | null): PageObject {
-  const eventtype = enrich?.eventtype ?? 'telephony';
+  const fields = addedFields(enrich);
   let body = '';
-  // The two fields are appended to each item's own JSON text, which is what the spread
+  // The fields are appended to each item's own JSON text, which is what the spread
   // `{ ...item, eventtype, host }` serialises to, without copying the item first (a third of the
   // collector's CPU time went to those copies). An item that already holds one of them, or is empty,
   // takes the spread, so a field Duo might one day send itself keeps its place.
-  const suffix = enrich ? `,"eventtype":${JSON.stringify(eventtype)},"host":${JSON.stringify(enrich.host)}}\n` : '';
+  const suffix = `${fields.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('')}}\n`;
+  const added = Object.fromEntries(fields);
   for (const item of items) {
     const json = JSON.stringify(item);
-    if (!enrich) body += `${json}\n`;
-    else if (json.length > 2 && !Object.hasOwn(item, 'eventtype') && !Object.hasOwn(item, 'host')) body += json.slice(0, -1) + suffix;
-    else body += `${JSON.stringify({ ...item, eventtype, host: enrich.host })}\n`;
+    if (fields.length === 0) body += `${json}\n`;
+    else if (json.length > 2 && !fields.some(([k]) => Object.hasOwn(item, k))) body += json.slice(0, -1) + suffix;
+    else body += `${JSON.stringify({ ...item, ...added })}\n`;
   }
   return objectOf(key, Buffer.from(body, 'utf8'), items.length, items[0], items[items.length - 1]);
 }

@@ -1,6 +1,6 @@
 /** Human-readable progress and summaries for the CLI. Pure formatting. */
 import type { RunProgress, RunSummary } from './run.js';
-import { describeFailure, type CollectionSummary } from './run-streams.js';
+import { describeFailure, resultName, type CollectionSummary } from './run-streams.js';
 import { formatRpm } from '../duo/pacer.js';
 
 export function formatDuration(ms: number): string {
@@ -41,8 +41,9 @@ export function formatSummary(s: RunSummary): string {
 export function formatCollection(c: CollectionSummary): string {
   return c.streams
     .map((r) => {
-      const name = c.streams.length > 1 ? `${r.stream}: ` : '';
+      const name = c.streams.length > 1 || r.account ? `${resultName(r)}: ` : '';
       if (r.status === 'collected') return `${name}${formatSummary(r.summary)}`;
+      if (r.status === 'deferred') return `${name}not reached within the time budget (--budget-seconds); the next run starts with it`;
       const { code, message } = describeFailure(r.error);
       return r.status === 'unsupported' ? `${name}not served to this Duo account or application (${code}), left out: ${message}` : `${name}failed (${code}): ${message}`;
     })

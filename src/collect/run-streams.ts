@@ -15,10 +15,19 @@ import { codeOf, EXIT_STATUS, exitStatusOf, type ExitStatus } from '../exit-code
 import type { RunOutcome, RunSummary } from './run.js';
 import type { Logger } from '../log.js';
 
-export type StreamResult =
+/** A child account in accounts mode, as results and log lines name it. */
+export interface AccountRef {
+  id: string;
+  name: string;
+}
+
+export type StreamResult = (
   | { stream: StreamName; status: 'collected'; summary: RunSummary }
   | { stream: StreamName; status: 'unsupported'; error: DuoApiError }
-  | { stream: StreamName; status: 'failed'; error: unknown };
+  | { stream: StreamName; status: 'failed'; error: unknown }
+  /** Accounts mode: the run's time budget ran out before this account's turn; the next run starts with it. */
+  | { stream: StreamName; status: 'deferred' }
+) & { account?: AccountRef };
 
 export interface CollectionSummary {
   /** One result per selected stream, in the stream table's order. */
@@ -64,10 +73,13 @@ export function worstFailure(c: CollectionSummary): unknown {
 
 const SEVERITY: readonly ExitStatus[] = [EXIT_STATUS.objectConflict, EXIT_STATUS.failed, EXIT_STATUS.config, EXIT_STATUS.duoAccess, EXIT_STATUS.unavailable, EXIT_STATUS.ok];
 
-/** The outcome of the whole collection for one line: `stopped` if any stream stopped, else the first not caught up. */
+/**
+ * The outcome of the whole collection for one line: `stopped` if any stream stopped, else the first not
+ * caught up (an account deferred for want of time counts as `budget`).
+ */
 export function collectionOutcome(c: CollectionSummary): RunOutcome | 'failed' {
   if (c.streams.some((r) => r.status === 'failed')) return 'failed';
-  const outcomes = c.streams.flatMap((r) => (r.status === 'collected' ? [r.summary.outcome] : []));
+  const outcomes = c.streams.flatMap((r): RunOutcome[] => (r.status === 'collected' ? [r.summary.outcome] : r.status === 'deferred' ? ['budget'] : []));
   if (outcomes.includes('stopped')) return 'stopped';
   return outcomes.find((o) => o !== 'caught-up') ?? 'caught-up';
 }
@@ -89,17 +101,29 @@ export function describeFailure(err: unknown): { code: string; message: string }
 export function logStreamProblems(c: CollectionSummary, logger: Logger): unknown {
   for (const r of c.streams) {
     if (r.status === 'collected') continue;
+    const who = resultName(r);
+    const account = r.account ? { account_id: r.account.id, account_name: r.account.name } : {};
+    if (r.status === 'deferred') {
+      logger.warn({ event: 'account.deferred', stream: r.stream, ...account }, `${who}: not reached within the run's time budget; the next run starts with it`);
+      continue;
+    }
     const { code, message } = describeFailure(r.error);
-    if (r.status === 'unsupported') logger.warn({ event: 'stream.unsupported', stream: r.stream, error_code: code }, `${r.stream}: not served to this Duo account or application, left out: ${message}`);
-    else logger.error({ event: 'stream.failed', stream: r.stream, error_code: code }, `${r.stream}: ${message}`);
+    if (r.status === 'unsupported') logger.warn({ event: 'stream.unsupported', stream: r.stream, ...account, error_code: code }, `${who}: not served to this Duo account or application, left out: ${message}`);
+    else logger.error({ event: 'stream.failed', stream: r.stream, ...account, error_code: code }, `${who}: ${message}`);
   }
   return worstFailure(c);
+}
+
+/** How a result is named in messages: `telephony`, or `Child 7 (DA…) telephony` in accounts mode. */
+export function resultName(r: Pick<StreamResult, 'stream' | 'account'>): string {
+  return r.account ? `${r.account.name} (${r.account.id}) ${r.stream}` : r.stream;
 }
 
 /** The summary of a collection of one stream (`stream`, or the only one), its failure thrown. */
 export function streamSummary(c: CollectionSummary, stream?: StreamName): RunSummary {
   const r = stream === undefined && c.streams.length === 1 ? c.streams[0] : c.streams.find((x) => x.stream === stream);
   if (!r) throw new Error(`the collection has no stream ${stream ?? '(several were collected: name one)'}`);
+  if (r.status === 'deferred') throw new Error(`${resultName(r)} was not reached within the time budget`);
   if (r.status !== 'collected') throw r.error;
   return r.summary;
 }

@@ -46,8 +46,11 @@ export interface RunSettings {
   /** The log stream collected (default telephony). */
   stream?: LogStream;
   prefix: string;
+  /** The host Duo's items came from (a child account's own host in accounts mode): ENRICH writes it. */
   apiHost: string;
   enrich: boolean;
+  /** Accounts mode: the child account collected; every line carries its id and name. */
+  account?: { id: string; name: string };
   pageLimit: number;
   /** 0 = unlimited. */
   maxPages: number;
@@ -267,7 +270,7 @@ export async function runOnce(deps: RunDeps, signal?: AbortSignal): Promise<RunS
       // 3. What the page holds (judged on arrival when it was read ahead for exactly this state), and its
       // object. From here on only the object's bytes are kept: the page's parsed items are let go before
       // anything is awaited, so they die young instead of living through storing and committing.
-      const enrich = s.enrich ? { host: s.apiHost, eventtype: stream.eventtype } : null;
+      const enrich = enrichmentOf(s, stream);
       const name: ObjectName = { prefix: s.prefix, stream: objectStream(stream.name), mintimeMs: open.mintimeMs, maxtimeMs: open.maxtimeMs, page: open.page };
       const settled = settlePage(got, { open, skipIds: cp.skipIds, skipThrough: cp.skipThrough }, stream, formatObjectName(name), enrich);
       got = undefined;
@@ -397,6 +400,12 @@ function settlePage(
   const obj = ready?.obj && ready.obj.key === key ? ready.obj : write.length > 0 ? buildPageObject(key, write, enrich) : null;
   const lastMs = write.length > 0 ? stream.itemMs(write[write.length - 1]!) : null;
   return { verdict, obj, lastMs };
+}
+
+/** What each line of a page carries beside Duo's item (ENRICH, and a child account's id and name). */
+export function enrichmentOf(s: Pick<RunSettings, 'enrich' | 'apiHost' | 'account'>, stream: Pick<LogStream, 'eventtype'>): Enrichment | null {
+  if (!s.enrich && !s.account) return null;
+  return { ...(s.enrich ? { host: s.apiHost, eventtype: stream.eventtype } : {}), ...(s.account ? { account: s.account } : {}) };
 }
 
 /** Judges a page read ahead for the window state `open` and builds its object, on arrival. */

@@ -14,8 +14,14 @@ export const SUMMARY_VERSION = 2;
 /** The run's own figures, as they are; the checkpoint is shown by its position only. */
 type Figures = Omit<RunSummary, 'checkpoint' | 'stream'>;
 
+/** Accounts mode: the child account an entry of `streams` belongs to. */
+interface AccountFields {
+  accountId?: string;
+  accountName?: string;
+}
+
 /** One stream of the collection. */
-export interface RunSummaryJson extends Figures {
+export interface RunSummaryJson extends Figures, AccountFields {
   stream: StreamName;
   status: 'collected';
   nextMintime: string;
@@ -23,10 +29,11 @@ export interface RunSummaryJson extends Figures {
 }
 
 /** A stream Duo does not serve to this account, or that failed: what went wrong instead of figures. */
-export interface StreamProblemJson {
+export interface StreamProblemJson extends AccountFields {
   stream: StreamName;
-  status: 'unsupported' | 'failed';
-  error: { code: string; message: string };
+  status: 'unsupported' | 'failed' | 'deferred';
+  /** Not for `deferred`. */
+  error?: { code: string; message: string };
 }
 
 export interface CollectionSummaryJson {
@@ -47,7 +54,9 @@ export const SUMMARY_FIELDS: ReadonlyArray<{ name: FieldName; type: string; sinc
   { name: 'durationMs', type: 'number', since: 1, meaning: 'how long the collection took, in ms' },
   { name: 'streams', type: 'array', since: 2, meaning: 'one object per selected stream, in the order of DUO_LOGS in the stream table' },
   { name: 'streams[].stream', type: 'string', since: 1, meaning: 'the Duo log stream: `telephony`, `authentication`, `activity`, `trust_monitor` or `administrator`' },
-  { name: 'streams[].status', type: 'string', since: 2, meaning: '`collected` (the figures below follow), `unsupported` (Duo does not serve it to this account: 403 or 404 while it serves another stream) or `failed`; the last two carry `error` instead of figures' },
+  { name: 'streams[].status', type: 'string', since: 2, meaning: '`collected` (the figures below follow), `unsupported` (Duo does not serve it to this account: 403 or 404 while it serves another stream), `failed`, or `deferred` (accounts mode: the time budget ran out before this account; the next run starts with it); `unsupported` and `failed` carry `error` instead of figures' },
+  { name: 'streams[].accountId', type: 'string', since: 2, meaning: 'accounts mode only: the child account (`DUO_ACCOUNTS`) this entry belongs to; there is one entry per account and stream' },
+  { name: 'streams[].accountName', type: 'string', since: 2, meaning: "accounts mode only: that account's name as Duo's Accounts API gives it" },
   { name: 'streams[].error', type: 'object', since: 2, meaning: 'unsupported or failed only: `{code, message}`, the code from the error-code table' },
   { name: 'streams[].outcome', type: 'string', since: 1, meaning: '`caught-up`, `page-limit`, `budget`, `conflict` (another run owns the window) or `stopped` (on a signal)' },
   { name: 'streams[].events', type: 'number', since: 1, meaning: 'events written by this run' },
@@ -91,7 +100,13 @@ export function collectionJson(c: CollectionSummary): CollectionSummaryJson {
 }
 
 function streamJson(r: StreamResult): RunSummaryJson | StreamProblemJson {
-  return r.status === 'collected' ? summaryJson(r.summary) : { stream: r.stream, status: r.status, error: describeFailure(r.error) };
+  const account: AccountFields = r.account ? { accountId: r.account.id, accountName: r.account.name } : {};
+  if (r.status === 'collected') {
+    const { stream, status, ...figures } = summaryJson(r.summary);
+    return { stream, status, ...account, ...figures };
+  }
+  if (r.status === 'deferred') return { stream: r.stream, status: r.status, ...account };
+  return { stream: r.stream, status: r.status, ...account, error: describeFailure(r.error) };
 }
 
 /** One stream's run, as its entry in `streams`. */

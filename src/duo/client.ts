@@ -28,6 +28,11 @@ export interface DuoClientOptions {
   /** Default `https://${apiHost}`; the simulator or a proxy otherwise. */
   baseUrl?: string;
   /**
+   * A child account read with its parent's keys (accounts/): sent as `account_id` on every request, with
+   * `apiHost` the child's own host.
+   */
+  accountId?: string;
+  /**
    * The ceiling of the learned pace, per endpoint and minute (pacer.ts): every attempt counts. `auto`
    * (default) is AUTO_CEILING_RPM; `Infinity` turns pacing and learning off.
    */
@@ -334,7 +339,7 @@ export function createDuoClient(opts: DuoClientOptions): DuoClient {
   }
 
   async function getPage(stream: LogStream, req: PageRequest, signal?: AbortSignal): Promise<DuoPage> {
-    const params = stream.params(req);
+    const params = opts.accountId === undefined ? stream.params(req) : { ...stream.params(req), account_id: opts.accountId };
     const url = `${cfg.base}${stream.path}?${canonicalParams(params)}`;
     let rateLimitedInARow = 0;
     for (let attemptNo = 1; ; attemptNo += 1) {

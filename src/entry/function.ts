@@ -79,8 +79,16 @@ export async function handleEvent(event: CloudEvent<unknown>, env: NodeJS.Proces
     throw new InvocationError(err, event.id);
   }
   try {
-    // The daily job (`deploy --verify-daily`) sends `{"verify":"yesterday"}`; anything else collects.
-    const verify = verifyRequestOf(pubsubJson(event));
+    // The daily job (`deploy --verify-daily`) sends `{"verify":"yesterday"}`; accounts mode with a work
+    // topic publishes and receives work messages (fan-out.ts); anything else collects.
+    const message = pubsubJson(event);
+    const verify = verifyRequestOf(message);
+    if (w.config.accounts !== undefined && w.config.workTopic !== undefined && !verify) {
+      const { collectWork, dispatchWork, isWorkMessage } = await import('./fan-out.js');
+      if (isWorkMessage(message)) await collectWork(w.config, w.logger, message, event.id);
+      else await dispatchWork(w.config, w.logger, event.id);
+      return;
+    }
     if (verify) {
       // Only a verify message loads verify: a collection's invocations carry none of it.
       const { verifyYesterday } = await import('../verify/daily.js');

@@ -20,6 +20,8 @@ export interface GcsSinkOptions {
   bucket: string;
   /** The data prefix, only for the location text (keys arrive complete). */
   prefix?: string;
+  /** Added to every object's custom metadata (accounts mode: `account_id`, `account_name`). */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 export const NDJSON_CONTENT_TYPE = 'application/x-ndjson';
@@ -95,6 +97,7 @@ export function createGcsSink(opts: GcsSinkOptions): Sink {
       contentType: NDJSON_CONTENT_TYPE,
       metadata: {
         metadata: {
+          ...opts.metadata,
           itemCount: String(obj.itemCount),
           firstTs: obj.firstTs,
           lastTs: obj.lastTs,

@@ -2,12 +2,14 @@
  * One stream's `verify`, as the CLI, the daemon and the function run it: what the stream's checkpoint
  * says is settled is compared (verify.ts); the rest of the range is left out and said so.
  */
-import type { Config, StreamStore } from '../config.js';
+import { nameOf, type Config, type StreamStore } from '../config.js';
+import { ConfigError } from '../errors.js';
 import type { Storage } from '@google-cloud/storage';
 import { createStores, loadCheckpoint, storageFor } from '../collect/deps.js';
 import type { DuoClient } from '../duo/client.js';
 import { STREAMS, type StreamName } from '../duo/streams.js';
 import { verifyStream, type RepairReport, type Verdict, type VerifyProgress } from './verify.js';
+import { enrichmentOf } from '../collect/run.js';
 import { gcsLister, localLister, type ObjectLister } from './listing.js';
 
 /** How verify reaches the store, built once for every stream: its listing and the storage client they share. */
@@ -17,6 +19,10 @@ export interface StoreAccess {
 }
 
 export async function storeAccessFor(config: Config): Promise<StoreAccess> {
+  // A child account's objects and checkpoint live under its own prefix; verify reads one account's.
+  if (config.accounts !== undefined) {
+    throw new ConfigError([`${nameOf('accounts')}: verify compares one Duo account with its folder; it does not read child accounts: unset DUO_ACCOUNTS to verify the parent account`]);
+  }
   if (!config.bucket) return { list: localLister(config.outputDir) };
   const storage = await storageFor(config);
   return { list: gcsLister(storage, config.bucket), storage };
@@ -79,7 +85,7 @@ export async function verifyStore(o: VerifyStoreOptions): Promise<VerifyJson> {
         list: o.access.list,
         stream,
         prefix: store.prefix,
-        enrich: config.enrich ? { host: config.apiHost, eventtype: stream.eventtype } : null,
+        enrich: enrichmentOf({ enrich: config.enrich, apiHost: config.apiHost }, stream),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       },
       { fromMs, toMs, repair: o.repair, includeDeleted: o.includeDeleted, ...(o.signal ? { signal: o.signal } : {}) },

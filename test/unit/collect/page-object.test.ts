@@ -16,6 +16,16 @@ describe('buildPageObject', () => {
     expect(obj.itemCount).toBe(5);
   });
 
+  it("adds a child account's id and name after eventtype and host, or alone without ENRICH", () => {
+    const items = [item(), {} as TelephonyItem, item({ account_id: 'sent-by-duo' })];
+    const host = 'api-c1.duosecurity.com';
+    const account = { id: 'DA1', name: 'Child "1"' };
+    const added = { eventtype: 'telephony', host, account_id: 'DA1', account_name: 'Child "1"' };
+    expect(buildPageObject('k', items, { host, account }).body.toString('utf8')).toBe(items.map((i) => `${JSON.stringify({ ...i, ...added })}\n`).join(''));
+    const alone = { account_id: 'DA1', account_name: 'Child "1"' };
+    expect(buildPageObject('k', items, { account }).body.toString('utf8')).toBe(items.map((i) => `${JSON.stringify({ ...i, ...alone })}\n`).join(''));
+  });
+
   it('writes items unchanged without enrichment', () => {
     const items = [item(), item({ telephony_id: 'id-2' })];
     expect(buildPageObject('k', items, null).body.toString('utf8')).toBe(items.map((i) => `${JSON.stringify(i)}\n`).join(''));

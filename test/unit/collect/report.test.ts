@@ -89,7 +89,7 @@ describe('the run summary schema', () => {
   const collection: CollectionSummary = {
     durationMs: 1000,
     streams: [
-      { stream: 'telephony', status: 'collected', summary: summary() },
+      { stream: 'telephony', status: 'collected', summary: summary(), account: { id: 'DA1', name: 'Child 1' } },
       { stream: 'trust_monitor', status: 'unsupported', error: new DuoApiError('DUO_BAD_REQUEST', { httpStatus: 404, path: '/admin/v1/trust_monitor/events' }, {}) },
       { stream: 'administrator', status: 'failed', error: new CollectorError('DUO_UNPAGEABLE', 'a full second') },
     ],
@@ -107,7 +107,7 @@ describe('the run summary schema', () => {
     expect(perStream.filter((f) => collected.includes(f) || failed.includes(f))).toEqual(perStream);
     expect(collected).toEqual(perStream.filter((f) => f !== 'streams[].error'));
     expect(json).toMatchObject({ summaryVersion: 2, outcome: 'failed', events: 1, durationMs: 1000 });
-    expect(json.streams[0]).toMatchObject({ stream: 'telephony', status: 'collected', nextMintime: new Date(to).toISOString(), openWindow: null });
+    expect(json.streams[0]).toMatchObject({ stream: 'telephony', status: 'collected', accountId: 'DA1', accountName: 'Child 1', nextMintime: new Date(to).toISOString(), openWindow: null });
     expect(json.streams[1]).toEqual({ stream: 'trust_monitor', status: 'unsupported', error: { code: 'DUO_BAD_REQUEST', message: expect.stringContaining('404') as unknown } });
     expect(json.streams[2]).toEqual({ stream: 'administrator', status: 'failed', error: { code: 'DUO_UNPAGEABLE', message: 'a full second' } });
   });
@@ -122,10 +122,18 @@ describe('the run summary schema', () => {
     }
   });
 
+  it('says which accounts were deferred for want of time, and counts them as the budget outcome', () => {
+    const deferred: CollectionSummary = { durationMs: 5, streams: [{ stream: 'telephony', status: 'collected', summary: summary(), account: { id: 'DA1', name: 'One' } }, { stream: 'telephony', status: 'deferred', account: { id: 'DA2', name: 'Two' } }] };
+    expect(formatCollection(deferred).split('\n')[1]).toBe('Two (DA2) telephony: not reached within the time budget (--budget-seconds); the next run starts with it');
+    const j = collectionJson(deferred);
+    expect(j.outcome).toBe('budget');
+    expect(j.streams[1]).toEqual({ stream: 'telephony', status: 'deferred', accountId: 'DA2', accountName: 'Two' });
+  });
+
   it('prints one line per stream, saying why a stream was left out or failed', () => {
     const text = formatCollection(collection).split('\n');
     expect(text).toHaveLength(3);
-    expect(text[0]).toMatch(/^telephony: caught up: 1 event in 1 new object/);
+    expect(text[0]).toMatch(/^Child 1 \(DA1\) telephony: caught up: 1 event in 1 new object/);
     expect(text[1]).toMatch(/^trust_monitor: not served to this Duo account or application \(DUO_BAD_REQUEST\), left out: /);
     expect(text[2]).toBe('administrator: failed (DUO_UNPAGEABLE): a full second');
   });
