@@ -6,6 +6,7 @@
  * | part        | what it is                                                                        |
  * |-------------|-----------------------------------------------------------------------------------|
  * | prefix      | GCS_PREFIX (may be empty, may hold `/`): the SecOps feed reads everything below it |
+ * |             | in accounts mode it ends with the child's account id: `duo-telephony/DA…`          |
  * | yyyy/mm/dd  | the UTC date of the window's start: objects of one day sort together              |
  * | stream      | the Duo log stream, lower case with `-` (`telephony`, `trust-monitor`)             |
  * | mintimeMs, maxtimeMs | the window, epoch milliseconds (13 digits), exactly as requested from Duo |
