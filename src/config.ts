@@ -311,7 +311,7 @@ export const SETTINGS = {
   accounts: row({
     env: 'DUO_ACCOUNTS',
     flag: '--accounts <ids>',
-    commands: RUN,
+    commands: [...RUN, 'check'],
     schema: accountSelection,
     defaultText: 'none: the account of `DUO_API_HOST` alone',
     help: 'accounts mode: collect the child accounts of a parent (MSP) integration, `all` or account ids comma-separated; each child writes under `<prefix>/<account_id>/` with its own checkpoint',
@@ -319,7 +319,7 @@ export const SETTINGS = {
   accountsExclude: row({
     env: 'DUO_ACCOUNTS_EXCLUDE',
     flag: '--accounts-exclude <ids>',
-    commands: RUN,
+    commands: [...RUN, 'check'],
     schema: accountIds,
     defaultText: 'none',
     help: 'accounts mode: child account ids left out, comma-separated',

@@ -23,7 +23,7 @@ import type { Logger } from '../log.js';
 import type { AccountRef, CollectionSummary, StreamResult } from './run-streams.js';
 
 /** The Duo child accounts to collect this run: listed by Duo, selected by DUO_ACCOUNTS and DUO_ACCOUNTS_EXCLUDE. */
-export async function listChildren(c: Config, skey: string, logger: Logger, signal?: AbortSignal): Promise<DuoAccount[]> {
+export async function listChildren(c: Config, skey: string, logger: Logger, signal?: AbortSignal): Promise<{ selected: DuoAccount[]; listed: number }> {
   const { accounts, skipped } = await listAccounts(
     { ikey: c.ikey, skey, apiHost: c.apiHost, baseUrl: c.apiUrl, signatureVersion: c.signatureVersion, timeoutMs: c.requestTimeoutSeconds * 1000 },
     signal,
@@ -48,7 +48,7 @@ export async function listChildren(c: Config, skey: string, logger: Logger, sign
     }
   }
   logger.info({ event: 'accounts.listed', listed: accounts.length, selected: selected.length }, `${selected.length} of ${accounts.length} child accounts selected`);
-  return selected;
+  return { selected, listed: accounts.length };
 }
 
 /** `api-1234.duosecurity.com` → `duosecurity.com`: what follows the first label, port left out. */

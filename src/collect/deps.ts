@@ -183,7 +183,7 @@ function createAccountsCollector(c: Config, opts: CollectorOptions): Collector {
     config: c,
     run: async (signal, hardSignal) => {
       const startMs = now();
-      const accounts = await listChildren(c, await resolveSecretKey(c), opts.logger, signal);
+      const { selected: accounts } = await listChildren(c, await resolveSecretKey(c), opts.logger, signal);
       const budgetMs = c.runBudgetSeconds === 0 ? Number.POSITIVE_INFINITY : c.runBudgetSeconds * 1000 - (now() - startMs);
       const runAccount = async (account: DuoAccount, leftMs: number): Promise<CollectionSummary> => {
         const budget = { runBudgetSeconds: Number.isFinite(leftMs) ? leftMs / 1000 : 0 };

@@ -36,6 +36,8 @@ export interface CheckReport {
   otherStreams?: Array<{ stream: StreamName; permission: 'ok' | 'missing' | 'not-served' | 'failed'; failure?: CheckFailure | undefined }> | undefined;
   /** Each selected stream's pace: what the collector learned (from its checkpoint), and the 429s check itself drew. */
   pace?: PaceReport[] | undefined;
+  /** Accounts mode: how many children Duo listed and were selected, and the child the checks above went through. */
+  accounts?: { listed: number; selected: number; checked: { id: string; name: string } } | undefined;
 }
 
 export interface PaceReport {
@@ -184,6 +186,10 @@ export function formatCheckReport(r: CheckReport): string {
     lines.push(`${`${label}:`.padEnd(labelWidth)}${text}`);
   };
 
+  if (r.accounts) {
+    const a = r.accounts;
+    line('Child accounts', `${a.listed} listed by the Accounts API, ${a.selected} selected; the checks below went through ${a.checked.name} (${a.checked.id})`);
+  }
   const unreachable = (r.failure?.message ?? 'no answer').replace(/^Duo unreachable:\s*/, '');
   line('Duo API host', r.reachable === 'failed' ? `${r.apiHost}: Duo unreachable: ${unreachable}` : r.apiHost);
   line(

@@ -17,7 +17,7 @@ import type { Logger } from '../log.js';
 export async function dispatchWork(c: Config, logger: Logger, eventId: string | undefined): Promise<number> {
   const topicName = c.workTopic;
   if (topicName === undefined) throw new Error('dispatchWork needs WORK_TOPIC');
-  const accounts = await listChildren(c, await resolveSecretKey(c), logger);
+  const { selected: accounts } = await listChildren(c, await resolveSecretKey(c), logger);
   const messages = workMessages(c, accounts);
   await publish(topicName, messages);
   const rpm = messages[0]?.requests_per_minute;

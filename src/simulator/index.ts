@@ -13,7 +13,9 @@ export {
   type FaultOptions,
   type FaultKind,
   type SimIntegration,
+  type AccountStats,
 } from './server.js';
+export { childAccounts, accountListBody, validateAccount, ACCOUNTS_LIST_PATH, DEFAULT_CHILD_EVENTS, type SimAccount, type SimAccountOptions, type ChildAccountsOptions } from './accounts.js';
 export {
   ENDPOINTS,
   ADMINISTRATOR_MAX_EVENTS,
@@ -29,6 +31,17 @@ export {
 export { Misbehaviour, validateMisbehaviour, type MisbehaviourOptions, type MisbehaviourKind, type PagePlan } from './misbehaviour.js';
 export { createSimClock, type SimClock, type SimClockOptions } from './clock.js';
 export { EventStore, cursorFor, type PageQuery, type PageSelection, type SortOrder, type WindowQuery } from './store.js';
-export { parseQuery, parsePageQuery, parseAdministratorQuery, verifyCredentials, mayRead, type DuoFailure, type PageRules } from './request.js';
+export {
+  parseQuery,
+  parsePageQuery,
+  parseAdministratorQuery,
+  verifyCredentials,
+  mayRead,
+  mayUseAccounts,
+  accountIdOf,
+  bodyParams,
+  type DuoFailure,
+  type PageRules,
+} from './request.js';
 export { createRng, type Rng } from './rng.js';
 export { STREAM_NAMES, type StreamName } from '../duo/streams.js';

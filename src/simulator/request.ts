@@ -25,9 +25,11 @@ export interface SimIntegration {
   skey: string;
   /**
    * What the integration may read. `readTelephony: false` refuses the telephony log (403 40301), as
-   * `denied` refuses the streams it names; everything else is allowed.
+   * `denied` refuses the streams it names; `accounts: false` refuses the Accounts API and every call
+   * carrying `account_id` (403 40301). Everything else is allowed: a test integration is a parent
+   * unless told otherwise, so child accounts need no extra setup.
    */
-  permissions?: { readTelephony?: boolean; denied?: StreamName[] };
+  permissions?: { readTelephony?: boolean; denied?: StreamName[]; accounts?: boolean };
 }
 
 /** Whether the integration may read `stream`. */
@@ -35,6 +37,30 @@ export function mayRead(integration: SimIntegration, stream: StreamName): boolea
   const p = integration.permissions;
   if (stream === 'telephony' && p?.readTelephony === false) return false;
   return !(p?.denied ?? []).includes(stream);
+}
+
+/** Whether the integration may list child accounts and call them with `account_id` (default yes). */
+export function mayUseAccounts(integration: SimIntegration): boolean {
+  return integration.permissions?.accounts !== false;
+}
+
+/**
+ * Which account a log request is for: the parent's own (no `account_id`), a child's by its id, or
+ * `null` when `account_id` is sent more than once (no account can be chosen: 400, as an unknown id).
+ */
+export function accountIdOf(query: QueryParams): string | undefined | null {
+  return single(query, 'account_id');
+}
+
+/**
+ * The signed parameters of a POST body: form pairs decoded as a query string is, none for a JSON
+ * body (v5 hashes the raw body either way). A body of another type is read as a form, as Duo's
+ * Python clients send it.
+ */
+export function bodyParams(contentType: string | undefined, body: string): QueryParams {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type === 'application/json' || type.endsWith('+json')) return new Map();
+  return parseQuery(body);
 }
 
 /** Query parameters in arrival order of their values; a repeated key keeps every value. */
@@ -81,6 +107,10 @@ export interface CredentialCheck {
   headers: Readonly<Record<string, string | string[] | undefined>>;
   /** Canonical host configured for the simulator; the request's own Host header is accepted too. */
   apiHost: string;
+  /** More hosts a signature may be made for (a removed child's, whose client still signs for it). */
+  extraHosts?: Iterable<string>;
+  /** The raw request body, hashed by v5 (default "": a GET). */
+  body?: string;
   integrations: ReadonlyMap<string, SimIntegration>;
   nowMs: number;
   maxSkewSeconds: number;
@@ -133,12 +163,13 @@ function signatureMatches(c: CredentialCheck, skey: string, signature: string, d
   }
   const params = toSignParams(c.query);
   const hosts = new Set([c.apiHost.toLowerCase()]);
+  for (const h of c.extraHosts ?? []) hosts.add(h.toLowerCase());
   const hostHeader = headerValue(c.headers['host']);
   if (hostHeader) hosts.add(hostHeader.toLowerCase());
   let matched = false;
   for (const host of hosts) {
     for (const version of [2, 5] as const) {
-      const canonical = canonicalize({ date, method: c.method, host, path: c.path, params, version, body: '', duoHeaders });
+      const canonical = canonicalize({ date, method: c.method, host, path: c.path, params, version, body: c.body ?? '', duoHeaders });
       // No early exit: every candidate costs the same whichever one matches.
       if (signaturesEqual(signatureHex(skey, canonical, digest), signature)) matched = true;
     }

@@ -7,6 +7,14 @@
  * Order of processing, and why: route (404/405) → credentials (401) → permission (403) → token
  * bucket (429, needs the integration) → faults (so that a fault never hides an auth bug) → parameters
  * (400) → page. Pages are built by concatenating pre-serialised items.
+ *
+ * Child accounts (accounts.ts): a parent integration lists them with `POST /accounts/v1/account/list`
+ * and reads a child's logs with `account_id=<child>` among the signed parameters. The account is
+ * chosen first, from `account_id`, because it decides the host the signature must be made for (the
+ * child's `apiHostname`) and, at the route step, which endpoints exist (the child's edition). An
+ * `account_id` that names no current child is checked for credentials (the parent's host, or any
+ * child's host, removed ones too, since their clients still sign for it) and the accounts permission,
+ * then answers 400 40002: there is no child whose bucket or faults could apply.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -21,9 +29,24 @@ import { ADMINISTRATOR_MAX_EVENTS, administratorBody, cursorJson, ENDPOINTS, lis
 import { emptyMisbehaviourCounts, Misbehaviour, validateMisbehaviour, type MisbehaviourKind, type MisbehaviourOptions } from './misbehaviour.js';
 import { createRng, type Rng } from './rng.js';
 import { cursorFor, EventStore, type PageQuery } from './store.js';
-import { failure, mayRead, parseAdministratorQuery, parsePageQuery, parseQuery, verifyCredentials, type DuoFailure, type QueryParams, type SimIntegration } from './request.js';
+import {
+  accountIdOf,
+  bodyParams,
+  failure,
+  mayRead,
+  mayUseAccounts,
+  parseAdministratorQuery,
+  parsePageQuery,
+  parseQuery,
+  verifyCredentials,
+  type DuoFailure,
+  type QueryParams,
+  type SimIntegration,
+} from './request.js';
+import { ACCOUNTS_LIST_PATH, accountListBody, seedOf, validateAccount, type SimAccount, type SimAccountOptions } from './accounts.js';
 
 export type { SimIntegration } from './request.js';
+export type { SimAccount, SimAccountOptions } from './accounts.js';
 export type { MisbehaviourKind, MisbehaviourOptions } from './misbehaviour.js';
 
 export interface FaultOptions {
@@ -84,6 +107,17 @@ export interface SimulatorOptions {
   /** Date header tolerance (default 300 s) before 401 40105. */
   maxSkewSeconds?: number;
   faults?: FaultOptions;
+  /**
+   * Child accounts of the parent integration (accounts.ts), listed by the Accounts API in this order
+   * and read with `account_id`; `Simulator.addAccount/removeAccount` change them while it runs.
+   */
+  accounts?: SimAccountOptions[];
+  /**
+   * Token buckets of a child's endpoints: one per (integration, child, endpoint) ('per-child', the
+   * default), or the parent integration's bucket of that endpoint ('shared'), as Duo may count every
+   * child against the parent.
+   */
+  childLimit?: 'per-child' | 'shared';
   /** Called with the status of every answer as it is sent (0: a connection dropped without one). */
   onResponse?: (status: number) => void;
   /** Cursors that go back and odd items, from the first request (`Simulator.setMisbehaviour` changes them). */
@@ -121,6 +155,17 @@ export interface SimulatorStats {
   misbehaviour: Record<MisbehaviourKind, number>;
   /** Time spent handling requests (checks, page selection, serialisation), excluding injected delays. */
   handlerMs: number;
+  /**
+   * Per child account, current or removed: requests that named it in `account_id` (whatever their
+   * answer), items of its complete 200 pages, answers by status. The totals above include them.
+   */
+  byAccount: Record<string, AccountStats>;
+}
+
+export interface AccountStats {
+  requests: number;
+  itemsServed: number;
+  byStatus: Record<number, number>;
 }
 
 export interface Simulator {
@@ -131,8 +176,14 @@ export interface Simulator {
   integrations: readonly SimIntegration[];
   /** The telephony data set, sorted by (tsMicros, id); includes events not visible yet. */
   readonly events: readonly SimEvent[];
-  /** A stream's data set, sorted by (tsMicros, id); includes events not visible yet. */
-  eventsOf(stream: StreamName): readonly SimEvent[];
+  /** A stream's data set (a child's with `accountId`), sorted by (tsMicros, id); includes events not visible yet. */
+  eventsOf(stream: StreamName, accountId?: string): readonly SimEvent[];
+  /** The current child accounts, in the order the Accounts API lists them. */
+  readonly accounts: readonly SimAccount[];
+  /** A new child, listed last; throws on an id or host already in use. */
+  addAccount(opts: SimAccountOptions): void;
+  /** The child is no longer listed and its calls answer 400 40002 (its stats stay); false when there was none. */
+  removeAccount(accountId: string): boolean;
   /** The simulator's time: freeze, advance or set it to make late events visible without waiting. */
   readonly clock: SimClock;
   stats: SimulatorStats;
@@ -145,8 +196,8 @@ export interface Simulator {
    * replaces what was). Buckets keep the tokens they hold and refill at the new rate from now on.
    */
   setRateLimit(limit: Pick<SimulatorOptions, 'rpm' | 'rpmByStream' | 'burst'>): void;
-  /** Merge more events into a stream's data set (default telephony); they follow the usual visibility rules. */
-  addEvents(e: SimEvent[], stream?: StreamName): void;
+  /** Merge more events into a stream's data set (default telephony; a child's with `accountId`); they follow the usual visibility rules. */
+  addEvents(e: SimEvent[], stream?: StreamName, accountId?: string): void;
   close(): Promise<void>;
 }
 
@@ -211,6 +262,9 @@ function validateOptions(opts: SimulatorOptions): void {
     for (const name of i.permissions?.denied ?? []) assertStream('permissions.denied', name);
   }
   if (opts.faults) validateFaults(opts.faults);
+  if (opts.childLimit !== undefined && opts.childLimit !== 'per-child' && opts.childLimit !== 'shared') {
+    throw new RangeError(`simulator: childLimit must be 'per-child' or 'shared', got ${String(opts.childLimit)}`);
+  }
   if (opts.misbehaviour) validateMisbehaviour(opts.misbehaviour);
   if (opts.clock && opts.now) throw new RangeError('simulator: give either clock or now, not both (now is the default clock’s source)');
   if (opts.clockOffsetMs !== undefined) {
@@ -274,6 +328,31 @@ function failBody(f: DuoFailure): string {
   );
 }
 
+/** One account's state: the parent's own (id undefined) or a child's. */
+interface Account {
+  id: string | undefined;
+  name: string;
+  /** The host its signatures are made for. */
+  apiHostname: string;
+  stores: Record<StreamName, EventStore>;
+  unsupported: ReadonlySet<StreamName>;
+  denied: boolean;
+  rate429: number;
+  /** The child's own draws of `rate429`, so one child's storm does not move another's (or the global faults). */
+  rng: Rng;
+  stats: AccountStats | undefined;
+}
+
+function storesFrom(logs: Partial<Record<StreamName, SimEvent[] | DatasetOptions>> | undefined, telephony = logs?.telephony): Record<StreamName, EventStore> {
+  return Object.fromEntries(STREAM_NAMES.map((name) => [name, new EventStore(eventsFrom(name, name === 'telephony' ? telephony : logs?.[name]))])) as Record<
+    StreamName,
+    EventStore
+  >;
+}
+
+/** Largest POST body read (the Accounts API takes no parameters worth more). */
+const MAX_BODY_BYTES = 1 << 20;
+
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   validateOptions(opts);
   const logger = opts.logger ?? silentLogger();
@@ -286,34 +365,20 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const byIkey = new Map(integrations.map((i) => [i.ikey, i]));
   const maxSkewSeconds = opts.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS;
   const lastPageCursor = opts.lastPageCursor ?? 'present';
-  const stores = Object.fromEntries(
-    STREAM_NAMES.map((name) => [name, new EventStore(eventsFrom(name, name === 'telephony' ? (opts.events ?? opts.logs?.telephony) : opts.logs?.[name]))]),
-  ) as Record<StreamName, EventStore>;
+  const childLimit = opts.childLimit ?? 'per-child';
+  const parent: Account = {
+    id: undefined,
+    name: '',
+    apiHostname: apiHost,
+    stores: storesFrom(opts.logs, opts.events ?? opts.logs?.telephony),
+    unsupported: new Set(opts.unsupported ?? []),
+    denied: false,
+    rate429: 0,
+    rng: createRng(0),
+    stats: undefined,
+  };
+  const stores = parent.stores;
   const store = stores.telephony;
-  const unsupported = new Set(opts.unsupported ?? []);
-
-  // One bucket per integration and endpoint, as Duo limits each endpoint on its own.
-  let limit: Pick<SimulatorOptions, 'rpm' | 'rpmByStream' | 'burst'> = { rpm: opts.rpm, rpmByStream: opts.rpmByStream, burst: opts.burst };
-  const rpmOf = (stream: StreamName): number => limit.rpmByStream?.[stream] ?? limit.rpm ?? 0;
-  const buckets = new Map<string, { stream: StreamName; bucket: TokenBucket }>();
-  const bucketFor = (ikey: string, stream: StreamName): TokenBucket => {
-    const key = `${ikey} ${stream}`;
-    let b = buckets.get(key);
-    if (!b) buckets.set(key, (b = { stream, bucket: new TokenBucket(limit.burst ?? 1, rpmOf(stream) / 60_000) }));
-    return b.bucket;
-  };
-  const setRateLimit = (next: Pick<SimulatorOptions, 'rpm' | 'rpmByStream' | 'burst'>): void => {
-    validateRateLimit(next);
-    limit = { ...limit, ...next };
-    for (const { stream, bucket } of buckets.values()) bucket.change(limit.burst ?? 1, rpmOf(stream) / 60_000);
-  };
-
-  let faults: FaultOptions = { ...opts.faults };
-  let faultRng: Rng = createRng(faults.seed ?? 1);
-  // Response shape choices (cursor key omitted vs null, total_objects form) get their own stream so
-  // turning faults on does not change them.
-  const shapeRng = createRng((faults.seed ?? 1) + 0x632be5ab);
-  const misbehaviour = new Misbehaviour(opts.misbehaviour);
 
   const stats: SimulatorStats = {
     requests: 0,
@@ -324,17 +389,78 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     faults: { '429': 0, '500': 0, '503': 0, html502: 0, reset: 0, truncated: 0, delay: 0 },
     misbehaviour: emptyMisbehaviourCounts(),
     handlerMs: 0,
+    byAccount: {},
   };
+
+  // Children in insertion order (what the Accounts API lists). Every host a child ever had stays
+  // known: a request naming a removed child, signed for its host, is then a 400, not a 401.
+  const children = new Map<string, Account>();
+  const childHosts = new Set<string>();
+  const addAccount = (a: SimAccountOptions): void => {
+    const hosts = new Set([apiHost.toLowerCase(), ...[...children.values()].map((c) => c.apiHostname.toLowerCase())]);
+    validateAccount(a, { ids: new Set(children.keys()), hosts });
+    const accountStats = (stats.byAccount[a.accountId] ??= { requests: 0, itemsServed: 0, byStatus: {} });
+    children.set(a.accountId, {
+      id: a.accountId,
+      name: a.name,
+      apiHostname: a.apiHostname,
+      stores: storesFrom(a.logs),
+      unsupported: new Set(a.unsupported ?? []),
+      denied: a.denied === true,
+      rate429: a.rate429 ?? 0,
+      rng: createRng(seedOf(a.accountId)),
+      stats: accountStats,
+    });
+    childHosts.add(a.apiHostname.toLowerCase());
+  };
+  for (const a of opts.accounts ?? []) addAccount(a);
+  const accountOf = (accountId: string | undefined, where: string): Account => {
+    if (accountId === undefined) return parent;
+    const child = children.get(accountId);
+    if (!child) throw new RangeError(`simulator: ${where} names the account "${accountId}", not a current child`);
+    return child;
+  };
+
+  // One bucket per integration and endpoint, as Duo limits each endpoint on its own; a child's endpoint
+  // has its own unless childLimit is 'shared'; the Accounts API has one per integration.
+  type Limited = StreamName | 'accounts';
+  let limit: Pick<SimulatorOptions, 'rpm' | 'rpmByStream' | 'burst'> = { rpm: opts.rpm, rpmByStream: opts.rpmByStream, burst: opts.burst };
+  const rpmOf = (what: Limited): number => (what === 'accounts' ? undefined : limit.rpmByStream?.[what]) ?? limit.rpm ?? 0;
+  const buckets = new Map<string, { what: Limited; bucket: TokenBucket }>();
+  const bucketFor = (ikey: string, account: Account, what: Limited): TokenBucket => {
+    const owner = account.id === undefined || childLimit === 'shared' ? '' : account.id;
+    const key = `${ikey} ${owner} ${what}`;
+    let b = buckets.get(key);
+    if (!b) buckets.set(key, (b = { what, bucket: new TokenBucket(limit.burst ?? 1, rpmOf(what) / 60_000) }));
+    return b.bucket;
+  };
+  const setRateLimit = (next: Pick<SimulatorOptions, 'rpm' | 'rpmByStream' | 'burst'>): void => {
+    validateRateLimit(next);
+    limit = { ...limit, ...next };
+    for (const { what, bucket } of buckets.values()) bucket.change(limit.burst ?? 1, rpmOf(what) / 60_000);
+  };
+
+  let faults: FaultOptions = { ...opts.faults };
+  let faultRng: Rng = createRng(faults.seed ?? 1);
+  // Response shape choices (cursor key omitted vs null, total_objects form) get their own stream so
+  // turning faults on does not change them.
+  const shapeRng = createRng((faults.seed ?? 1) + 0x632be5ab);
+  const misbehaviour = new Misbehaviour(opts.misbehaviour);
+
   const pendingDelays = new Set<NodeJS.Timeout>();
   let closed = false;
+  // The child account a response answers for, so every status is also counted under it.
+  const accountStatsOf = new WeakMap<ServerResponse, AccountStats>();
 
-  const count = (status: number): void => {
+  const count = (res: ServerResponse, status: number): void => {
     stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+    const a = accountStatsOf.get(res);
+    if (a) a.byStatus[status] = (a.byStatus[status] ?? 0) + 1;
     opts.onResponse?.(status);
   };
 
   const send = (res: ServerResponse, status: number, body: string | Buffer, contentType = 'application/json'): void => {
-    count(status);
+    count(res, status);
     if (res.destroyed) return;
     const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     res.writeHead(status, {
@@ -351,7 +477,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   /** Cut the connection: before any byte, or after the status line and part of the body. */
   const reset = (res: ServerResponse, body: Buffer | undefined): void => {
-    count(0);
+    count(res, 0);
     stats.faults.reset++;
     if (body === undefined || faultRng.chance(0.5)) {
       res.socket?.destroy();
@@ -362,7 +488,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 
   const truncate = (res: ServerResponse, body: Buffer): void => {
-    count(200);
+    count(res, 200);
     stats.faults.truncated++;
     const cut = Math.max(1, Math.floor(body.length * (0.2 + 0.6 * faultRng.next())));
     if (faultRng.chance(0.5)) {
@@ -395,6 +521,57 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return undefined;
   };
 
+  /** A complete answer, or the fault drawn for it: a connection cut or a body cut short. Whether it counts as served. */
+  const deliver = (res: ServerResponse, body: Buffer, fault: Drawn): boolean => {
+    if (fault === 'reset') {
+      reset(res, body);
+      return false;
+    }
+    if (fault === 'truncated') {
+      truncate(res, body);
+      return false;
+    }
+    send(res, 200, body);
+    return true;
+  };
+
+  /**
+   * The faults step, then `serve`: the global faults (and a child's own 429s) answer instead of it,
+   * and any answer may be held back. The global draws happen for every request, so a child's
+   * `rate429` does not shift them.
+   */
+  const answer = (res: ServerResponse, account: Account, serve: (fault: Drawn) => void): void => {
+    const delayed = faultRng.chance(faults.rateDelay ?? 0);
+    let fault = drawFault();
+    if (account.rng.chance(account.rate429)) fault = '429';
+    const respond = (): void => {
+      if (fault !== undefined && fault !== 'reset' && fault !== 'truncated') stats.faults[fault]++;
+      switch (fault) {
+        case '429':
+          return sendFailure(res, failure(429, 42901, 'Too Many Requests'));
+        case '500':
+          return sendFailure(res, failure(500, 50001, 'Internal server error'));
+        case '503':
+          return send(res, 503, '');
+        case 'html502':
+          return send(res, 502, HTML_502, 'text/html');
+        default:
+          return serve(fault);
+      }
+    };
+    if (!delayed) return respond();
+    stats.faults.delay++;
+    // Real time, like the token bucket: a delay models the network, and a frozen clock must not hang it.
+    const timer = setTimeout(() => {
+      pendingDelays.delete(timer);
+      if (closed) return;
+      const t0 = performance.now();
+      respond();
+      stats.handlerMs += performance.now() - t0;
+    }, faults.delayMs ?? DEFAULT_DELAY_MS);
+    pendingDelays.add(timer);
+  };
+
   interface PageBody {
     body: string;
     items: number;
@@ -404,15 +581,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     missingIds: number;
   }
 
-  /** A page of a window endpoint; misbehaviour (misbehaviour.ts) applies to telephony only. */
-  const pageBody = (stream: StreamName, query: PageQuery, nowMs: number): PageBody | DuoFailure => {
+  /** A page of a window endpoint; misbehaviour (misbehaviour.ts) applies to the parent's telephony only. */
+  const pageBody = (account: Account, stream: StreamName, query: PageQuery, nowMs: number): PageBody | DuoFailure => {
     const rules = ENDPOINTS[stream];
-    const page = stores[stream].selectPage(query, nowMs);
+    const page = account.stores[stream].selectPage(query, nowMs);
     if (!page.found) return failure(400, 40002, 'Invalid request parameters', rules.cursorParam);
     const last = page.items[page.items.length - 1];
     const sendsCursor = lastPageCursor === 'present' || page.hasMore;
     const right = sendsCursor && last ? cursorFor(last) : null;
-    const plan = stream === 'telephony' ? misbehaviour.plan(store, query, page.items, right, nowMs) : { items: page.items, cursor: right, injected: [] };
+    const plan =
+      stream === 'telephony' && account === parent ? misbehaviour.plan(store, query, page.items, right, nowMs) : { items: page.items, cursor: right, injected: [] };
     let meta: string;
     if (sendsCursor) {
       meta = `"next_offset":${cursorJson(rules, plan.cursor)}`;
@@ -433,42 +611,121 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 
   /** The administrator log: the 1000 earliest visible events from a mintime in seconds, a bare array. */
-  const administratorPage = (query: QueryParams, nowMs: number): PageBody | DuoFailure => {
+  const administratorPage = (account: Account, query: QueryParams, nowMs: number): PageBody | DuoFailure => {
     const parsed = parseAdministratorQuery(query);
     if (!parsed.ok) return parsed.failure;
-    const items = stores.administrator.selectFrom(parsed.query.mintimeSeconds * 1_000_000, ADMINISTRATOR_MAX_EVENTS, nowMs);
+    const items = account.stores.administrator.selectFrom(parsed.query.mintimeSeconds * 1_000_000, ADMINISTRATOR_MAX_EVENTS, nowMs);
     return { body: administratorBody(items), items: items.length, cursor: null, injected: [], missingIds: 0 };
   };
 
-  const serve = (res: ServerResponse, stream: StreamName, query: QueryParams, fault: Drawn): void => {
+  const serve = (res: ServerResponse, account: Account, stream: StreamName, query: QueryParams, fault: Drawn): void => {
     const nowMs = now();
     let page: PageBody | DuoFailure;
     let window: PageQuery | undefined;
     if (stream === 'administrator') {
-      page = administratorPage(query, nowMs);
+      page = administratorPage(account, query, nowMs);
     } else {
       const parsed = parsePageQuery(query, nowMs, ENDPOINTS[stream]);
       if (!parsed.ok) return sendFailure(res, parsed.failure);
       window = parsed.query;
-      page = pageBody(stream, window, nowMs);
+      page = pageBody(account, stream, window, nowMs);
     }
     if (!('body' in page)) return sendFailure(res, page);
-    const body = Buffer.from(page.body, 'utf8');
-    if (fault === 'reset') return reset(res, body);
-    if (fault === 'truncated') return truncate(res, body);
-    send(res, 200, body);
+    if (!deliver(res, Buffer.from(page.body, 'utf8'), fault)) return;
     stats.pagesServed++;
     stats.itemsServed += page.items;
     stats.byStream[stream].itemsServed += page.items;
-    if (stream === 'telephony') {
+    if (account.stats) account.stats.itemsServed += page.items;
+    if (stream === 'telephony' && account === parent) {
       stats.misbehaviour.missingId += page.missingIds;
       for (const kind of page.injected) stats.misbehaviour[kind]++;
       if (window) misbehaviour.served(window, page.cursor);
     }
     logger.debug(
-      { event: 'page.served', stream, items: page.items, ...(window && { sort: window.sort }), ...(page.injected.length > 0 && { misbehaviour: page.injected }) },
+      {
+        event: 'page.served',
+        stream,
+        items: page.items,
+        ...(account.id !== undefined && { account_id: account.id }),
+        ...(window && { sort: window.sort }),
+        ...(page.injected.length > 0 && { misbehaviour: page.injected }),
+      },
       'page served',
     );
+  };
+
+  const rejected = (res: ServerResponse, f: DuoFailure): void => {
+    logger.debug({ event: 'request.rejected', status: f.status, code: f.code }, f.message);
+    sendFailure(res, f);
+  };
+
+  const handleLog = (req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, stream: StreamName): void => {
+    const query = parseQuery(rawQuery);
+    // The account first: it decides which endpoints exist and the host the signature is made for.
+    const accountId = accountIdOf(query);
+    const account = accountId === undefined ? parent : accountId === null ? undefined : children.get(accountId);
+    const named = typeof accountId === 'string' && Object.hasOwn(stats.byAccount, accountId) ? stats.byAccount[accountId] : undefined;
+    if (named) {
+      named.requests++;
+      accountStatsOf.set(res, named);
+    }
+    // An endpoint the account's edition lacks looks, to the client, like one that does not exist.
+    if (account?.unsupported.has(stream) === true) return sendFailure(res, failure(404, 40401, 'Resource not found'));
+    stats.byStream[stream].requests++;
+    if (req.method !== 'GET') return sendFailure(res, failure(405, 40500, 'Method not allowed'));
+
+    const auth = verifyCredentials({
+      method: req.method,
+      path,
+      query,
+      headers: req.headers,
+      apiHost: account?.apiHostname ?? apiHost,
+      ...(account === undefined && { extraHosts: childHosts }),
+      integrations: byIkey,
+      nowMs: now(),
+      maxSkewSeconds,
+    });
+    if (!auth.ok) return rejected(res, auth.failure);
+    if (accountId !== undefined && !mayUseAccounts(auth.integration)) return sendFailure(res, failure(403, 40301, 'Access forbidden'));
+    if (account === undefined) return sendFailure(res, failure(400, 40002, 'Invalid request parameters', 'account_id'));
+    if (!mayRead(auth.integration, stream) || account.denied) return sendFailure(res, failure(403, 40301, 'Access forbidden'));
+    if (rpmOf(stream) > 0 && !bucketFor(auth.integration.ikey, account, stream).take()) return sendFailure(res, failure(429, 42901, 'Too Many Requests'));
+    answer(res, account, (fault) => serve(res, account, stream, query, fault));
+  };
+
+  /** `POST /accounts/v1/account/list`, once its body is in: the current children, in order. */
+  const handleAccountList = (req: IncomingMessage, res: ServerResponse, path: string, body: string): void => {
+    const auth = verifyCredentials({
+      method: 'POST',
+      path,
+      query: bodyParams(headerText(req.headers['content-type']), body),
+      headers: req.headers,
+      apiHost,
+      integrations: byIkey,
+      nowMs: now(),
+      maxSkewSeconds,
+      body,
+    });
+    if (!auth.ok) return rejected(res, auth.failure);
+    if (!mayUseAccounts(auth.integration)) return sendFailure(res, failure(403, 40301, 'Access forbidden'));
+    if (rpmOf('accounts') > 0 && !bucketFor(auth.integration.ikey, parent, 'accounts').take()) return sendFailure(res, failure(429, 42901, 'Too Many Requests'));
+    answer(res, parent, (fault) => {
+      const list = [...children.values()].map((c) => ({ accountId: c.id as string, name: c.name, apiHostname: c.apiHostname }));
+      if (deliver(res, Buffer.from(accountListBody(list), 'utf8'), fault)) logger.debug({ event: 'accounts.listed', accounts: list.length }, 'accounts listed');
+    });
+  };
+
+  /** A failure inside a handler shows up as a 500 the test can see, not as a hung request. */
+  const guarded = (res: ServerResponse, run: () => void): void => {
+    const t0 = performance.now();
+    try {
+      run();
+    } catch (err) {
+      logger.error({ event: 'request.failed', err }, 'simulator error');
+      if (!res.headersSent) sendFailure(res, failure(500, 50001, 'Internal server error'));
+      else res.destroy();
+    }
+    stats.handlerMs += performance.now() - t0;
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -477,72 +734,29 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const rawQuery = q < 0 ? '' : url.slice(q + 1);
-    const stream = streamAt(path);
-    // An endpoint the account's edition lacks looks, to the client, like one that does not exist.
-    if (stream === undefined || unsupported.has(stream)) return sendFailure(res, failure(404, 40401, 'Resource not found'));
-    stats.byStream[stream].requests++;
-    if (req.method !== 'GET') return sendFailure(res, failure(405, 40500, 'Method not allowed'));
-
-    const query = parseQuery(rawQuery);
-    const auth = verifyCredentials({
-      method: req.method,
-      path,
-      query,
-      headers: req.headers,
-      apiHost,
-      integrations: byIkey,
-      nowMs: now(),
-      maxSkewSeconds,
-    });
-    if (!auth.ok) {
-      logger.debug({ event: 'request.rejected', status: auth.failure.status, code: auth.failure.code }, auth.failure.message);
-      return sendFailure(res, auth.failure);
+    if (path === ACCOUNTS_LIST_PATH) {
+      if (req.method !== 'POST') return sendFailure(res, failure(405, 40500, 'Method not allowed'));
+      // The only endpoint with a body: read it whole, then check as for the others.
+      // A client that goes away mid-body: nothing to answer, and no unhandled 'error' event.
+      req.on('error', () => res.destroy());
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      });
+      req.on('end', () => {
+        if (size > MAX_BODY_BYTES) return sendFailure(res, failure(413, 41300, 'Request entity too large'));
+        guarded(res, () => handleAccountList(req, res, path, Buffer.concat(chunks).toString('utf8')));
+      });
+      return;
     }
-    if (!mayRead(auth.integration, stream)) return sendFailure(res, failure(403, 40301, 'Access forbidden'));
-    if (rpmOf(stream) > 0 && !bucketFor(auth.integration.ikey, stream).take()) return sendFailure(res, failure(429, 42901, 'Too Many Requests'));
-
-    const delayed = faultRng.chance(faults.rateDelay ?? 0);
-    const fault = drawFault();
-    const respond = (): void => {
-      if (fault !== undefined && fault !== 'reset' && fault !== 'truncated') stats.faults[fault]++;
-      switch (fault) {
-        case '429':
-          return sendFailure(res, failure(429, 42901, 'Too Many Requests'));
-        case '500':
-          return sendFailure(res, failure(500, 50001, 'Internal server error'));
-        case '503':
-          return send(res, 503, '');
-        case 'html502':
-          return send(res, 502, HTML_502, 'text/html');
-        default:
-          return serve(res, stream, query, fault);
-      }
-    };
-    if (!delayed) return respond();
-    stats.faults.delay++;
-    // Real time, like the token bucket: a delay models the network, and a frozen clock must not hang it.
-    const timer = setTimeout(() => {
-      pendingDelays.delete(timer);
-      if (closed) return;
-      const t0 = performance.now();
-      respond();
-      stats.handlerMs += performance.now() - t0;
-    }, faults.delayMs ?? DEFAULT_DELAY_MS);
-    pendingDelays.add(timer);
+    const stream = streamAt(path);
+    if (stream === undefined) return sendFailure(res, failure(404, 40401, 'Resource not found'));
+    handleLog(req, res, path, rawQuery, stream);
   };
 
-  const server = createServer({ noDelay: true }, (req, res) => {
-    const t0 = performance.now();
-    try {
-      handle(req, res);
-    } catch (err) {
-      // A bug in the simulator must show up as a 500 the test can see, not as a hung request.
-      logger.error({ event: 'request.failed', err }, 'simulator error');
-      if (!res.headersSent) sendFailure(res, failure(500, 50001, 'Internal server error'));
-      else res.destroy();
-    }
-    stats.handlerMs += performance.now() - t0;
-  });
+  const server = createServer({ noDelay: true }, (req, res) => guarded(res, () => handle(req, res)));
   // Longer than undici's default keep-alive so the client, not the server, closes idle sockets.
   server.keepAliveTimeout = 65_000;
 
@@ -557,7 +771,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const sizes = Object.fromEntries(STREAM_NAMES.map((name) => [name, stores[name].size]));
-  logger.info({ event: 'simulator.started', url, apiHost, events: store.size, logs: sizes }, 'Duo API simulator listening');
+  logger.info(
+    { event: 'simulator.started', url, apiHost, events: store.size, logs: sizes, ...(children.size > 0 && { accounts: children.size }) },
+    'Duo API simulator listening',
+  );
 
   return {
     url,
@@ -567,9 +784,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     get events() {
       return store.events;
     },
-    eventsOf(stream: StreamName) {
+    eventsOf(stream: StreamName, accountId?: string) {
       assertStream('eventsOf', stream);
-      return stores[stream].events;
+      return accountOf(accountId, 'eventsOf').stores[stream].events;
+    },
+    get accounts() {
+      return [...children.values()].map((c) => ({ accountId: c.id as string, name: c.name, apiHostname: c.apiHostname }));
+    },
+    addAccount,
+    removeAccount(accountId: string) {
+      return children.delete(accountId);
     },
     clock,
     stats,
@@ -582,9 +806,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       misbehaviour.set(m);
     },
     setRateLimit,
-    addEvents(e: SimEvent[], stream: StreamName = 'telephony') {
+    addEvents(e: SimEvent[], stream: StreamName = 'telephony', accountId?: string) {
       assertStream('addEvents', stream);
-      stores[stream].add(e);
+      accountOf(accountId, 'addEvents').stores[stream].add(e);
     },
     async close() {
       if (closed) return;
@@ -597,4 +821,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       logger.info({ event: 'simulator.closed', requests: stats.requests }, 'Duo API simulator closed');
     },
   };
+}
+
+function headerText(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
 }

@@ -1,7 +1,9 @@
 /**
  * `duo-secops simulate`: run the Duo Admin API simulator on loopback, serving every Duo log stream
  * (a seeded day of each by default; `--logs` chooses which get data), and print the environment a
- * collector needs to talk to it. Runs until SIGINT/SIGTERM, then closes and exits 0.
+ * collector needs to talk to it; with `--accounts <n>` the integration is also a parent (MSP) with n
+ * child accounts, listed by the Accounts API and read with `account_id`. Runs until SIGINT/SIGTERM,
+ * then closes and exits 0.
  *
  * The credentials printed are the simulator's own, generated for this run (or given with --ikey and
  * --skey); they open nothing but this process.
@@ -13,6 +15,7 @@ import { createLogger, type LogLevel } from '../../log.js';
 import { parseStreamList, STREAM_NAMES, type StreamName } from '../../duo/streams.js';
 import { MAX_DATASET_EVENTS, type DatasetOptions } from '../../simulator/dataset.js';
 import { DEFAULT_END_AGO_MS, logOptions } from '../../simulator/default-logs.js';
+import { ACCOUNTS_LIST_PATH, childAccounts, DEFAULT_CHILD_EVENTS, type SimAccount } from '../../simulator/accounts.js';
 import {
   DEFAULT_API_HOST,
   randomIntegration,
@@ -54,6 +57,8 @@ export interface SimulateFlags {
   outOfOrderRate?: string;
   beyondMaxtimeRate?: string;
   logs?: string;
+  accounts?: string;
+  childLimit?: string;
   json?: boolean;
   logLevel?: string;
 }
@@ -87,6 +92,10 @@ export interface SimulateSettings {
   misbehaviour: MisbehaviourOptions | undefined;
   /** The streams that get data (`--logs`); the others serve an empty log. */
   logs: StreamName[];
+  /** Child accounts served (0: none, the integration is an ordinary one). */
+  accounts: number;
+  /** Whether a child's requests draw on its own token bucket or the parent integration's. */
+  childLimit: 'per-child' | 'shared';
   json: boolean;
   logLevel: LogLevel;
 }
@@ -100,6 +109,8 @@ const MAX_CLOCK_OFFSET_SECONDS = 365 * 86_400;
 const HOUR_MS = 3_600_000;
 /** Duo refuses mintime older than 180 days; a collector starts at most 179 days back. */
 const MAX_LOOKBACK_HOURS = 179 * 24;
+/** Enough children for a fan-out test; each holds a small data set per stream. */
+const MAX_ACCOUNTS = 1000;
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /**
@@ -218,6 +229,10 @@ export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): Simulat
     if ('problem' in parsed) problems.push(`--logs ${parsed.problem}, got "${flags.logs}"`);
     else logs = parsed.streams;
   }
+  const accounts = integer('accounts', flags.accounts, 0, 0, MAX_ACCOUNTS);
+  const childLimit = text('child-limit', flags.childLimit, 'per-child', (v) => v === 'per-child' || v === 'shared', 'must be "per-child" or "shared"') as
+    | 'per-child'
+    | 'shared';
   const logLevel = text('log-level', flags.logLevel, 'warn', (v) => (LOG_LEVELS as readonly string[]).includes(v), `must be one of ${LOG_LEVELS.join('|')}`) as LogLevel;
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -245,6 +260,8 @@ export function parseSimulateFlags(flags: SimulateFlags, nowMs: number): Simulat
     missingIdRate,
     misbehaviour,
     logs,
+    accounts,
+    childLimit,
     json: flags.json === true,
     logLevel,
   };
@@ -279,6 +296,14 @@ export function otherLogsFrom(s: SimulateSettings): Partial<Record<StreamName, D
   return logs;
 }
 
+/**
+ * The children of `--accounts`: seeded by --seed, each with a small data set of every stream of --logs
+ * over the window of --from/--to (so a collector that reaches the parent's data reaches theirs).
+ */
+export function accountsFrom(s: SimulateSettings): SimulatorOptions['accounts'] {
+  return childAccounts(s.accounts, { seed: s.seed, logs: s.logs, fromMs: s.fromMs, toMs: s.toMs });
+}
+
 export function simulatorOptionsFrom(s: SimulateSettings): SimulatorOptions {
   return {
     port: s.port,
@@ -304,6 +329,7 @@ export function simulatorOptionsFrom(s: SimulateSettings): SimulatorOptions {
     ...(s.faultRate > 0 && { faults: faultsFromRate(s.faultRate, s.seed) }),
     ...(s.misbehaviour && { misbehaviour: s.misbehaviour }),
     ...(s.clockOffsetMs !== 0 && { clockOffsetMs: s.clockOffsetMs }),
+    ...(s.accounts > 0 && { accounts: accountsFrom(s), childLimit: s.childLimit }),
   };
 }
 
@@ -321,6 +347,8 @@ export function collectorEnv(sim: Simulator, s: SimulateSettings, nowMs: number)
   if (s.rpm > 0) env['REQUESTS_PER_MINUTE'] = String(s.rpm);
   // The collector reads telephony alone unless told otherwise: name every stream that has data.
   if (s.logs.some((name) => name !== 'telephony')) env['DUO_LOGS'] = s.logs.join(',');
+  // Accounts mode: the collector lists the children and collects each.
+  if (s.accounts > 0) env['DUO_ACCOUNTS'] = 'all';
   return env;
 }
 
@@ -358,8 +386,26 @@ function simulateJson(sim: Simulator, s: SimulateSettings, env: Record<string, s
     lateness: s.lateness ?? null,
     missingIdRate: s.missingIdRate,
     misbehaviour: s.misbehaviour ?? null,
+    accounts: sim.accounts.map((a) => ({ ...a, events: childEvents(sim, a) })),
+    childLimit: s.childLimit,
     env,
   };
+}
+
+/** A child's events over every stream. */
+function childEvents(sim: Pick<Simulator, 'eventsOf'>, a: SimAccount): number {
+  return STREAM_NAMES.reduce((sum, stream) => sum + sim.eventsOf(stream, a.accountId).length, 0);
+}
+
+/** The stderr lines naming each child: id, name, host, events; empty without children. */
+export function accountLines(sim: Pick<Simulator, 'accounts' | 'eventsOf'>, s: Pick<SimulateSettings, 'childLimit'>): string[] {
+  if (sim.accounts.length === 0) return [];
+  const limit = s.childLimit === 'shared' ? "on the parent integration's rate limit" : 'each on a rate limit of its own';
+  const nameWidth = Math.max(...sim.accounts.map((a) => a.name.length));
+  return [
+    `Child accounts (POST ${ACCOUNTS_LIST_PATH}; read each with account_id, signed for its host, ${limit}):`,
+    ...sim.accounts.map((a) => `  ${a.accountId}  ${a.name.padEnd(nameWidth)}  ${a.apiHostname}  ${String(childEvents(sim, a)).padStart(5)} events`),
+  ];
 }
 
 /** What one stream serves: its events, and its burst (in one millisecond; the administrator log's in one second). */
@@ -441,6 +487,7 @@ export async function runSimulate(s: SimulateSettings, io: CliIo, signal: AbortS
         `Duo Admin API simulator on ${sim.url}: every log stream, from ${window.from} to ${window.to}. Stop with Ctrl-C.\n` +
           logLines(logSummaries(sim, s)).map((l) => `${l}\n`).join('') +
           misbehaviourNotes(s).map((n) => `${n}\n`).join('') +
+          accountLines(sim, s).map((l) => `${l}\n`).join('') +
           'Paste these lines into another shell, then run `duo-secops check` and `duo-secops collect`:\n',
       );
       for (const [k, v] of Object.entries(env)) io.stdout.write(`export ${k}=${shellQuote(v)}\n`);
@@ -488,6 +535,17 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--repeat-rate <p>', 'probability per page that next_offset is the one sent'))
     .addOption(new Option('--out-of-order-rate <p>', 'probability per page that its items come out of ts order'))
     .addOption(new Option('--beyond-maxtime-rate <p>', 'probability per page of one extra item from after maxtime or before mintime'))
+    .addOption(
+      new Option(
+        '--accounts <n>',
+        `also serve n child accounts of the integration (a parent, as an MSP's): listed by POST ${ACCOUNTS_LIST_PATH}, each with ${DEFAULT_CHILD_EVENTS} events per stream of --logs, read with account_id=<child> signed for the child's host`,
+      ).default('0'),
+    )
+    .addOption(
+      new Option('--child-limit <reading>', "whether a child's requests count against a rate limit of its own or the parent integration's (with --rpm)")
+        .choices(['per-child', 'shared'])
+        .default('per-child'),
+    )
     .addOption(new Option('--log-level <level>', 'simulator log level on stderr').default('warn'))
     .addOption(new Option('--json', 'print one JSON object instead of export lines'))
     .action(async (flags: SimulateFlags) => {

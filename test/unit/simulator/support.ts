@@ -69,6 +69,54 @@ export async function signedGet(sim: SimTarget, o: SignedGetOptions = {}): Promi
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
 
+export interface SignedPostOptions {
+  /** Raw body sent (default ""). */
+  body?: string;
+  /** Default `application/x-www-form-urlencoded`. */
+  contentType?: string;
+  /** The parameters signed (default none): a form body's pairs, nothing for a JSON body. */
+  signedParams?: Record<string, string>;
+  /** Sign this body but send `body` (tampering). */
+  signedBody?: string;
+  ikey?: string;
+  skey?: string;
+  version?: SignatureVersion;
+  digest?: SignatureDigest;
+  dateMs?: number;
+  /** Host the signature is computed for (default the simulator's apiHost). */
+  signedHost?: string;
+  path?: string;
+  method?: string;
+}
+
+/** A signed POST with a body, as the Accounts API takes it (v5 hashes the raw body). */
+export async function signedPost(sim: SimTarget, o: SignedPostOptions = {}): Promise<SimResponse> {
+  const integration = sim.integrations[0];
+  if (!integration) throw new Error('simulator has no integration');
+  const body = o.body ?? '';
+  const path = o.path ?? '/accounts/v1/account/list';
+  const method = o.method ?? 'POST';
+  const date = rfc2822Date(o.dateMs ?? Date.now());
+  const authorization = signRequest({
+    ikey: o.ikey ?? integration.ikey,
+    skey: o.skey ?? integration.skey,
+    method,
+    host: o.signedHost ?? sim.apiHost,
+    path,
+    params: o.signedParams ?? {},
+    date,
+    version: o.version ?? 2,
+    digest: o.digest ?? 'sha512',
+    body: o.signedBody ?? body,
+  });
+  const res = await request(`${sim.url}${path}`, {
+    method: method as 'POST',
+    headers: { date, authorization, 'content-type': o.contentType ?? 'application/x-www-form-urlencoded' },
+    ...(method === 'GET' || method === 'HEAD' ? {} : { body }),
+  });
+  return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+}
+
 export interface TelephonyPageBody {
   stat: string;
   code?: number;
