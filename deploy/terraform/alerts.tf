@@ -23,8 +23,8 @@ locals {
   # Counter metrics, by name: the filter, and whether the stream label is extracted.
   counter_metrics = {
     duo_secops_run_failed = {
-      description = "duo-secops ${var.name}: failed runs (function.failed)"
-      filter      = "${local.function_log_filter} AND jsonPayload.event=\"function.failed\""
+      description = "duo-secops ${var.name}: failed runs, streams and work messages (function.failed, stream.failed, work.refused)"
+      filter      = "${local.function_log_filter} AND (jsonPayload.event=\"function.failed\" OR jsonPayload.event=\"stream.failed\" OR jsonPayload.event=\"work.refused\")"
       by_stream   = false
     }
     duo_secops_verify_gaps = {
@@ -46,7 +46,7 @@ locals {
   alert_policies = {
     run-failed = {
       display_name = "duo-secops ${var.name}: a run failed"
-      doc          = "A run of the duo-secops function ${var.name} failed (a `function.failed` log line): its `error_code` and message say why. The next scheduled run resumes from the checkpoint. Logs: `${local.functions_logs}`."
+      doc          = "A run, a stream or a work message of the duo-secops function ${var.name} failed (a `function.failed`, `stream.failed` or `work.refused` log line; in accounts mode it names the child account): its `error_code` and message say why. The next scheduled run resumes from the checkpoint. Logs: `${local.functions_logs}`."
       condition    = "failed runs in 10 minutes > 0"
       filter       = local.metric_filter["duo_secops_run_failed"]
       threshold    = 0

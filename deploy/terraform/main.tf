@@ -153,8 +153,9 @@ resource "google_cloudfunctions2_function" "collector" {
   service_config {
     available_memory = "512Mi"
     timeout_seconds  = 600
-    # One run at a time: a concurrent run would only find the window taken.
-    max_instance_count = 1
+    # One run at a time: a concurrent run would only find the window taken. In accounts mode more
+    # (accounts.tf): each work item is one (account, stream) with a checkpoint of its own.
+    max_instance_count = local.max_instances
     # Pub/Sub and Eventarc of the same project count as internal traffic.
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
@@ -170,7 +171,7 @@ resource "google_cloudfunctions2_function" "collector" {
       DUO_SKEY_SECRET = "${google_secret_manager_secret.skey.id}/versions/latest"
       # A run ends a minute before the function's 600 s timeout would kill it.
       RUN_BUDGET_SECONDS = "540"
-    })
+    }, local.rpm_env, local.accounts_env)
   }
 
   event_trigger {
@@ -198,6 +199,58 @@ resource "google_cloud_run_service_iam_member" "invoker" {
   member   = local.collector_member
 }
 
+# Accounts mode (accounts.tf): the work topic, the collector's right to publish on it (on that topic
+# only), and a second trigger of the function's service from it, as the collector's account, which holds
+# run.invoker on that service already.
+resource "google_pubsub_topic" "work" {
+  count = local.accounts_mode ? 1 : 0
+
+  project = var.project_id
+  name    = local.work_topic_name
+  labels  = var.labels
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_pubsub_topic_iam_member" "work_publisher" {
+  count = local.accounts_mode ? 1 : 0
+
+  project = var.project_id
+  topic   = google_pubsub_topic.work[0].name
+  role    = "roles/pubsub.publisher"
+  member  = local.collector_member
+}
+
+resource "google_eventarc_trigger" "work" {
+  count = local.accounts_mode ? 1 : 0
+
+  project         = var.project_id
+  location        = var.region
+  name            = local.work_trigger_name
+  service_account = local.collector_email
+  labels          = var.labels
+
+  matching_criteria {
+    attribute = "type"
+    value     = "google.cloud.pubsub.topic.v1.messagePublished"
+  }
+
+  destination {
+    cloud_run_service {
+      service = google_cloudfunctions2_function.collector.name
+      region  = var.region
+    }
+  }
+
+  transport {
+    pubsub {
+      topic = google_pubsub_topic.work[0].id
+    }
+  }
+
+  depends_on = [google_cloud_run_service_iam_member.invoker]
+}
+
 resource "google_cloud_scheduler_job" "collect" {
   project   = var.project_id
   region    = var.region
@@ -221,19 +274,20 @@ resource "google_storage_bucket_iam_member" "secops_reader" {
   member = "serviceAccount:${var.secops_service_account}"
 }
 
-# The SecOps feeds, optional: one per selected stream, each with its log type and its prefix. Written
+# The SecOps feeds, optional: one per selected stream, each with its log type and its prefix (with
+# account_feeds one per account and stream, accounts.tf). Written
 # from the provider's published schema for google_chronicle_feed; fields marked UNCERTAIN could not be
 # checked against a live instance here. SecOps has no default parser for DUO_TRUST_MONITOR: that feed
 # ingests, but its logs stay raw until a custom parser exists.
 resource "google_chronicle_feed" "duo" {
   provider = google-beta
-  for_each = var.create_secops_feed ? local.streams : {}
+  for_each = var.create_secops_feed ? local.secops_feeds : {}
 
   # UNCERTAIN: the project bound to the SecOps instance, which may differ from the collector's.
   project      = local.secops_project
   location     = var.secops_location
   instance     = var.secops_instance
-  display_name = each.key == "telephony" ? var.secops_feed_display_name : "${each.value.label} logs"
+  display_name = each.value.display_name
   enabled      = true
 
   details {

@@ -9,8 +9,8 @@ output "duo_logs" {
 }
 
 output "feed_uris" {
-  description = "Storage bucket URL of each stream's SecOps feed (source type Google Cloud Storage V2), by stream."
-  value       = { for s, st in local.streams : s => st.feed_uri }
+  description = "Storage bucket URL of each SecOps feed (source type Google Cloud Storage V2), by stream (with account_feeds by \"<stream>/<account>\")."
+  value       = { for k, f in local.secops_feeds : k => f.feed_uri }
 }
 
 output "state_objects" {
@@ -71,4 +71,14 @@ output "verify_job" {
 output "alert_policies" {
   description = "The alert policies (alert_channel), by kind: run-failed, verify-gaps, lag."
   value       = { for k, p in google_monitoring_alert_policy.duo : k => p.name }
+}
+
+output "work_topic_id" {
+  description = "Accounts mode: the topic the work is published on (WORK_TOPIC), or null."
+  value       = try(google_pubsub_topic.work[0].id, null)
+}
+
+output "work_trigger" {
+  description = "Accounts mode: the Eventarc trigger from the work topic to the function, or null."
+  value       = try(google_eventarc_trigger.work[0].name, null)
 }

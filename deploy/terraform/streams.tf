@@ -1,6 +1,7 @@
 # The Duo log streams. One function, job, topic and bucket collect every stream in var.duo_logs; each
 # stream writes below a prefix of its own and is read by a SecOps feed of its own. This file uses
-# variables only (no resource, no provider), so the test suite evaluates it offline.
+# variables and locals only (no resource, no provider), so the test suite evaluates it offline, with
+# accounts.tf.
 
 locals {
   # In the collector's order (DUO_LOGS is written in it).
@@ -67,15 +68,20 @@ locals {
     { DUO_LOGS = join(",", local.selected_streams) },
   )
 
-  # What to enter in SecOps (SIEM Settings > Feeds > Add New Feed), one feed per stream.
+  # What to enter in SecOps (SIEM Settings > Feeds > Add New Feed), one feed per stream, or per
+  # (account, stream) with account_feeds (accounts.tf): those name the account and use its id as the
+  # asset namespace, as deploy prints them.
   feed_settings = {
-    for s, st in local.streams : s => {
+    for k, f in local.secops_feeds : k => merge({
       source_type            = "Google Cloud Storage V2"
-      log_type               = "${st.label} (${st.log_type})"
-      storage_bucket_url     = st.feed_uri
+      log_type               = "${f.label} (${f.log_type})"
+      storage_bucket_url     = f.feed_uri
       source_deletion_option = "Never"
       maximum_file_age_days  = 180
-      parser                 = st.secops_parser ? "SecOps default parser" : "none by default: SecOps has no default parser for ${st.log_type}; add a custom parser"
-    }
+      parser                 = f.secops_parser ? "SecOps default parser" : "none by default: SecOps has no default parser for ${f.log_type}; add a custom parser"
+      }, f.account_id == null ? {} : {
+      feed_name       = f.display_name
+      asset_namespace = f.account_id
+    })
   }
 }

@@ -246,3 +246,83 @@ variable "lag_alert_minutes" {
     error_message = "lag_alert_minutes must be a whole number of minutes from 1 to 525600."
   }
 }
+
+variable "duo_accounts" {
+  description = "Accounts mode (deploy --accounts): the Duo integration is a parent (MSP) one; \"all\" its child accounts, or account ids comma-separated (D and 5-40 upper-case letters and digits). Each (account, stream) is collected by an invocation of its own, fanned out through a work topic. Empty: one account, as before."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.duo_accounts == "" || lower(var.duo_accounts) == "all" || alltrue([for a in split(",", var.duo_accounts) : can(regex("^D[A-Z0-9]{5,40}$", trimspace(a)))])
+    error_message = "duo_accounts must be empty, \"all\", or Duo account ids comma-separated (D and 5-40 upper-case letters and digits)."
+  }
+}
+
+variable "duo_accounts_exclude" {
+  description = "With duo_accounts = \"all\": child account ids left out, comma-separated (deploy --accounts-exclude)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.duo_accounts_exclude == "" || alltrue([for a in split(",", var.duo_accounts_exclude) : can(regex("^D[A-Z0-9]{5,40}$", trimspace(a)))])
+    error_message = "duo_accounts_exclude must be Duo account ids comma-separated (D and 5-40 upper-case letters and digits)."
+  }
+
+  # With a list of ids, leaving one out is taking it off the list.
+  validation {
+    condition     = var.duo_accounts_exclude == "" || lower(var.duo_accounts) == "all"
+    error_message = "duo_accounts_exclude needs duo_accounts = \"all\"."
+  }
+}
+
+variable "max_instances" {
+  description = "Accounts mode: the function's maximum instances, how many (account, stream) collections run at once (deploy --max-instances). Outside accounts mode the function runs one instance whatever this says."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.max_instances >= 1 && var.max_instances <= 1000 && floor(var.max_instances) == var.max_instances
+    error_message = "max_instances must be a whole number from 1 to 1000."
+  }
+}
+
+variable "rate_per_child" {
+  description = "Accounts mode: Duo limits each child on its own (deploy --rate-per-child): each collection paces up to the whole REQUESTS_PER_MINUTE instead of its share of the parent's (ACCOUNTS_SHARE_RATE=false)."
+  type        = bool
+  default     = false
+}
+
+variable "work_topic_name" {
+  description = "Accounts mode: the Pub/Sub topic the work is published on; defaults to \"<name>-work\" (deploy --work-topic)."
+  type        = string
+  default     = null
+}
+
+variable "account_feeds" {
+  description = "Accounts mode: child account ids that get SecOps feeds of their own, one per (account, stream) over gs://<bucket>/<prefix>/<account_id>/, instead of one feed per stream for every account (deploy --account-feeds). Sets ACCOUNT_FEEDS on the function."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.account_feeds : can(regex("^D[A-Z0-9]{5,40}$", a))]) && length(distinct(var.account_feeds)) == length(var.account_feeds)
+    error_message = "account_feeds must be distinct Duo account ids (D and 5-40 upper-case letters and digits)."
+  }
+
+  validation {
+    condition = length(var.account_feeds) == 0 || (var.duo_accounts != "" && alltrue([
+      for a in var.account_feeds : lower(var.duo_accounts) == "all" ? !contains([for x in split(",", var.duo_accounts_exclude) : trimspace(x)], a) : contains([for x in split(",", var.duo_accounts) : trimspace(x)], a)
+    ]))
+    error_message = "account_feeds needs duo_accounts, and each of its accounts must be collected (in duo_accounts, not in duo_accounts_exclude)."
+  }
+}
+
+variable "requests_per_minute" {
+  description = "REQUESTS_PER_MINUTE on the function: the ceiling of each collection's pace per Duo endpoint, \"auto\" (60) or a number (deploy --requests-per-minute). Empty: the function's default."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.requests_per_minute == "" || var.requests_per_minute == "auto" || (can(tonumber(var.requests_per_minute)) && try(tonumber(var.requests_per_minute) > 0, false))
+    error_message = "requests_per_minute must be empty, \"auto\" or a number above 0."
+  }
+}

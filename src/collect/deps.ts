@@ -226,7 +226,9 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
   if (!opts.warned) for (const w of configWarnings(c)) opts.logger.warn({ event: 'config.warning' }, w);
   if (c.accounts !== undefined && opts.account === undefined) return createAccountsCollector(c, opts);
   const account = opts.account;
-  const client = await duoClientFor(c, opts.logger, { ...(account ? childClientOptions(c, account) : {}), ...opts.client });
+  // A child's every log line (requests, pages, run.finished) says whose it is.
+  const logger = account ? opts.logger.child({ account_id: account.accountId }) : opts.logger;
+  const client = await duoClientFor(c, logger, { ...(account ? childClientOptions(c, account) : {}), ...opts.client });
   // One storage client for every stream: one connection pool, one set of credentials.
   const storage = c.bucket ? await storageFor(c) : undefined;
   const selected = c.stores.filter((s) => opts.streams === undefined || opts.streams.includes(s.stream));
@@ -264,7 +266,7 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
                   sink: stores.sink,
                   checkpoints: stores.checkpoints,
                   settings,
-                  logger: opts.logger,
+                  logger,
                   ...(opts.now ? { now: opts.now } : {}),
                   ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
                   ...(onProgress ? { onProgress: (p: RunProgress) => onProgress({ ...p, stream: store.stream }) } : {}),

@@ -50,6 +50,8 @@ export interface StreamFeed {
   stateKey: string;
   /** SecOps ships a parser for the log type; without one the logs stay raw until a custom parser exists. */
   secopsParser: boolean;
+  /** --account-feeds: the child account this feed reads alone (below `<prefix>/<account>/`). */
+  account?: string;
 }
 
 /** The selected streams, in the stream table's order, each with its feed. */
@@ -68,6 +70,21 @@ export function streamFeeds(s: Pick<DeploySettings, 'bucket' | 'logs' | 'prefix'
     };
   });
 }
+
+/**
+ * The feeds SecOps needs: one per stream, which in accounts mode reads every child (`<prefix>/<account>/…`,
+ * each line naming its account); with --account-feeds one per (account, stream) instead, each reading
+ * `<prefix>/<account>/` only, for separate namespaces. Accounts first, as Terraform's setproduct orders them.
+ */
+export function secopsFeeds(s: Pick<DeploySettings, 'bucket' | 'logs' | 'prefix' | 'streamPrefixes' | 'accounts'>): StreamFeed[] {
+  const feeds = streamFeeds(s);
+  const accounts = s.accounts?.accountFeeds ?? [];
+  if (!accounts.length) return feeds;
+  return accounts.flatMap((account) => feeds.map((f) => ({ ...f, account, uri: `${f.uri}${account}/` })));
+}
+
+/** A feed's display name: the log type, and the account for a feed of one account (Terraform names them alike). */
+export const feedDisplayName = (f: Pick<StreamFeed, 'stream' | 'account'>): string => `${LOG_TYPE_LABELS[f.stream]} logs${f.account === undefined ? '' : ` ${f.account}`}`;
 
 /**
  * The function's stream variables: `DUO_LOGS` and the prefix of every selected stream, defaults
@@ -111,14 +128,19 @@ const SOURCE_DELETION = 'Never (recommended: the feed reads only; a retried page
 
 /** The settings to enter in SecOps (SIEM Settings > Feeds > Add New Feed): one feed per selected stream. */
 export function feedSettings(s: DeploySettings): string[] {
-  const feeds = streamFeeds(s);
+  const feeds = secopsFeeds(s);
+  const perAccount = feeds.some((f) => f.account !== undefined);
   const lines = [
     feeds.length === 1
       ? 'SecOps feed (SIEM Settings > Feeds > Add New Feed > Configure a single feed):'
-      : `SecOps feeds: ${feeds.length}, one per log stream, each made with SIEM Settings > Feeds > Add New Feed > Configure a single feed:`,
+      : `SecOps feeds: ${feeds.length}, one per ${perAccount ? 'account and ' : ''}log stream, each made with SIEM Settings > Feeds > Add New Feed > Configure a single feed:`,
   ];
+  if (s.accounts !== undefined && !perAccount) {
+    lines.push("  Accounts mode: every child account's objects lie below the feed's URL (<prefix>/<account_id>/…) and each line carries account_id and account_name, so one feed per stream reads them all.");
+  }
   for (const [i, f] of feeds.entries()) {
-    if (feeds.length > 1) lines.push(`Feed ${i + 1} of ${feeds.length}: the ${streamWords(f.stream)} log`);
+    if (feeds.length > 1) lines.push(`Feed ${i + 1} of ${feeds.length}: the ${streamWords(f.stream)} log${f.account === undefined ? '' : ` of account ${f.account}`}`);
+    if (f.account !== undefined) lines.push(`  Feed name:              ${feedDisplayName(f)}`);
     lines.push(
       '  Source type:            Google Cloud Storage V2',
       `  Log type:               ${f.logTypeText}`,
@@ -126,6 +148,8 @@ export function feedSettings(s: DeploySettings): string[] {
       `  Source deletion option: ${SOURCE_DELETION}`,
       '  Maximum File Age:       180 days (the default)',
     );
+    // Its own namespace keeps one child's assets apart from another's in SecOps.
+    if (f.account !== undefined) lines.push(`  Asset namespace:        ${f.account}`);
     if (!f.secopsParser) {
       lines.push(`  Parser:                 SecOps has no default parser for ${f.logType}: the logs arrive raw until you add a custom parser for it`);
     }
@@ -136,7 +160,11 @@ export function feedSettings(s: DeploySettings): string[] {
           (s.logs.includes(successor) ? `that one is collected too, so this one can go once nothing needs it` : `add ${successor} to --logs`),
       );
     }
-    lines.push(`  Its checkpoint gs://${s.bucket}/${f.stateKey} lies outside that URL on purpose: the feed ingests every object below it.`);
+    lines.push(
+      s.accounts === undefined
+        ? `  Its checkpoint gs://${s.bucket}/${f.stateKey} lies outside that URL on purpose: the feed ingests every object below it.`
+        : `  Its checkpoints, one per account (gs://${s.bucket}/${defaultStateKey(`${f.prefix}/${f.account ?? '<account_id>'}`)}), lie outside that URL on purpose: the feed ingests every object below it.`,
+    );
   }
   lines.push(
     `Duo: the Admin API application needs the permission "${DUO_LOG_PERMISSION}" (Google's telephony guide calls it "Read Telephony"); it covers every log.`,

@@ -5,7 +5,8 @@
  * Terraform module (deploy/terraform/monitoring.tf) builds the same, and its test compares the two.
  *
  * The log lines (jsonPayload of the function's Cloud Run service):
- * - `function.failed` (severity ERROR): a run failed                        -> counter duo_secops_run_failed
+ * - `function.failed`, `stream.failed` or `work.refused` (severity ERROR): a run, a stream (in accounts
+ *   mode a child's, which does not fail the invocation) or a work message failed -> counter duo_secops_run_failed
  * - `verify.finished` with `clean=false`, and `stream`: verify found gaps -> counter duo_secops_verify_gaps{stream}
  * - `run.finished` with `lagMs` and `stream`: how far the checkpoint is behind -> distribution duo_secops_lag_ms{stream}
  */
@@ -55,8 +56,8 @@ export function logMetrics(functionName: string): Record<MetricName, LogMetricCo
   const base = functionLogFilter(functionName);
   return {
     duo_secops_run_failed: {
-      description: `duo-secops ${functionName}: failed runs (function.failed)`,
-      filter: `${base} AND jsonPayload.event="function.failed"`,
+      description: `duo-secops ${functionName}: failed runs, streams and work messages (function.failed, stream.failed, work.refused)`,
+      filter: `${base} AND (jsonPayload.event="function.failed" OR jsonPayload.event="stream.failed" OR jsonPayload.event="work.refused")`,
       metricDescriptor: { metricKind: 'DELTA', valueType: 'INT64', unit: '1' },
     },
     duo_secops_verify_gaps: {
@@ -144,7 +145,7 @@ export function alertPolicies(functionName: string, channel: string, lagMinutes:
   return {
     'run-failed': policy(
       'run-failed',
-      `A run of the duo-secops function ${functionName} failed (a \`function.failed\` log line): its \`error_code\` and message say why. ` +
+      `A run, a stream or a work message of the duo-secops function ${functionName} failed (a \`function.failed\`, \`stream.failed\` or \`work.refused\` log line; in accounts mode it names the child account): its \`error_code\` and message say why. ` +
         `The next scheduled run resumes from the checkpoint. Logs: \`${logs}\`.`,
       any('duo_secops_run_failed', 'failed runs in 10 minutes > 0', []),
     ),

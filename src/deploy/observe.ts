@@ -17,6 +17,7 @@ import {
   type Observed,
   type ObservedFunction,
   type ObservedJob,
+  type ObservedTrigger,
   type ProbeKey,
 } from './plan.js';
 import { METRIC_NAMES, parseMetric, parsePolicies, verifyJobName } from './monitoring.js';
@@ -118,6 +119,20 @@ export function parseJob(json: unknown): ObservedJob {
   };
 }
 
+/** `gcloud eventarc triggers describe`: where it delivers, on which event, as whom, from which topic. */
+export function parseTrigger(json: unknown): ObservedTrigger {
+  const j = obj(json);
+  const run = obj(obj(j.destination).cloudRun);
+  const filters = Array.isArray(j.eventFilters) ? j.eventFilters.map(obj) : [];
+  return {
+    service: str(run.service),
+    region: str(run.region),
+    eventType: str(filters.find((f) => f.attribute === 'type')?.value),
+    serviceAccount: str(j.serviceAccount),
+    transportTopic: str(obj(obj(j.transport).pubsub).topic),
+  };
+}
+
 /** Runs the probes in order and assembles what they found. */
 export async function observe(s: DeploySettings, run: ProbeRunner): Promise<Observed> {
   const probes = probeCommands(s);
@@ -127,7 +142,7 @@ export async function observe(s: DeploySettings, run: ProbeRunner): Promise<Obse
   const enabled = new Set(enabledApis);
   const probe = async (key: Exclude<ProbeKey, 'apis'>): Promise<ProbeResult> =>
     enabled.has(PROBE_API[key]) ? run(key, probes[key]) : { found: false };
-  const policy = async (key: 'bucketPolicy' | 'secretPolicy' | 'fnPolicy'): Promise<Bindings> => {
+  const policy = async (key: 'bucketPolicy' | 'secretPolicy' | 'fnPolicy' | 'workTopicPolicy'): Promise<Bindings> => {
     const r = await probe(key);
     return r.found ? parsePolicy(r.json) : {};
   };
@@ -159,9 +174,16 @@ export async function observe(s: DeploySettings, run: ProbeRunner): Promise<Obse
   }
 
   if ((await probe('topic')).found) o.topic = { exists: true };
+  // Accounts mode only: without --accounts nothing of it is read, and nothing changes.
+  if (s.accounts !== undefined && (await probe('workTopic')).found) o.workTopic = { exists: true, policy: await policy('workTopicPolicy') };
 
   const fn = await probe('fn');
   if (fn.found) o.fn = { exists: true, ...parseFunction(fn.json, await policy('fnPolicy')) };
+
+  if (s.accounts !== undefined) {
+    const trigger = await probe('workTrigger');
+    if (trigger.found) o.workTrigger = { exists: true, ...parseTrigger(trigger.json) };
+  }
 
   const job = await probe('job');
   if (job.found) o.job = { exists: true, ...parseJob(job.json) };

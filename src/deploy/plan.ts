@@ -12,6 +12,7 @@
  */
 import type { StreamName } from '../duo/streams.js';
 import { ConfigError } from '../errors.js';
+import { accountsEnv, ACCOUNTS_ENV, PUBLISHER_ROLE, PUBSUB_EVENT_TYPE, RPM_ENV, workTriggerName, type AccountsSettings } from './accounts.js';
 import { envVarsFlag, streamEnv, type OtherStream } from './feeds.js';
 import { activeGuideJobs, GUIDE_FUNCTION, GUIDE_TOPIC, NO_GUIDE, pauseCommand, type GuideChoice, type ObservedGuide } from './guide.js';
 import {
@@ -61,6 +62,10 @@ export interface DeploySettings {
   verifyDaily?: { repair: boolean } | undefined;
   /** --alert-channel: log-based metrics and alert policies notifying this channel; absent: none. */
   alerts?: { channel: string; lagMinutes: number } | undefined;
+  /** --accounts: accounts mode (accounts.ts): a parent integration's children, fanned out; absent: one account. */
+  accounts?: AccountsSettings | undefined;
+  /** --requests-per-minute: REQUESTS_PER_MINUTE on the function (`auto` or a number); absent: its default. */
+  requestsPerMinute?: string | undefined;
 }
 
 /** The APIs the collector and its deployment use; `services enable` on these is the first step. */
@@ -95,6 +100,13 @@ export const MEMORY = '512Mi';
 export const TIMEOUT_SECONDS = 600;
 /** One run at a time: a second concurrent run would only find the window taken (docs/protocol.md). */
 export const MAX_INSTANCES = 1;
+
+/**
+ * In accounts mode, more: each work item is one (account, stream), whose own checkpoint's
+ * compare-and-swap keeps parallel runs apart, and the scheduled dispatch itself only lists the children
+ * and publishes, so it is quick and never holds an instance for long.
+ */
+export const maxInstances = (s: Pick<DeploySettings, 'accounts'>): number => s.accounts?.maxInstances ?? MAX_INSTANCES;
 /** Pub/Sub, Eventarc and Cloud Scheduler of the same project count as internal traffic. */
 export const INGRESS = 'internal-only';
 /** A failed run is not redelivered: the next scheduled run resumes from the checkpoint anyway. */
@@ -138,6 +150,18 @@ export interface ObservedJob {
 
 export type Probed<T> = { exists: false } | ({ exists: true } & T);
 
+/** The Eventarc trigger from the work topic (accounts mode), as `gcloud eventarc triggers describe` shows it. */
+export interface ObservedTrigger {
+  /** The Cloud Run service it delivers to, and that service's region. */
+  service: string | undefined;
+  region: string | undefined;
+  /** The `type` event filter. */
+  eventType: string | undefined;
+  serviceAccount: string | undefined;
+  /** projects/P/topics/T: fixed when the trigger is made. */
+  transportTopic: string | undefined;
+}
+
 /** What the project holds, as read by the probes. Absent = the probe said "not found". */
 export interface Observed {
   enabledApis: string[];
@@ -161,6 +185,9 @@ export interface Observed {
   policies: ObservedPolicy[];
   /** Google's guide collector in the region, if any (guide.ts). */
   guide: ObservedGuide;
+  /** Accounts mode only: the work topic with its policy, and the Eventarc trigger from it. */
+  workTopic: Probed<{ policy: Bindings }>;
+  workTrigger: Probed<ObservedTrigger>;
 }
 
 export const EMPTY_PROJECT: Observed = {
@@ -176,6 +203,8 @@ export const EMPTY_PROJECT: Observed = {
   metrics: {},
   policies: [],
   guide: NO_GUIDE,
+  workTopic: { exists: false },
+  workTrigger: { exists: false },
 };
 
 export type StepId =
@@ -188,8 +217,11 @@ export type StepId =
   | 'secret-version'
   | 'secret-accessor-role'
   | 'topic'
+  | 'work-topic'
+  | 'work-topic-publisher-role'
   | 'function'
   | 'function-invoker-role'
+  | 'work-trigger'
   | 'job'
   | 'verify-job'
   | 'bucket-secops-role'
@@ -213,6 +245,9 @@ export interface DeployStep {
 export const serviceAccountEmail = (s: DeploySettings): string => `${s.serviceAccountName}@${s.project}.iam.gserviceaccount.com`;
 export const secretVersionName = (s: DeploySettings): string => `projects/${s.project}/secrets/${s.secretName}/versions/latest`;
 export const topicName = (s: DeploySettings): string => `projects/${s.project}/topics/${s.topic}`;
+/** The work topic's short name; outside accounts mode the default, for the probes' table only. */
+export const workTopicOf = (s: DeploySettings): string => s.accounts?.workTopic ?? `${s.functionName}-work`;
+export const workTopicName = (s: DeploySettings): string => `projects/${s.project}/topics/${workTopicOf(s)}`;
 export const bucketUrl = (s: DeploySettings): string => `gs://${s.bucket}`;
 export { feedSettings } from './feeds.js';
 
@@ -233,8 +268,17 @@ export function functionEnv(s: DeploySettings): Record<string, string> {
     DUO_API_HOST: s.apiHost,
     DUO_SKEY_SECRET: secretVersionName(s),
     RUN_BUDGET_SECONDS: String(TIMEOUT_SECONDS - RUN_BUDGET_MARGIN_SECONDS),
+    ...(s.requestsPerMinute === undefined ? {} : { [RPM_ENV]: s.requestsPerMinute }),
+    ...accountsEnv(s.accounts, s.project),
   };
 }
+
+/**
+ * Variables deploy sets only with a flag: present on the function but no longer wanted, they are drift,
+ * so that dropping --accounts takes the function out of accounts mode (a redeploy's --set-env-vars
+ * replaces every variable).
+ */
+export const OPTIONAL_ENV: readonly string[] = [RPM_ENV, ...Object.values(ACCOUNTS_ENV)];
 
 /** How long before the function's timeout a run stops opening pages (one request timeout, twice over). */
 export const RUN_BUDGET_MARGIN_SECONDS = 60;
@@ -262,6 +306,10 @@ export function probeCommands(s: DeploySettings) {
     /** Only when DUO_SKEY is given: the value is hashed in memory and dropped, never printed. */
     secretValue: ['secrets', 'versions', 'access', 'latest', `--secret=${s.secretName}`, P(s), JSON_OUT, Q],
     topic: ['pubsub', 'topics', 'describe', s.topic, P(s), JSON_OUT, Q],
+    /** The work topic, its policy and the Eventarc trigger from it: only in accounts mode. */
+    workTopic: ['pubsub', 'topics', 'describe', workTopicOf(s), P(s), JSON_OUT, Q],
+    workTopicPolicy: ['pubsub', 'topics', 'get-iam-policy', workTopicOf(s), P(s), JSON_OUT, Q],
+    workTrigger: ['eventarc', 'triggers', 'describe', workTriggerName(s.functionName), P(s), `--location=${s.region}`, JSON_OUT, Q],
     fn: ['functions', 'describe', s.functionName, '--v2', P(s), `--region=${s.region}`, JSON_OUT, Q],
     fnPolicy: ['run', 'services', 'get-iam-policy', s.functionName, P(s), `--region=${s.region}`, JSON_OUT, Q],
     job: ['scheduler', 'jobs', 'describe', s.job, P(s), `--location=${s.region}`, JSON_OUT, Q],
@@ -293,6 +341,9 @@ export const PROBE_API: Record<Exclude<ProbeKey, 'apis'>, (typeof REQUIRED_APIS)
   secretLatest: 'secretmanager.googleapis.com',
   secretValue: 'secretmanager.googleapis.com',
   topic: 'pubsub.googleapis.com',
+  workTopic: 'pubsub.googleapis.com',
+  workTopicPolicy: 'pubsub.googleapis.com',
+  workTrigger: 'eventarc.googleapis.com',
   fn: 'cloudfunctions.googleapis.com',
   fnPolicy: 'run.googleapis.com',
   job: 'cloudscheduler.googleapis.com',
@@ -341,16 +392,18 @@ export function functionDrift(s: DeploySettings, f: ObservedFunction): string[] 
   if (f.entryPoint !== ENTRY_POINT) why.push(`entry point ${f.entryPoint ?? 'unset'} -> ${ENTRY_POINT}`);
   if (memoryBytes(f.availableMemory) !== memoryBytes(MEMORY)) why.push(`memory ${f.availableMemory ?? 'unset'} -> ${MEMORY}`);
   if (f.timeoutSeconds !== TIMEOUT_SECONDS) why.push(`timeout ${f.timeoutSeconds ?? 'unset'} s -> ${TIMEOUT_SECONDS} s`);
-  if (f.maxInstanceCount !== MAX_INSTANCES) why.push(`max instances ${f.maxInstanceCount ?? 'unset'} -> ${MAX_INSTANCES}`);
+  if (f.maxInstanceCount !== maxInstances(s)) why.push(`max instances ${f.maxInstanceCount ?? 'unset'} -> ${maxInstances(s)}`);
   if (f.ingressSettings !== 'ALLOW_INTERNAL_ONLY') why.push(`ingress ${f.ingressSettings ?? 'unset'} -> internal only`);
   if (f.serviceAccountEmail?.toLowerCase() !== email) why.push('runtime service account');
   if (f.triggerServiceAccountEmail?.toLowerCase() !== email) why.push('trigger service account');
   if (f.pubsubTopic !== topicName(s)) why.push(`trigger topic ${f.pubsubTopic ?? 'unset'} -> ${topicName(s)}`);
   if (f.retryPolicy !== undefined && f.retryPolicy !== RETRY_POLICY) why.push('retry policy');
   // Only our variables: the platform adds its own (LOG_EXECUTION_ID) and they are not ours to judge.
-  const changed = Object.entries(functionEnv(s))
+  const want = functionEnv(s);
+  const changed = Object.entries(want)
     .filter(([k, v]) => f.environmentVariables[k] !== v)
     .map(([k]) => k);
+  changed.push(...OPTIONAL_ENV.filter((k) => !(k in want) && k in f.environmentVariables).map((k) => `${k} (removed)`));
   if (changed.length) why.push(`environment ${changed.join(', ')}`);
   return why;
 }
@@ -392,7 +445,34 @@ export function planProblems(s: DeploySettings, o: Observed): string[] {
         'choose another topic (or delete the guide function first)',
     );
   }
+  if (s.accounts !== undefined) {
+    if (s.accounts.workTopic === GUIDE_TOPIC && o.guide.fn !== undefined) {
+      problems.push(
+        `--work-topic: ${GUIDE_TOPIC} also triggers Google's guide function ${o.guide.fn.name}: it would run on every work message; ` +
+          'choose another work topic (or delete the guide function first)',
+      );
+    }
+    // Eventarc cannot move a trigger to another topic; deploy never deletes, so this is the operator's call.
+    const t = o.workTrigger;
+    if (t.exists && t.transportTopic !== undefined && t.transportTopic !== workTopicName(s)) {
+      const name = workTriggerName(s.functionName);
+      problems.push(
+        `--work-topic: the Eventarc trigger ${name} exists on ${t.transportTopic}, not ${workTopicName(s)}, and a trigger's topic cannot be changed: ` +
+          `delete it (gcloud eventarc triggers delete ${name} --location=${s.region} --project=${s.project}) and run deploy again, or deploy with --work-topic ${t.transportTopic.split('/').pop() ?? ''}`,
+      );
+    }
+  }
   return problems;
+}
+
+/** Why the work trigger differs from what deploy makes (its topic aside, a problem of its own); empty when it matches. */
+export function triggerDrift(s: DeploySettings, t: ObservedTrigger): string[] {
+  const why: string[] = [];
+  if (t.service !== s.functionName) why.push(`destination ${t.service ?? 'unset'} -> ${s.functionName}`);
+  if (t.region !== s.region) why.push(`destination region ${t.region ?? 'unset'} -> ${s.region}`);
+  if (t.eventType !== PUBSUB_EVENT_TYPE) why.push(`event type ${t.eventType ?? 'unset'} -> ${PUBSUB_EVENT_TYPE}`);
+  if (t.serviceAccount?.toLowerCase() !== serviceAccountEmail(s).toLowerCase()) why.push('service account');
+  return why;
 }
 
 /** The ordered steps that bring the project from `o` to `s`. Empty when nothing differs. */
@@ -519,6 +599,25 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
     });
   }
 
+  if (s.accounts !== undefined) {
+    if (!o.workTopic.exists) {
+      steps.push({
+        id: 'work-topic',
+        description: `create the Pub/Sub topic ${s.accounts.workTopic} that the scheduled run publishes the work on, one message per (account, stream)`,
+        argv: ['pubsub', 'topics', 'create', s.accounts.workTopic, P(s), Q],
+        check: probes.workTopic,
+      });
+    }
+    if (!hasMember(o.workTopic.exists ? o.workTopic.policy : {}, PUBLISHER_ROLE, member)) {
+      steps.push({
+        id: 'work-topic-publisher-role',
+        description: `let the collector publish the work on ${s.accounts.workTopic} only (${PUBLISHER_ROLE} on the topic)`,
+        argv: ['pubsub', 'topics', 'add-iam-policy-binding', s.accounts.workTopic, P(s), `--member=${member}`, `--role=${PUBLISHER_ROLE}`, Q],
+        check: probes.workTopicPolicy,
+      });
+    }
+  }
+
   const drift = o.fn.exists ? functionDrift(s, o.fn) : [];
   // A running instance keeps the key it read at its first event: a new revision starts new instances,
   // which read the new version. Only for a replaced key; the first version precedes the first deploy.
@@ -528,7 +627,8 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
       id: 'function',
       description: o.fn.exists
         ? `redeploy the function ${s.functionName}: ${drift.join('; ')}`
-        : `deploy the function ${s.functionName} (${RUNTIME}, ${MEMORY}, ${TIMEOUT_SECONDS} s, triggered by ${s.topic})`,
+        : `deploy the function ${s.functionName} (${RUNTIME}, ${MEMORY}, ${TIMEOUT_SECONDS} s, triggered by ${s.topic}` +
+          `${s.accounts ? `, and by ${s.accounts.workTopic} through the trigger below; at most ${s.accounts.maxInstances} instances` : ''})`,
       argv: [
         'functions',
         'deploy',
@@ -544,7 +644,7 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
         `--service-account=${email}`,
         `--memory=${MEMORY}`,
         `--timeout=${TIMEOUT_SECONDS}s`,
-        `--max-instances=${MAX_INSTANCES}`,
+        `--max-instances=${maxInstances(s)}`,
         `--ingress-settings=${INGRESS}`,
         envVarsFlag(functionEnv(s)),
         `--update-labels=${SOURCE_LABEL}=${sourceLabelValue(s.source.hash)}`,
@@ -563,6 +663,8 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
       check: probes.fnPolicy,
     });
   }
+
+  if (s.accounts !== undefined) steps.push(...workTriggerSteps(s, o));
 
   const jobArgs = [
     s.job,
@@ -609,6 +711,38 @@ export function planDeploy(s: DeploySettings, o: Observed): DeployStep[] {
 
   if (s.alerts !== undefined) steps.push(...alertSteps(s, o, s.alerts));
   return steps;
+}
+
+/**
+ * Accounts mode: the second trigger of the function's Cloud Run service, from the work topic, as the
+ * collector's account (which holds run.invoker on that service already). After the function, whose
+ * service it names; before the job, so the first scheduled dispatch finds it.
+ */
+function workTriggerSteps(s: DeploySettings, o: Observed): DeployStep[] {
+  const name = workTriggerName(s.functionName);
+  const common = [
+    `--location=${s.region}`,
+    `--destination-run-service=${s.functionName}`,
+    `--destination-run-region=${s.region}`,
+    `--event-filters=type=${PUBSUB_EVENT_TYPE}`,
+  ];
+  const check = probeCommands(s).workTrigger;
+  if (!o.workTrigger.exists) {
+    return [{
+      id: 'work-trigger',
+      description: `create the Eventarc trigger ${name}: each message on ${workTopicOf(s)} calls ${s.functionName} (as the collector's account)`,
+      argv: ['eventarc', 'triggers', 'create', name, P(s), ...common, `--transport-topic=${workTopicName(s)}`, `--service-account=${serviceAccountEmail(s)}`, Q],
+      check,
+    }];
+  }
+  const why = triggerDrift(s, o.workTrigger);
+  if (!why.length) return [];
+  return [{
+    id: 'work-trigger',
+    description: `update the Eventarc trigger ${name}: ${why.join('; ')}`,
+    argv: ['eventarc', 'triggers', 'update', name, P(s), ...common, `--service-account=${serviceAccountEmail(s)}`, Q],
+    check,
+  }];
 }
 
 /** The second job: the same topic, once a day, asking the function to verify yesterday (UTC). */

@@ -29,9 +29,9 @@ export async function dispatchWork(c: Config, logger: Logger, eventId: string | 
 }
 
 /**
- * Publishes every message and waits until Pub/Sub has them all: a dispatch that fails part way throws,
- * Pub/Sub redelivers the schedule's message, and the repeat publishes everything again, which the
- * checkpoints make harmless.
+ * Publishes every message and waits until Pub/Sub has them all. A dispatch that fails part way fails the
+ * invocation (`function.failed`); the next scheduled run publishes everything again, and what was
+ * published twice meets the checkpoints' compare-and-swap.
  */
 async function publish(topicName: string, messages: readonly WorkMessage[]): Promise<void> {
   const { PubSub } = await import('@google-cloud/pubsub');

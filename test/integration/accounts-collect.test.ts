@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomIntegration, startSimulator, type SimAccountOptions, type Simulator } from '../../src/simulator/index.js';
 import type { StreamName } from '../../src/duo/streams.js';
-import { runCli } from '../support/cli.js';
+import { runCli, spawnCli } from '../support/cli.js';
 import { localObjects } from '../support/collected.js';
 import { duoEnvOf } from '../support/duo-env.js';
 import { exactlyOnceReport, expectedKeys, keysOf } from '../support/store-source.js';
@@ -119,6 +119,25 @@ describe('collect in accounts mode', () => {
     const rest = await runCli(['collect', '--json'], env(out, { DUO_ACCOUNTS: `${idOf(1)},${idOf(3)},${idOf(4)}` }));
     expect(rest.code).toBe(0);
     for (const n of [1, 3, 4]) await assertExactlyOnce(out, n);
+  });
+
+  it('the daemon collects the children in turn on its schedule, each log line naming its account', async () => {
+    const out = join(dir, 'daemon');
+    const d = spawnCli(['daemon'], env(out, { DUO_ACCOUNTS: `${idOf(1)},${idOf(3)}`, SCHEDULE: '0 0 1 1 *', LOG_LEVEL: 'info' }));
+    let stderr = '';
+    d.child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const finished = (): Array<{ account_id?: string }> =>
+      stderr
+        .split('\n')
+        .filter((l) => l.includes('"run.finished"'))
+        .map((l) => JSON.parse(l) as { account_id?: string });
+    const deadline = Date.now() + 60_000;
+    while (finished().length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    d.child.kill('SIGTERM');
+    const r = await d.done;
+    expect(r.code).toBe(0);
+    expect(finished().map((l) => l.account_id).sort()).toEqual([idOf(1), idOf(1), idOf(3), idOf(3)]);
+    for (const n of [1, 3]) await assertExactlyOnce(out, n);
   });
 
   it('check lists the children and proves access through the first one selected', async () => {

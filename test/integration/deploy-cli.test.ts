@@ -324,6 +324,105 @@ describe('deploy of every log stream', () => {
   });
 });
 
+describe('deploy --accounts (accounts mode)', () => {
+  const A1 = 'DA1234567890ABCDEFGH';
+  const A2 = 'DA0000000000ZYXWVUTS';
+  const ACCOUNTS = ['--logs', 'telephony,authentication', '--accounts', 'all', '--accounts-exclude', A2, '--max-instances', '12'];
+  const SA = `duo-telephony-collector-sa@${PROJECT}.iam.gserviceaccount.com`;
+
+  it('--dry-run prints the work topic, grant and trigger with the rest, the fan-out and the sizing; a real run executes them; a second run nothing', async () => {
+    const saved = fake;
+    fake = await installFakeGcloud(join(dir, 'accounts'), emptyProject(PROJECT));
+    try {
+      const plain = commandLines((await deploy([...BASE_ARGS, '--logs', 'telephony,authentication', '--dry-run'], { DUO_SKEY: SKEY })).stdout);
+      const dry = await deploy([...BASE_ARGS, ...ACCOUNTS, '--dry-run'], { DUO_SKEY: SKEY });
+      expect(dry.stderr).toBe('');
+      expect(dry.code).toBe(0);
+      expect(await fake.state()).toEqual(emptyProject(PROJECT));
+      const lines = commandLines(dry.stdout);
+      const added = lines.filter((l) => !plain.includes(l));
+      expect(added.map((l) => l.split(' ').slice(0, 4).join(' '))).toEqual([
+        'gcloud pubsub topics create',
+        'gcloud pubsub topics add-iam-policy-binding',
+        'gcloud functions deploy duo-secops-collector',
+        'gcloud eventarc triggers create',
+      ]);
+      expect(added[0]).toBe(`gcloud pubsub topics create duo-secops-collector-work --project=${PROJECT} --quiet`);
+      expect(added[1]).toBe(`gcloud pubsub topics add-iam-policy-binding duo-secops-collector-work --project=${PROJECT} --member=serviceAccount:${SA} --role=roles/pubsub.publisher --quiet`);
+      expect(added[3]).toBe(
+        `gcloud eventarc triggers create duo-secops-collector-work --project=${PROJECT} --location=us-central1 --destination-run-service=duo-secops-collector ` +
+          `--destination-run-region=us-central1 --event-filters=type=google.cloud.pubsub.topic.v1.messagePublished ` +
+          `--transport-topic=projects/${PROJECT}/topics/duo-secops-collector-work --service-account=${SA} --quiet`,
+      );
+      const fn = added[2]!;
+      expect(fn).toContain('--max-instances=12');
+      for (const v of ['DUO_ACCOUNTS=all', `DUO_ACCOUNTS_EXCLUDE=${A2}`, `WORK_TOPIC=projects/${PROJECT}/topics/duo-secops-collector-work`, 'FAN_OUT_INSTANCES=12']) expect(fn).toContain(v);
+      expect(dry.stdout).toContain(`Accounts:       all children of the parent integration, except ${A2}`);
+      expect(dry.stdout).toContain(`Work topic:     projects/${PROJECT}/topics/duo-secops-collector-work`);
+      expect(dry.stdout).toContain('Max instances:  12: at most 12 collections run at once');
+      expect(dry.stdout).toContain('Sizing: Duo may count every child');
+      expect(dry.stdout).toContain('60 (REQUESTS_PER_MINUTE auto) / 12 a minute per endpoint');
+      expect(dry.stdout).toContain('one feed per stream reads them all');
+
+      await fake.clearLog();
+      const run = await deploy([...BASE_ARGS, ...ACCOUNTS], { DUO_SKEY: SKEY });
+      expect(run.code, run.stderr).toBe(0);
+      expect(await mutatingCalls()).toEqual(lines);
+      const state = await fake.state();
+      expect(state.topicPolicies?.['duo-secops-collector-work']).toEqual({ 'roles/pubsub.publisher': [`serviceAccount:${SA}`] });
+      expect(state.triggers?.['duo-secops-collector-work']).toMatchObject({
+        destination: { cloudRun: { service: 'duo-secops-collector', region: 'us-central1' } },
+        serviceAccount: SA,
+        transport: { pubsub: { topic: `projects/${PROJECT}/topics/duo-secops-collector-work` } },
+      });
+      const service = state.functions[DEFAULT_NAME]!.serviceConfig as { maxInstanceCount: number; environmentVariables: Record<string, string> };
+      expect(service.maxInstanceCount).toBe(12);
+      expect(service.environmentVariables).toMatchObject({ DUO_ACCOUNTS: 'all', DUO_ACCOUNTS_EXCLUDE: A2, DUO_LOGS: 'telephony,authentication' });
+
+      await fake.clearLog();
+      const again = await deploy([...BASE_ARGS, ...ACCOUNTS], {});
+      expect(again.code, again.stderr).toBe(0);
+      expect(await mutatingCalls()).toEqual([]);
+      expect(again.stdout).toContain('Nothing to change');
+      const probes = (await fake.calls()).map((c) => c.argv.slice(0, 3).join(' '));
+      expect(probes).toEqual(expect.arrayContaining(['pubsub topics get-iam-policy', 'eventarc triggers describe']));
+
+      // Per-account feeds: only the function's environment changes; the feeds are printed per (account, stream).
+      await fake.clearLog();
+      const feeds = await deploy([...BASE_ARGS, ...ACCOUNTS, '--account-feeds', A1], {});
+      expect(feeds.code, feeds.stderr).toBe(0);
+      expect((await mutatingCalls()).map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual(['gcloud functions deploy']);
+      expect(feeds.stdout).toContain('redeploy the function duo-secops-collector: environment ACCOUNT_FEEDS');
+      expect(feeds.stdout).toContain(`Storage bucket URL:     gs://acme-duo-logs/duo-authentication/${A1}/`);
+      expect(feeds.stdout).toContain(`Asset namespace:        ${A1}`);
+
+      // Out of accounts mode: the function only; the work topic and trigger stay.
+      await fake.clearLog();
+      const off = await deploy([...BASE_ARGS, '--logs', 'telephony,authentication'], {});
+      expect(off.code, off.stderr).toBe(0);
+      expect((await mutatingCalls()).map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual(['gcloud functions deploy']);
+      expect(off.stdout).toContain('max instances 12 -> 1');
+      const after = (await fake.state()).functions[DEFAULT_NAME]!.serviceConfig as { environmentVariables: Record<string, string> };
+      expect(Object.keys(after.environmentVariables).filter((k) => /ACCOUNT|WORK_TOPIC|FAN_OUT/.test(k))).toEqual([]);
+      expect((await fake.state()).triggers?.['duo-secops-collector-work']).toBeDefined();
+    } finally {
+      fake = saved;
+    }
+  });
+
+  it('refuses bad account flags before calling gcloud', async () => {
+    await fake.clearLog();
+    const run = await deploy([...BASE_ARGS, '--accounts', 'DA1,da2', '--max-instances', '0', '--dry-run'], { DUO_SKEY: SKEY });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--accounts: must be all or account ids, comma-separated: DA1, da2: not an account id');
+    expect(run.stderr).toContain('--max-instances: "0" must be a whole number from 1 to 1000');
+    const without = await deploy([...BASE_ARGS, '--account-feeds', A1, '--dry-run'], { DUO_SKEY: SKEY });
+    expect(without.code).toBe(2);
+    expect(without.stderr).toContain('--account-feeds: only with --accounts (accounts mode)');
+    expect(await fake.calls()).toEqual([]);
+  });
+});
+
 describe('deploy --verify-daily and --alert-channel', () => {
   const CHANNEL = `projects/${PROJECT}/notificationChannels/987654321`;
   const VERIFY_JOB = `gcloud scheduler jobs create pubsub duo-secops-collector-verify --project=${PROJECT} --location=us-central1 '--schedule=30 3 * * *' --time-zone=Etc/UTC --topic=duo-secops-collector-trigger`;
@@ -775,6 +874,22 @@ describe.skipIf(!realGcloud)('the installed gcloud accepts every command deploy 
       policies: ALERT_KINDS.map((k, i) => ({ name: `projects/${s.project}/alertPolicies/${i + 1}`, displayName: policyDisplayName(s.functionName, k), userLabels: {} })),
     };
     const updated = planDeploy(extras, differing).filter((x) => NEW_STEPS.includes(x.id));
+    // Accounts mode: the work topic, its grant, the trigger's create and update.
+    const accounts = { ...s, accounts: { accounts: 'all' as const, exclude: [], maxInstances: 10, workTopic: 'duo-secops-collector-work', accountFeeds: [], shareRate: true } };
+    const ACCOUNT_STEPS = ['work-topic', 'work-topic-publisher-role', 'work-trigger'];
+    const accountSteps = [
+      ...planDeploy(accounts, EMPTY_PROJECT).filter((x) => ACCOUNT_STEPS.includes(x.id)),
+      ...planDeploy(accounts, {
+        ...EMPTY_PROJECT,
+        workTrigger: { exists: true, service: 'x', region: 'us-central1', eventType: 'x', serviceAccount: 'x', transportTopic: `projects/${s.project}/topics/duo-secops-collector-work` },
+      }).filter((x) => x.id === 'work-trigger'),
+    ];
+    expect(accountSteps.map((x) => x.argv.slice(0, 3).join(' '))).toEqual([
+      'pubsub topics create',
+      'pubsub topics add-iam-policy-binding',
+      'eventarc triggers create',
+      'eventarc triggers update',
+    ]);
     expect(created.map((x) => x.argv[2])).toEqual(['create', 'create', 'create', 'create', 'policies', 'policies', 'policies']);
     expect(updated.filter((x) => x.argv.includes('update'))).toHaveLength(7);
     const commands = [
@@ -782,6 +897,7 @@ describe.skipIf(!realGcloud)('the installed gcloud accepts every command deploy 
       ...planDeploy(s, EMPTY_PROJECT).map((x) => x.argv),
       ...created.map((x) => x.argv),
       ...updated.map((x) => x.argv),
+      ...accountSteps.map((x) => x.argv),
       ...update.filter((x) => x.id === 'job').map((x) => x.argv),
       ...pause.map((x) => x.argv),
       ...printed,

@@ -14,8 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { parse } from '@cdktf/hcl2json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_NAME, DEFAULT_SCHEDULE, DEFAULT_SECRET, DEFAULT_SERVICE_ACCOUNT, TIME_ZONE } from '../../src/entry/commands/deploy.js';
-import { LOG_TYPE_LABELS, prefixEnv } from '../../src/deploy/feeds.js';
+import { feedDisplayName, LOG_TYPE_LABELS, prefixEnv, secopsFeeds } from '../../src/deploy/feeds.js';
 import { functionEnv } from '../../src/deploy/plan.js';
+import { ACCOUNTS_ENV, DEFAULT_MAX_INSTANCES, PUBLISHER_ROLE, PUBSUB_EVENT_TYPE, RPM_ENV, type AccountsSettings } from '../../src/deploy/accounts.js';
 import { alertPolicies, LAG_BUCKETS, logMetrics, METRIC_NAMES, MONITORING_APIS, VERIFY_SCHEDULE, verifyJobName, verifyMessageBody } from '../../src/deploy/monitoring.js';
 import { STREAM_NAMES, STREAMS, type StreamName } from '../../src/duo/streams.js';
 import { defaultFor, prefixSettingOf } from '../../src/config.js';
@@ -107,7 +108,7 @@ describe('deploy/terraform', () => {
   });
 
   it('has the files a module needs, and an example that uses it', () => {
-    expect(Object.keys(parsed)).toEqual(['alerts.tf', 'examples/basic/main.tf', 'main.tf', 'monitoring.tf', 'outputs.tf', 'streams.tf', 'variables.tf', 'versions.tf']);
+    expect(Object.keys(parsed)).toEqual(['accounts.tf', 'alerts.tf', 'examples/basic/main.tf', 'main.tf', 'monitoring.tf', 'outputs.tf', 'streams.tf', 'variables.tf', 'versions.tf']);
     const example = parsed['examples/basic/main.tf']!;
     expect(example.module?.duo_secops?.[0]?.source).toBe('../..');
     expect(Object.keys(example.data?.archive_file ?? {})).toEqual(['function_source']);
@@ -128,12 +129,15 @@ describe('deploy/terraform', () => {
     const service = one(fn, 'service_config');
     expect(service.available_memory).toBe(MEMORY);
     expect(service.timeout_seconds).toBe(TIMEOUT_SECONDS);
-    expect(service.max_instance_count).toBe(MAX_INSTANCES);
+    // One instance, MAX_INSTANCES, unless in accounts mode (local.max_instances, evaluated below).
+    expect(MAX_INSTANCES).toBe(1);
+    expect(service.max_instance_count).toBe('${local.max_instances}');
     expect(service.ingress_settings).toBe('ALLOW_INTERNAL_ONLY');
     expect(service.service_account_email).toBe('${local.collector_email}');
     // The stream variables (local.stream_env, evaluated below) merged with the rest, as deploy sets them.
     const env = expr(service.environment_variables);
     expect(env).toMatch(/^merge\(local\.stream_env, \{/);
+    expect(env).toMatch(/\}, local\.rpm_env, local\.accounts_env\)$/);
     const fixed = Object.fromEntries([...env.matchAll(/^\s*([A-Z_]+)\s*=\s*(.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
     expect(Object.keys(fixed).sort()).toEqual(['DUO_API_HOST', 'DUO_IKEY', 'DUO_SKEY_SECRET', 'GCS_BUCKET', 'RUN_BUDGET_SECONDS']);
     // The run budget follows the timeout, as deploy sets it.
@@ -195,7 +199,8 @@ describe('deploy/terraform', () => {
   it('can create the SecOps feeds (google-beta), one per selected stream, off by default; the telephony feed keeps its state', () => {
     const feed = resource('google_chronicle_feed', 'duo');
     expect(feed.provider).toBe('${google-beta}');
-    expect(feed.for_each).toBe('${var.create_secops_feed ? local.streams : {}}');
+    expect(feed.for_each).toBe('${var.create_secops_feed ? local.secops_feeds : {}}');
+    expect(feed.display_name).toBe('${each.value.display_name}');
     expect(variableDefault('create_secops_feed')).toBe(false);
     const details = one(feed, 'details');
     expect(details.feed_source_type).toBe('GOOGLE_CLOUD_STORAGE_V2');
@@ -213,7 +218,7 @@ describe.skipIf(!hasTerraform)('deploy/terraform streams, evaluated offline by t
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tf-streams-'));
-    for (const f of ['variables.tf', 'streams.tf']) await copyFile(join(MODULE, f), join(dir, f));
+    for (const f of ['variables.tf', 'streams.tf', 'accounts.tf']) await copyFile(join(MODULE, f), join(dir, f));
     const feed = resource('google_chronicle_feed', 'duo');
     const details = one(feed, 'details');
     const bind = (e: string): string => e.replace(/each\.value/g, 'v');
@@ -338,7 +343,7 @@ describe.skipIf(!hasTerraform)('deploy/terraform alerts, evaluated offline by te
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tf-alerts-'));
-    for (const f of ['variables.tf', 'streams.tf', 'alerts.tf']) await copyFile(join(MODULE, f), join(dir, f));
+    for (const f of ['variables.tf', 'streams.tf', 'accounts.tf', 'alerts.tf']) await copyFile(join(MODULE, f), join(dir, f));
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -392,5 +397,94 @@ describe.skipIf(!hasTerraform)('deploy/terraform alerts, evaluated offline by te
       }
       expect(value.lag?.threshold).toBe(minutes * 60_000);
     }
+  });
+});
+
+describe('deploy/terraform: accounts mode, as deploy --accounts makes it', () => {
+  it('has the variables, off by default, with the CLI\'s defaults', () => {
+    expect(variableDefault('duo_accounts')).toBe('');
+    expect(variableDefault('duo_accounts_exclude')).toBe('');
+    expect(variableDefault('max_instances')).toBe(DEFAULT_MAX_INSTANCES);
+    expect(variableDefault('account_feeds')).toEqual([]);
+    expect(variableDefault('work_topic_name')).toBeNull();
+    expect(variableDefault('requests_per_minute')).toBe('');
+  });
+
+  it('the work topic, the publisher grant on it alone, and the Eventarc trigger to the function\'s service, only in accounts mode', () => {
+    const topic = resource('google_pubsub_topic', 'work');
+    expect(topic.count).toBe('${local.accounts_mode ? 1 : 0}');
+    expect(topic.name).toBe('${local.work_topic_name}');
+    const grant = resource('google_pubsub_topic_iam_member', 'work_publisher');
+    expect(grant).toMatchObject({ count: '${local.accounts_mode ? 1 : 0}', topic: '${google_pubsub_topic.work[0].name}', role: PUBLISHER_ROLE, member: '${local.collector_member}' });
+    const trigger = resource('google_eventarc_trigger', 'work');
+    expect(trigger).toMatchObject({ count: '${local.accounts_mode ? 1 : 0}', location: '${var.region}', name: '${local.work_trigger_name}', service_account: '${local.collector_email}' });
+    expect(one(trigger, 'matching_criteria')).toEqual({ attribute: 'type', value: PUBSUB_EVENT_TYPE });
+    // The service deploy names in its invoker grant: the function's own.
+    expect(one(one(trigger, 'destination'), 'cloud_run_service')).toEqual({ service: '${google_cloudfunctions2_function.collector.name}', region: '${var.region}' });
+    expect(one(one(trigger, 'transport'), 'pubsub')).toEqual({ topic: '${google_pubsub_topic.work[0].id}' });
+  });
+});
+
+describe.skipIf(!hasTerraform)('deploy/terraform accounts mode, evaluated offline by terraform', () => {
+  let dir: string;
+  const A1 = 'DA1234567890ABCDEFGH';
+  const A2 = 'DA0000000000ZYXWVUTS';
+  const accounts = (over: Partial<AccountsSettings>): AccountsSettings => ({ accounts: 'all', exclude: [], maxInstances: DEFAULT_MAX_INSTANCES, workTopic: 'duo-secops-collector-work', accountFeeds: [], shareRate: true, ...over });
+  const OURS = new Set<string>([...Object.values(ACCOUNTS_ENV), RPM_ENV]);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tf-accounts-'));
+    for (const f of ['variables.tf', 'streams.tf', 'accounts.tf']) await copyFile(join(MODULE, f), join(dir, f));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("gives the function deploy's accounts variables and instance count; none and one instance when off", async () => {
+    const table: Array<[Record<string, unknown>, AccountsSettings | undefined, string | undefined]> = [
+      [{}, undefined, undefined],
+      [{ max_instances: 30 }, undefined, undefined],
+      [{ duo_accounts: 'all' }, accounts({}), undefined],
+      [{ duo_accounts: 'all', duo_accounts_exclude: `${A2}`, max_instances: 25, requests_per_minute: '6' }, accounts({ exclude: [A2], maxInstances: 25 }), '6'],
+      [{ duo_accounts: `${A1}, ${A2}`, account_feeds: [A2], work_topic_name: 'msp-work' }, accounts({ accounts: [A1, A2], accountFeeds: [A2], workTopic: 'msp-work' }), undefined],
+      [{ duo_accounts: 'all', rate_per_child: true }, accounts({ shareRate: false }), undefined],
+    ];
+    for (const [vars, want, rpm] of table) {
+      const got = await evaluate(dir, vars, '{ env = merge(local.rpm_env, local.accounts_env), max = local.max_instances }');
+      const env = functionEnv(deploySettings({ project: REQUIRED_VARS.project_id, accounts: want, requestsPerMinute: rpm }));
+      expect(got, JSON.stringify(vars)).toEqual({ value: { env: Object.fromEntries(Object.entries(env).filter(([k]) => OURS.has(k))), max: want?.maxInstances ?? 1 } });
+    }
+  });
+
+  it('one feed per stream for every account by default; with account_feeds one per (account, stream), named and with the URI deploy prints', async () => {
+    const expression = '{ for k, f in local.secops_feeds : k => { uri = f.feed_uri, name = f.display_name, account = f.account_id } }';
+    const shared = await evaluate(dir, { duo_logs: ['telephony', 'authentication'], duo_accounts: 'all' }, expression);
+    expect(shared).toEqual({ value: { telephony: { uri: 'gs://acme-duo/duo-telephony/', name: 'Duo Telephony logs', account: null }, authentication: { uri: 'gs://acme-duo/duo-authentication/', name: 'Duo Auth logs', account: null } } });
+    const got = await evaluate(dir, { duo_logs: ['telephony', 'authentication'], duo_accounts: 'all', account_feeds: [A1, A2] }, expression);
+    const want = secopsFeeds(deploySettings({ bucket: REQUIRED_VARS.bucket_name, logs: ['telephony', 'authentication'], accounts: accounts({ accountFeeds: [A1, A2] }) }));
+    expect(want).toHaveLength(4);
+    expect(got).toEqual({ value: Object.fromEntries(want.map((f) => [`${f.stream}/${f.account!}`, { uri: f.uri, name: feedDisplayName(f), account: f.account }])) });
+    const settings = await evaluate(dir, { duo_accounts: A1, account_feeds: [A1] }, `local.feed_settings["telephony/${A1}"]`);
+    expect(settings).toMatchObject({ value: { storage_bucket_url: `gs://acme-duo/duo-telephony/${A1}/`, feed_name: `Duo Telephony logs ${A1}`, asset_namespace: A1 } });
+  });
+
+  it('refuses what deploy refuses', async () => {
+    const table: Array<[Record<string, unknown>, string]> = [
+      [{ duo_accounts: 'da1234567890abcdefgh' }, 'duo_accounts must be empty, "all", or Duo account ids'],
+      [{ duo_accounts: 'all', duo_accounts_exclude: 'x' }, 'duo_accounts_exclude must be Duo account ids'],
+      [{ duo_accounts: A1, duo_accounts_exclude: A2 }, 'duo_accounts_exclude needs duo_accounts = "all"'],
+      [{ duo_accounts: 'all', max_instances: 0 }, 'max_instances must be a whole number from 1 to 1000'],
+      [{ duo_accounts: 'all', max_instances: 1.5 }, 'max_instances must be a whole number from 1 to 1000'],
+      [{ account_feeds: [A1] }, 'account_feeds needs duo_accounts'],
+      [{ duo_accounts: A1, account_feeds: [A2] }, 'account_feeds needs duo_accounts'],
+      [{ duo_accounts: 'all', duo_accounts_exclude: A2, account_feeds: [A2] }, 'account_feeds needs duo_accounts'],
+      [{ duo_accounts: 'all', account_feeds: [A1, A1] }, 'account_feeds must be distinct Duo account ids'],
+      [{ requests_per_minute: 'fast' }, 'requests_per_minute must be empty, "auto" or a number above 0'],
+    ];
+    for (const [vars, message] of table) {
+      const got = await evaluate(dir, vars, '1');
+      expect('refused' in got ? got.refused : 'accepted', JSON.stringify(vars)).toContain(message);
+    }
+    expect(await evaluate(dir, { duo_accounts: 'all', duo_accounts_exclude: A2, account_feeds: [A1], requests_per_minute: 'auto' }, '1')).toEqual({ value: 1 });
   });
 });

@@ -70,6 +70,7 @@ const API_OF = {
   functions: 'cloudfunctions.googleapis.com',
   run: 'run.googleapis.com',
   scheduler: 'cloudscheduler.googleapis.com',
+  eventarc: 'eventarc.googleapis.com',
   logging: 'logging.googleapis.com',
   monitoring: 'monitoring.googleapis.com',
 };
@@ -174,6 +175,8 @@ if (group === 'secrets') {
   }
 }
 
+const inRegion = (resource, region) => String(resource?.name ?? '').includes(`/locations/${region}/`);
+
 if (group === 'pubsub' && sub === 'topics') {
   if (verb === 'create') {
     if (state.topics[name]) fail(`ALREADY_EXISTS: Resource already exists in the project (resource=${name}).`);
@@ -182,10 +185,56 @@ if (group === 'pubsub' && sub === 'topics') {
     ok();
   }
   if (!state.topics[name]) fail(`NOT_FOUND: Resource not found (resource=${name}).`);
-  ok({ name: `projects/${state.project}/topics/${name}` });
+  // A topic's policy lives beside it: the accounts mode's publisher grant is on the work topic only.
+  state.topicPolicies ??= {};
+  state.topicPolicies[name] ??= {};
+  if (verb === 'get-iam-policy') ok(policyOf(state.topicPolicies[name]));
+  if (verb === 'add-iam-policy-binding') addBinding(state.topicPolicies[name]);
+  if (verb === 'describe') ok({ name: `projects/${state.project}/topics/${name}` });
 }
 
-const inRegion = (resource, region) => String(resource?.name ?? '').includes(`/locations/${region}/`);
+// Eventarc triggers (accounts mode): from a Pub/Sub topic to a Cloud Run service, as gcloud describes them.
+if (group === 'eventarc' && sub === 'triggers') {
+  state.triggers ??= {};
+  if (verb === 'list') ok(Object.values(state.triggers).filter((t) => inRegion(t, flags.location)));
+  const triggerName = rest[0];
+  const trigger = state.triggers[triggerName];
+  if (!flags.location) fail('fake gcloud: a trigger needs --location', 2);
+  if (verb === 'describe') {
+    if (!trigger || !inRegion(trigger, flags.location)) fail(`NOT_FOUND: Resource 'projects/${state.project}/locations/${flags.location}/triggers/${triggerName}' was not found`);
+    ok(trigger);
+  }
+  if (verb === 'create' || verb === 'update') {
+    if (verb === 'create' && trigger) fail(`ALREADY_EXISTS: Resource 'projects/${state.project}/locations/${flags.location}/triggers/${triggerName}' already exists`);
+    if (verb === 'update' && (!trigger || !inRegion(trigger, flags.location))) fail(`NOT_FOUND: trigger ${triggerName} not found`);
+    // As gcloud: a trigger's transport cannot change.
+    if (verb === 'update' && flags['transport-topic'] !== undefined) fail('unrecognized arguments: --transport-topic', 2);
+    const service = flags['destination-run-service'];
+    const region = flags['destination-run-region'];
+    const fn = state.functions[service];
+    if (!fn || !inRegion(fn, region)) fail(`NOT_FOUND: Cloud Run service ${service} not found in ${region}`);
+    const filter = String(flags['event-filters'] ?? '');
+    if (filter !== 'type=google.cloud.pubsub.topic.v1.messagePublished') fail(`INVALID_ARGUMENT: event filters ${filter}: a Pub/Sub trigger filters on type=google.cloud.pubsub.topic.v1.messagePublished`);
+    const sa = flags['service-account'];
+    if (!state.serviceAccounts[sa]) fail(`INVALID_ARGUMENT: Service account ${sa} does not exist.`);
+    let topic = trigger?.transport?.pubsub?.topic;
+    if (verb === 'create') {
+      const m = /^projects\/([^/]+)\/topics\/(.+)$/.exec(String(flags['transport-topic']));
+      if (!m || m[1] !== state.project || !state.topics[m[2]]) fail(`NOT_FOUND: transport topic ${flags['transport-topic']} not found`);
+      topic = flags['transport-topic'];
+    }
+    state.triggers[triggerName] = {
+      name: `projects/${state.project}/locations/${flags.location}/triggers/${triggerName}`,
+      destination: { cloudRun: { service, region, path: '/' } },
+      eventFilters: [{ attribute: 'type', value: 'google.cloud.pubsub.topic.v1.messagePublished' }],
+      serviceAccount: sa,
+      transport: { pubsub: { topic, subscription: `projects/${state.project}/subscriptions/eventarc-${flags.location}-${triggerName}-sub-000` } },
+    };
+    save();
+    ok();
+  }
+}
+
 
 if (group === 'functions' && sub === 'regions' && verb === 'list') {
   if (flags.gen2 !== true) fail('fake gcloud: regions list without --gen2 lists 1st gen regions', 2);

@@ -20,6 +20,10 @@ export interface FakeProjectState {
   /** Versions as base64, oldest first. */
   secrets: Record<string, { versions: string[]; policy: Record<string, string[]> }>;
   topics: Record<string, Record<string, never>>;
+  /** IAM policies of topics, by topic (made on first use). */
+  topicPolicies?: Record<string, Record<string, string[]>>;
+  /** Eventarc triggers by name, as `eventarc triggers describe` prints them. */
+  triggers?: Record<string, { name: string; destination: { cloudRun: { service: string; region: string } }; serviceAccount: string; transport: { pubsub: { topic: string } }; [field: string]: unknown }>;
   functions: Record<string, Record<string, unknown>>;
   runPolicies: Record<string, Record<string, string[]>>;
   jobs: Record<string, Record<string, unknown>>;

@@ -4,7 +4,9 @@
  * holding the Duo secret key, the Pub/Sub topic, the function, the Cloud Scheduler job, and the SecOps
  * feed's read access. `--dry-run` reads the project and prints the commands a real run would execute.
  * While it reads the project it also looks for Google's guide collector: a real run stops (exit 8)
- * while the guide's job is scheduled, unless told to pause it or to keep it.
+ * while the guide's job is scheduled, unless told to pause it or to keep it. `--accounts` (accounts mode,
+ * src/deploy/accounts.ts) adds a work topic, the right to publish on it and an Eventarc trigger from it,
+ * so that a parent integration's children are collected one (account, stream) per invocation.
  */
 import { Option, type Command } from 'commander';
 import { Cron } from 'croner';
@@ -20,6 +22,16 @@ import { DUO_LOG_PERMISSION, prefixEnv, prefixFlag, RETIRING, type OtherStream }
 import { EMPTY_PROJECT, feedSettings, planDeploy, planNotes, type DeploySettings, type Observed } from '../../deploy/plan.js';
 import { ALERT_CHANNEL_PATTERN, DEFAULT_LAG_ALERT_MINUTES, VERIFY_JOB_SUFFIX, VERIFY_SCHEDULE, verifyJobName } from '../../deploy/monitoring.js';
 import { regionWarning } from '../../deploy/regions.js';
+import {
+  accountsSummary,
+  ACCOUNT_ID_RULE,
+  DEFAULT_MAX_INSTANCES,
+  defaultWorkTopic,
+  MAX_INSTANCES_LIMIT,
+  parseAccountIds,
+  workTriggerName,
+  type AccountsSettings,
+} from '../../deploy/accounts.js';
 import { stageFunctionSource, type StagedSource } from '../../deploy/source.js';
 
 /** Every 15 minutes: fresher data in SecOps than the guide's hourly run, short runs, same cost tier. */
@@ -59,6 +71,13 @@ export interface DeployFlags {
   verifyRepair?: boolean;
   alertChannel?: string;
   lagAlertMinutes?: string;
+  accounts?: string;
+  accountsExclude?: string;
+  maxInstances?: string;
+  ratePerChild?: boolean;
+  workTopic?: string;
+  accountFeeds?: string;
+  requestsPerMinute?: string;
 }
 
 /** Settings minus the staged source, validated; every problem is listed at once. */
@@ -165,7 +184,9 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
   const secretName = blank(flags.secretName) ?? DEFAULT_SECRET;
   check(secretName, /^[A-Za-z0-9_-]{1,255}$/.test(secretName), '--secret-name', 'must be letters, digits, - and _');
   const topic = blank(flags.topic) ?? `${functionName}-trigger`;
-  check(topic, /^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/.test(topic) && !topic.startsWith('goog'), '--topic', 'must be 3-255 characters, starting with a letter');
+  const topicOk = (t: string): boolean => /^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/.test(t) && !t.startsWith('goog');
+  check(topic, topicOk(topic), '--topic', 'must be 3-255 characters, starting with a letter');
+  const accounts = resolveAccounts(flags, functionName, topic, topicOk, problems);
   const job = blank(flags.job) ?? functionName;
   check(job, /^[A-Za-z0-9_-]{1,500}$/.test(job), '--job', 'must be letters, digits, - and _');
 
@@ -201,6 +222,11 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
   }
   const alerts = channel === undefined ? undefined : { channel, lagMinutes };
 
+  const rpm = blank(flags.requestsPerMinute);
+  if (rpm !== undefined && rpm !== 'auto' && !(/^\d+(\.\d+)?$/.test(rpm) && Number(rpm) > 0)) {
+    problems.push(`--requests-per-minute: "${rpm}" must be auto or a number of requests a minute above 0`);
+  }
+
   if (problems.length) throw new ConfigError(problems);
   return {
     project,
@@ -223,7 +249,57 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
     guideCollector,
     verifyDaily,
     alerts,
+    accounts,
+    requestsPerMinute: rpm,
   };
+}
+
+/**
+ * Accounts mode from its flags: undefined without --accounts (then its other flags are refused). Ids
+ * are given explicitly: deploy does not call Duo, so it cannot list the children itself.
+ */
+function resolveAccounts(flags: DeployFlags, functionName: string, topic: string, topicOk: (t: string) => boolean, problems: string[]): AccountsSettings | undefined {
+  const raw = blank(flags.accounts);
+  const rawExclude = blank(flags.accountsExclude);
+  const rawMax = blank(flags.maxInstances);
+  const rawWorkTopic = blank(flags.workTopic);
+  const rawFeeds = blank(flags.accountFeeds);
+  if (raw === undefined) {
+    for (const [v, flag] of [[rawExclude, '--accounts-exclude'], [rawMax, '--max-instances'], [rawWorkTopic, '--work-topic'], [rawFeeds, '--account-feeds']] as const) {
+      if (v !== undefined) problems.push(`${flag}: only with --accounts (accounts mode)`);
+    }
+    if (flags.ratePerChild) problems.push('--rate-per-child: only with --accounts (accounts mode)');
+    return undefined;
+  }
+  const before = problems.length;
+  const ids = (v: string | undefined, flag: string): string[] => {
+    if (v === undefined) return [];
+    const parsed = parseAccountIds(v);
+    if ('problem' in parsed) problems.push(`${flag}: ${parsed.problem}`);
+    return 'ids' in parsed ? parsed.ids : [];
+  };
+  let accounts: 'all' | string[] = 'all';
+  if (raw.toLowerCase() !== 'all') {
+    const parsed = parseAccountIds(raw);
+    if ('problem' in parsed) problems.push(`--accounts: must be all or account ids, comma-separated: ${parsed.problem}`);
+    accounts = 'ids' in parsed ? parsed.ids : [];
+  }
+  const exclude = ids(rawExclude, '--accounts-exclude');
+  // With a list, leaving one out is taking it off the list: both at once is a slip.
+  if (exclude.length && accounts !== 'all') problems.push('--accounts-exclude: only with --accounts all (a list of ids already names every account collected)');
+  const maxInstances = rawMax === undefined ? DEFAULT_MAX_INSTANCES : Number(rawMax);
+  if (rawMax !== undefined && (!/^\d+$/.test(rawMax) || maxInstances < 1 || maxInstances > MAX_INSTANCES_LIMIT)) {
+    problems.push(`--max-instances: "${rawMax}" must be a whole number from 1 to ${MAX_INSTANCES_LIMIT}`);
+  }
+  const workTopic = rawWorkTopic ?? defaultWorkTopic(functionName);
+  if (!topicOk(workTopic)) problems.push('--work-topic: must be 3-255 characters, starting with a letter');
+  else if (workTopic === topic) problems.push(`--work-topic: must differ from --topic ${topic}: the scheduled run's message and the work would reach the function through two triggers each`);
+  if (functionName !== '' && !/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(workTriggerName(functionName))) problems.push('--name: is too long for the work trigger name');
+  const accountFeeds = ids(rawFeeds, '--account-feeds');
+  const uncollected = accountFeeds.filter((id) => (accounts === 'all' ? exclude.includes(id) : !accounts.includes(id)));
+  if (uncollected.length) problems.push(`--account-feeds: ${uncollected.join(', ')} ${uncollected.length === 1 ? 'is' : 'are'} not collected (not in --accounts, or in --accounts-exclude)`);
+  if (problems.length > before) return undefined;
+  return { accounts, exclude, maxInstances, workTopic, accountFeeds, shareRate: !flags.ratePerChild };
 }
 
 /** `the telephony and authentication logs`, with what SecOps calls each. */
@@ -285,6 +361,28 @@ export function register(program: Command, io: CliIo): void {
       ),
     )
     .addOption(new Option('--lag-alert-minutes <n>', `with --alert-channel: alert when a stream's checkpoint is more than n minutes behind (default ${DEFAULT_LAG_ALERT_MINUTES})`))
+    .addOption(
+      new Option(
+        '--accounts <all|ids>',
+        `accounts mode: the Duo integration is a parent (MSP) one; collect all its child accounts, or these account ids, comma-separated (${ACCOUNT_ID_RULE}), fanned out one (account, stream) per invocation`,
+      ),
+    )
+    .addOption(new Option('--accounts-exclude <ids>', 'with --accounts all: child account ids left out, comma-separated'))
+    .addOption(new Option('--max-instances <n>', `with --accounts: the most collections at once, the function's maximum instances, 1-${MAX_INSTANCES_LIMIT} (default ${DEFAULT_MAX_INSTANCES}; one otherwise)`))
+    .addOption(new Option('--work-topic <name>', 'with --accounts: the Pub/Sub topic the work is published on (default <name>-work)'))
+    .addOption(
+      new Option(
+        '--rate-per-child',
+        "with --accounts: Duo limits each child on its own (ACCOUNTS_SHARE_RATE=false): each collection paces up to the full REQUESTS_PER_MINUTE instead of its share of the parent's",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--account-feeds <ids>',
+        'with --accounts: these children get SecOps feeds of their own, one per account and stream over <prefix>/<account_id>/, instead of one feed per stream for all',
+      ),
+    )
+    .addOption(new Option('--requests-per-minute <n>', "REQUESTS_PER_MINUTE on the function: the ceiling of each collection's pace per Duo endpoint (default auto: 60)"))
     .addOption(new Option('--stage-dir <dir>', 'empty folder to stage the function source in (default: a new temporary folder)'))
     .addOption(new Option('--stage-only', 'only stage the function source (for Terraform: zip that folder) and print where; no gcloud'))
     .addOption(new Option('--gcloud <path>', 'the gcloud to run (default: gcloud on PATH)'))
@@ -379,6 +477,10 @@ export function register(program: Command, io: CliIo): void {
     for (const note of planNotes(settings, observed)) out(`Note: ${note}`);
     if (settings.guideCollector === 'pause' && unread === undefined && !steps.some((x) => x.id === 'guide-job-pause')) {
       out(`Note: --pause-guide-job: no enabled job of Google's guide in ${settings.region}, nothing to pause`);
+    }
+    if (settings.accounts !== undefined) {
+      out();
+      for (const line of accountsSummary(settings, settings.accounts)) out(line);
     }
     out();
     for (const line of feedSettings(settings)) out(line);

@@ -3,81 +3,25 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.js';
 import { secretDigest } from '../../../src/deploy/observe.js';
 import {
-  COLLECTOR_BUCKET_ROLE,
   EMPTY_PROJECT,
   feedSettings,
   functionDrift,
   functionEnv,
-  INVOKER_ROLE,
   memoryBytes,
   planDeploy,
   planNotes,
   REQUIRED_APIS,
   requiredApis,
-  SECOPS_BUCKET_ROLE,
-  SECRET_ACCESSOR_ROLE,
-  serviceAccountEmail,
   SOURCE_LABEL,
-  sourceLabelValue,
-  topicName,
   type DeploySettings,
   type Observed,
 } from '../../../src/deploy/plan.js';
-import { NO_GUIDE } from '../../../src/deploy/guide.js';
 import { parseEnvVarsFlag } from '../../../src/deploy/feeds.js';
-import { alertPolicies, logMetrics, parseMetric, VERIFY_SCHEDULE, verifyMessageBody, type AlertPolicy, type LogMetricConfig } from '../../../src/deploy/monitoring.js';
-import { DEFAULT_STREAM_PREFIXES, deploySettings, TEST_SKEY } from '../../support/deploy-settings.js';
+import { type AlertPolicy, type LogMetricConfig } from '../../../src/deploy/monitoring.js';
+import { DEFAULT_STREAM_PREFIXES, deployed, deploySettings, TEST_SKEY } from '../../support/deploy-settings.js';
 
 const SKEY = TEST_SKEY;
 const settings = deploySettings;
-
-/** What the project holds right after a successful deploy of `s` (as gcloud would describe it). */
-function deployed(s: DeploySettings): Observed {
-  const member = `serviceAccount:${serviceAccountEmail(s)}`;
-  return {
-    enabledApis: [...REQUIRED_APIS, 'logging.googleapis.com', ...(s.alerts ? ['monitoring.googleapis.com'] : [])],
-    regions: ['europe-west1', 'us-central1'],
-    bucket: {
-      exists: true,
-      uniformAccess: true,
-      policy: {
-        'roles/storage.legacyBucketOwner': ['projectOwner:acme-prod'],
-        [COLLECTOR_BUCKET_ROLE]: [member],
-        [SECOPS_BUCKET_ROLE]: [`serviceAccount:${s.secopsServiceAccount}`],
-      },
-    },
-    serviceAccount: { exists: true },
-    secret: { exists: true, policy: { [SECRET_ACCESSOR_ROLE]: [member] }, latest: { sha256: s.skeySha256 } },
-    topic: { exists: true },
-    fn: {
-      exists: true,
-      environment: 'GEN_2',
-      state: 'ACTIVE',
-      runtime: 'nodejs22',
-      entryPoint: 'main',
-      availableMemory: '512Mi',
-      timeoutSeconds: 600,
-      maxInstanceCount: 1,
-      ingressSettings: 'ALLOW_INTERNAL_ONLY',
-      serviceAccountEmail: serviceAccountEmail(s),
-      environmentVariables: { ...functionEnv(s), LOG_EXECUTION_ID: 'true' },
-      pubsubTopic: topicName(s),
-      triggerServiceAccountEmail: serviceAccountEmail(s),
-      retryPolicy: 'RETRY_POLICY_DO_NOT_RETRY',
-      labels: { [SOURCE_LABEL]: sourceLabelValue(s.source.hash), 'deployment-tool': 'cli-gcloud' },
-      invokerPolicy: { [INVOKER_ROLE]: [member] },
-    },
-    job: { exists: true, schedule: s.schedule, timeZone: s.timeZone, topicName: topicName(s), body: '{}', state: 'ENABLED' },
-    verifyJob: s.verifyDaily
-      ? { exists: true, schedule: VERIFY_SCHEDULE, timeZone: s.timeZone, topicName: topicName(s), body: verifyMessageBody(s.verifyDaily.repair), state: 'ENABLED' }
-      : { exists: false },
-    metrics: s.alerts ? Object.fromEntries(Object.entries(logMetrics(s.functionName)).map(([k, m]) => [k, parseMetric(JSON.parse(JSON.stringify(m)))])) : {},
-    policies: s.alerts
-      ? Object.values(alertPolicies(s.functionName, s.alerts.channel, s.alerts.lagMinutes)).map((p, i) => ({ name: `projects/${s.project}/alertPolicies/${i + 100}`, displayName: p.displayName, userLabels: p.userLabels }))
-      : [],
-    guide: NO_GUIDE,
-  };
-}
 
 describe('planDeploy', () => {
   it('creates everything on an empty project, in dependency order', () => {
@@ -408,7 +352,7 @@ describe('--verify-daily and --alert-channel', () => {
     const configs = metrics.map((m) => JSON.parse(m.input!) as LogMetricConfig);
     const base = 'resource.type="cloud_run_revision" AND resource.labels.service_name="duo-secops-collector"';
     expect(configs.map((c) => c.filter)).toEqual([
-      `${base} AND jsonPayload.event="function.failed"`,
+      `${base} AND (jsonPayload.event="function.failed" OR jsonPayload.event="stream.failed" OR jsonPayload.event="work.refused")`,
       `${base} AND jsonPayload.event="verify.finished" AND jsonPayload.clean=false`,
       `${base} AND jsonPayload.event="run.finished"`,
     ]);
