@@ -112,7 +112,7 @@ export function parseWorkMessage(c: Config, message: unknown): { account: DuoAcc
  * FAN_OUT_INSTANCES run at once, so together they stay within what one collection would send.
  */
 export function workMessages(c: Config, accounts: readonly DuoAccount[]): WorkMessage[] {
-  const ceiling = c.requestsPerMinute === 'auto' ? AUTO_CEILING_RPM : c.requestsPerMinute;
+  const ceiling = ceilingOf(c);
   const streams = c.stores.map((s) => s.stream);
   const total = accounts.length * streams.length;
   const atOnce = Math.max(1, Math.min(c.fanOutInstances, total));
@@ -121,6 +121,9 @@ export function workMessages(c: Config, accounts: readonly DuoAccount[]): WorkMe
     streams.map((stream): WorkMessage => ({ account_id: a.accountId, account_name: a.name, api_hostname: a.apiHostname, stream, requests_per_minute: roundRpm(rpm) })),
   );
 }
+
+/** REQUESTS_PER_MINUTE as a number: the ceiling per endpoint. */
+export const ceilingOf = (c: Pick<Config, 'requestsPerMinute'>): number => (c.requestsPerMinute === 'auto' ? AUTO_CEILING_RPM : c.requestsPerMinute);
 
 /** Three significant digits are plenty for a pace. */
 const roundRpm = (rpm: number): number => Number(rpm.toPrecision(3));

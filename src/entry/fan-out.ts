@@ -5,7 +5,7 @@
  * never loads the Pub/Sub client.
  */
 import type { Config } from '../config.js';
-import { listChildren, parseWorkMessage, refOf, workMessages, type WorkMessage } from '../collect/accounts.js';
+import { ceilingOf, listChildren, parseWorkMessage, refOf, workMessages, type WorkMessage } from '../collect/accounts.js';
 
 export { isWorkMessage } from '../collect/accounts.js';
 import { createCollector, resolveSecretKey } from '../collect/deps.js';
@@ -64,7 +64,8 @@ export async function collectWork(c: Config, logger: Logger, message: unknown, e
     account: work.account,
     streams: [work.stream],
     warned: true,
-    ...(work.requestsPerMinute !== undefined ? { client: { requestsPerMinute: work.requestsPerMinute } } : {}),
+    // The message's share, never above this deployment's own ceiling, whoever published it.
+    ...(work.requestsPerMinute !== undefined ? { client: { requestsPerMinute: Math.min(work.requestsPerMinute, ceilingOf(c)) } } : {}),
   });
   let summary: CollectionSummary;
   try {
