@@ -14,6 +14,7 @@ const load: Record<BenchName, () => Promise<{ run(): Promise<void> }>> = {
   catchup: () => import('./catchup.js'),
   rate: () => import('./rate.js'),
   verify: () => import('./verify.js'),
+  accounts: () => import('./accounts.js'),
   pipeline: () => import('./pipeline.js'),
   memory: () => import('./memory.js'),
   streams: () => import('./streams.js'),
