@@ -212,6 +212,17 @@ describe('accounts mode fanned out: schedule → dispatch → one invocation per
     assertExactlyOnce(2);
   }, 120_000);
 
+  itPubSub('a work message for a child that is gone since the dispatch names it, and the invocation still succeeds', async () => {
+    const before = workFinished().length;
+    await work!.publishMessage({ json: { account_id: idOf(REMOVED), account_name: `Child ${REMOVED}`, api_hostname: 'api-c0000021.duosecurity.com', stream: 'authentication', requests_per_minute: 1000 } });
+    await until('its invocation', () => workFinished().length >= before + 1, 30_000);
+    const failed = lines().filter((l) => l.event === 'stream.failed' && l.account_id === idOf(REMOVED));
+    expect(failed.map((l) => l.error_code)).toEqual(['DUO_BAD_REQUEST']);
+    expect(failed[0]!.message).toContain(`Child ${REMOVED} (${idOf(REMOVED)}) authentication`);
+    expect(failed[0]!.message).toContain('account_id');
+    expect(lines().filter((l) => l.event === 'function.failed')).toEqual([]);
+  }, 60_000);
+
   itPubSub('drops a work message it cannot trust, and logs no secret', async () => {
     const requests = sim!.stats.requests;
     await work!.publishMessage({ json: { account_id: idOf(2), account_name: 'Child 2', api_hostname: 'api.evil.example', stream: 'telephony' } });
