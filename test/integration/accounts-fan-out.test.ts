@@ -7,7 +7,7 @@
  * are named, nothing waits for them. Then a child is added and one removed between runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PubSub, Topic } from '@google-cloud/pubsub';
+import type { Topic } from '@google-cloud/pubsub';
 import { generateDataset, startSimulator, type SimAccountOptions, type Simulator } from '../../src/simulator/index.js';
 import type { StreamName } from '../../src/duo/streams.js';
 import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
@@ -15,6 +15,7 @@ import { exactlyOnceReport, expectedKeys, keysOf } from '../support/store-source
 import { pubsubUnavailableReason, startPubSubEmulator, type PubSubEmulator } from '../support/pubsub-emulator.js';
 import { startFunctionsFramework, type FunctionsFrameworkServer } from '../support/functions-framework.js';
 import { duoEnvOf } from '../support/duo-env.js';
+import { emulatorClient, jsonLines, topicPushedTo, until as untilFor } from '../support/pubsub-push.js';
 
 const unavailable = pubsubUnavailableReason();
 if (unavailable) console.warn(`skipping the accounts fan-out test: ${unavailable}`);
@@ -54,10 +55,9 @@ let emulator: PubSubEmulator | undefined;
 let sim: Simulator | undefined;
 let gcs: GcsTestServer | undefined;
 let ff: FunctionsFrameworkServer | undefined;
-let pubsub: PubSub | undefined;
+let restore: (() => Promise<void>) | undefined;
 let trigger: Topic | undefined;
 let work: Topic | undefined;
-const savedEnv = { PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST, METADATA_SERVER_DETECTION: process.env.METADATA_SERVER_DETECTION };
 
 interface LogLine {
   severity?: string;
@@ -71,17 +71,9 @@ interface LogLine {
   messages?: number;
 }
 
-const lines = (): LogLine[] =>
-  ff!.stdout.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LogLine);
+const lines = (): LogLine[] => jsonLines<LogLine>(ff!);
 const workFinished = (): LogLine[] => lines().filter((l) => l.event === 'function.finished' && l.account_id !== undefined);
-
-async function until(what: string, cond: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; function output:\n${ff?.lines.slice(-30).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs = 120_000): Promise<void> => untilFor(ff, what, cond, timeoutMs);
 
 /** The objects one child wrote for one stream. */
 const objectsOf = (n: number, stream: StreamName) => gcs!.objects(BUCKET).filter((o) => o.name.startsWith(`${PREFIX[stream]}/${idOf(n)}/`));
@@ -134,25 +126,16 @@ beforeAll(async () => {
       NODE_ENV: 'production',
     },
   });
-  process.env.PUBSUB_EMULATOR_HOST = emulator.host;
-  process.env.METADATA_SERVER_DETECTION = 'none';
-  const { PubSub } = await import('@google-cloud/pubsub');
-  pubsub = new PubSub({ projectId: PROJECT });
-  [trigger] = await pubsub.createTopic(TRIGGER);
-  [work] = await pubsub.createTopic(WORK);
-  // The push path must name the topic: only then does the framework turn the push into a CloudEvent.
-  for (const [topic, name] of [[trigger, TRIGGER], [work, WORK]] as const) {
-    await topic.createSubscription(`${name}-push`, { pushConfig: { pushEndpoint: `${ff.url}/projects/${PROJECT}/topics/${name}` }, ackDeadlineSeconds: 600 });
-  }
+  const client = await emulatorClient(emulator, PROJECT);
+  restore = client.restore;
+  // Ten minutes, as Cloud Run's trigger subscriptions allow: a collection is never redelivered mid-run.
+  trigger = await topicPushedTo(client.pubsub, ff, PROJECT, TRIGGER, 600);
+  work = await topicPushedTo(client.pubsub, ff, PROJECT, WORK, 600);
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.allSettled([ff?.stop(), pubsub?.close()]);
+  await Promise.allSettled([ff?.stop(), restore?.()]);
   await Promise.allSettled([emulator?.stop(), sim?.close(), gcs?.close()]);
-  for (const [k, v] of Object.entries(savedEnv)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
 });
 
 describe('accounts mode fanned out: schedule → dispatch → one invocation per (account, stream)', () => {

@@ -6,7 +6,7 @@
  * emulator component is missing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PubSub, Topic } from '@google-cloud/pubsub';
+import type { Topic } from '@google-cloud/pubsub';
 import { generateDataset, startSimulator, type SimEvent, type Simulator } from '../../src/simulator/index.js';
 import { defaultStateKey } from '../../src/config.js';
 import { startGcsTestServer, type GcsTestServer } from '../support/gcs-server.js';
@@ -14,6 +14,7 @@ import { exactlyOnceReport, idsOf } from '../support/store-source.js';
 import { pubsubUnavailableReason, startPubSubEmulator, type PubSubEmulator } from '../support/pubsub-emulator.js';
 import { startFunctionsFramework, type FunctionsFrameworkServer } from '../support/functions-framework.js';
 import { duoEnvOf } from '../support/duo-env.js';
+import { emulatorClient, jsonLines, topicPushedTo, until as untilFor } from '../support/pubsub-push.js';
 
 const unavailable = pubsubUnavailableReason();
 if (unavailable) console.warn(`skipping the Pub/Sub end-to-end test: ${unavailable}`);
@@ -40,9 +41,8 @@ let emulator: PubSubEmulator | undefined;
 let sim: Simulator | undefined;
 let gcs: GcsTestServer | undefined;
 let ff: FunctionsFrameworkServer | undefined;
-let pubsub: PubSub | undefined;
+let restore: (() => Promise<void>) | undefined;
 let topic: Topic | undefined;
-const savedEnv = { PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST, METADATA_SERVER_DETECTION: process.env.METADATA_SERVER_DETECTION };
 
 interface LogLine {
   severity?: unknown;
@@ -52,21 +52,13 @@ interface LogLine {
   eventId?: unknown;
 }
 
-function parsed(lines: readonly string[]): LogLine[] {
-  return lines.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LogLine);
-}
+const parsed = (): LogLine[] => jsonLines<LogLine>(ff!);
 
 function finishedCount(): number {
-  return parsed(ff!.stdout).filter((l) => l.event === 'function.finished').length;
+  return parsed().filter((l) => l.event === 'function.finished').length;
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; function output:\n${ff?.lines.slice(-30).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> => untilFor(ff, what, cond, timeoutMs);
 
 function checkpoint(): { nextMintimeMs: number; open: unknown } {
   const o = gcs!.objects(BUCKET).find((x) => x.name === defaultStateKey(PREFIX));
@@ -120,26 +112,15 @@ beforeAll(async () => {
     },
   });
 
-  // Set here, in the test process only: the function itself never talks to Pub/Sub.
-  process.env.PUBSUB_EMULATOR_HOST = emulator.host;
-  process.env.METADATA_SERVER_DETECTION = 'none';
-  const { PubSub } = await import('@google-cloud/pubsub');
-  pubsub = new PubSub({ projectId: PROJECT });
-  [topic] = await pubsub.createTopic(TOPIC);
-  // The push path must name the topic: only then does the framework turn the push into a CloudEvent.
-  await topic.createSubscription('duo-telephony-push', {
-    pushConfig: { pushEndpoint: `${ff.url}/projects/${PROJECT}/topics/${TOPIC}` },
-    ackDeadlineSeconds: 60,
-  });
+  // The test process publishes as Cloud Scheduler would; the function itself never talks to Pub/Sub.
+  const client = await emulatorClient(emulator, PROJECT);
+  restore = client.restore;
+  topic = await topicPushedTo(client.pubsub, ff, PROJECT, TOPIC, 60);
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.allSettled([ff?.stop(), pubsub?.close()]);
+  await Promise.allSettled([ff?.stop(), restore?.()]);
   await Promise.allSettled([emulator?.stop(), sim?.close(), gcs?.close()]);
-  for (const [k, v] of Object.entries(savedEnv)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
 });
 
 describe('Cloud Scheduler → Pub/Sub emulator → functions-framework → GCS', () => {
@@ -148,7 +129,7 @@ describe('Cloud Scheduler → Pub/Sub emulator → functions-framework → GCS',
     await topic!.publishMessage({ data: Buffer.from('{}') });
     await until('function.finished', () => finishedCount() >= 1);
 
-    const finished = parsed(ff!.stdout).find((l) => l.event === 'function.finished')!;
+    const finished = parsed().find((l) => l.event === 'function.finished')!;
     expect(finished.outcome).toBe('caught-up');
     const cp = checkpoint();
     expect(cp.open).toBeNull();
@@ -175,7 +156,7 @@ describe('Cloud Scheduler → Pub/Sub emulator → functions-framework → GCS',
     await until('two more function.finished', () => finishedCount() >= before + 2);
     sim!.setFaults({});
 
-    const runs = parsed(ff!.stdout).filter((l) => l.event === 'function.finished').slice(before);
+    const runs = parsed().filter((l) => l.event === 'function.finished').slice(before);
     expect(new Set(runs.map((r) => r.eventId)).size).toBe(2);
     for (const r of runs) expect(['caught-up', 'conflict']).toContain(r.outcome);
     // They did run at the same time: one found the other owning the window (and answered success).
@@ -185,7 +166,7 @@ describe('Cloud Scheduler → Pub/Sub emulator → functions-framework → GCS',
   });
 
   itPubSub('logs JSON lines Cloud Logging understands, with no secret and no phone number', () => {
-    const out = parsed(ff!.stdout);
+    const out = parsed();
     expect(out.length).toBeGreaterThan(0);
     for (const l of out) {
       expect(typeof l.severity).toBe('string');
