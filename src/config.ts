@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { ACCOUNT_ID } from './duo/accounts.js';
 import { parseStreamList, STREAM_NAMES, streamToken, streamWords, type StreamName } from './duo/streams.js';
 
 /** Where a setting is read: the `duo-secops` commands, the `daemon` command, or the Cloud Run function. */
@@ -188,7 +189,7 @@ const streamList = z
 /** Duo account ids, comma-separated (`DA1234…,DA5678…`), repeats dropped. */
 const accountIds = z.string().transform((v, ctx): string[] => {
   const ids = v.split(',').map((id) => id.trim()).filter((id) => id !== '');
-  const bad = ids.find((id) => !/^[A-Za-z0-9_-]{1,64}$/.test(id));
+  const bad = ids.find((id) => !ACCOUNT_ID.test(id));
   if (ids.length === 0 || bad !== undefined) {
     ctx.addIssue({ code: 'custom', message: `must be Duo account ids (letters and digits) separated by commas${bad !== undefined ? `; "${bad.slice(0, 64)}" is not one` : ''}` });
     return z.NEVER;

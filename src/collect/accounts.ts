@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { listAccounts, selectAccounts, type DuoAccount } from '../duo/accounts.js';
+import { ACCOUNT_ID, listAccounts, selectAccounts, type DuoAccount } from '../duo/accounts.js';
 import { AUTO_CEILING_RPM } from '../duo/pacer.js';
 import { STREAM_NAMES, type StreamName } from '../duo/streams.js';
 import type { Logger } from '../log.js';
@@ -79,7 +79,7 @@ export interface WorkMessage {
 }
 
 const WORK_MESSAGE = z.object({
-  account_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  account_id: z.string().regex(ACCOUNT_ID),
   account_name: z.string().max(1000),
   api_hostname: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/),
   stream: z.enum(STREAM_NAMES),

@@ -42,6 +42,12 @@ export interface ListAccountsOptions {
   now?: () => number;
 }
 
+/**
+ * What the collector accepts as an account id: letters, digits, `_` and `-` (Duo's are `DA` and 18
+ * more). It becomes a folder name and part of a checkpoint's name, so nothing else may pass.
+ */
+export const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
 const ACCOUNT = z.object({ account_id: z.string().min(1), name: z.string(), api_hostname: z.string().min(1) });
 const ANSWER = z.object({ stat: z.literal('OK'), response: z.array(z.unknown()) });
 const FAIL = z.object({ stat: z.literal('FAIL'), code: z.number().optional(), message: z.string().optional(), message_detail: z.string().optional() });
@@ -134,7 +140,7 @@ function readAccounts(body: unknown): { accounts: DuoAccount[]; skipped: string[
   const seen = new Set<string>();
   for (const [i, raw] of ANSWER.parse(body).response.entries()) {
     const a = ACCOUNT.safeParse(raw);
-    if (!a.success || !HOST.test(a.data.api_hostname) || !/^[A-Za-z0-9_-]+$/.test(a.data.account_id)) {
+    if (!a.success || !HOST.test(a.data.api_hostname) || !ACCOUNT_ID.test(a.data.account_id)) {
       const id = typeof raw === 'object' && raw !== null && 'account_id' in raw ? String((raw as { account_id: unknown }).account_id) : `entry ${i + 1}`;
       skipped.push(`${id}: not a usable account (it needs an account_id of letters and digits, a name and an api_hostname)`);
       continue;

@@ -91,6 +91,16 @@ describe('collect in accounts mode', () => {
     expect(JSON.parse(first!.toString('utf8').split('\n')[0]!)).toMatchObject({ account_id: idOf(3), account_name: 'Child 3', host: 'api-c0000003.duosecurity.com', eventtype: 'telephony' });
     expect((await readdir(join(out, '_state'))).filter((f) => f.endsWith('.json')).sort()).toEqual([1, 3, 4].flatMap((n) => [`duo-authentication_${idOf(n)}.json`, `duo-telephony_${idOf(n)}.json`]).sort());
 
+    // state shows a child's checkpoints, and says where to look when asked for the parent's.
+    const shown = await runCli(['state', 'show', '--account', idOf(3), '--json'], env(out));
+    expect(shown.code).toBe(0);
+    const byStream = JSON.parse(shown.stdout) as Record<string, { nextMintimeMs: number } | null>;
+    expect(Object.keys(byStream)).toEqual(STREAMS);
+    for (const cp of Object.values(byStream)) expect(cp!.nextMintimeMs).toBeGreaterThan(now - 60_000);
+    const parent = await runCli(['state', 'show'], env(out));
+    expect(parent.stderr).toContain('DUO_ACCOUNTS is set: each child account has checkpoints of its own; name one with --account <id>');
+    expect((await runCli(['state', 'show', '--account', '../x'], env(out))).stderr).toContain('--account: ../x is not an account id');
+
     // A second run finds nothing new and doubles nothing; the text summary names each account.
     const again = await runCli(['collect'], env(out));
     expect(again.stdout).toContain(`Child 1 (${idOf(1)}) telephony: caught up: 0 events`);

@@ -1,8 +1,9 @@
 /** `duo-secops state show|reset`: look at or move the checkpoint. */
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
-import { loadConfig } from '../../config.js';
-import { createStores } from '../../collect/deps.js';
+import { loadConfig, type Config, type StreamStore } from '../../config.js';
+import { accountStore, createStores } from '../../collect/deps.js';
+import { ACCOUNT_ID } from '../../duo/accounts.js';
 import { initialCheckpoint, parseStoredCheckpoint, serializeCheckpoint, type Checkpoint } from '../../checkpoint/codec.js';
 import { formatDuration } from '../../collect/report.js';
 import { formatRpm } from '../../duo/pacer.js';
@@ -33,18 +34,34 @@ function describe(cp: Checkpoint, location: string, nowMs: number): string {
   return `${lines.join('\n')}\n`;
 }
 
+const ACCOUNT_HELP = 'accounts mode: the checkpoint of this child account (its id, DA…), below `<prefix>/<account_id>`';
+
+/** The selected streams' stores, or a child account's (accounts mode). */
+function storesOf(config: Config, account: string | undefined): StreamStore[] {
+  if (account === undefined) return config.stores;
+  if (!ACCOUNT_ID.test(account)) throw new ConfigError([`--account: ${account.slice(0, 64)} is not an account id (letters, digits, _ and -)`]);
+  return config.stores.map((s) => accountStore(s, account));
+}
+
 export function register(program: Command, io: CliIo): void {
   const state = program.command('state').description('show or reset the checkpoint');
 
-  const show = state.command('show').description('print where the next run starts').option('--json', 'print the checkpoint document as JSON');
+  const show = state
+    .command('show')
+    .description('print where the next run starts')
+    .option('--json', 'print the checkpoint document as JSON')
+    .option('--account <id>', ACCOUNT_HELP);
   addSettingOptions(show, 'state');
-  show.action(async (opts: { json?: boolean }) => {
+  show.action(async (opts: { json?: boolean; account?: string }) => {
     const config = loadConfig(io.env, explicitFlags(show));
     const several = config.stores.length > 1;
     // One stream: its checkpoint as before (JSON: the document or null). Several: one section each
     // (JSON: an object keyed by stream).
     const shown: Record<string, Checkpoint | null> = {};
-    for (const store of config.stores) {
+    if (config.accounts !== undefined && opts.account === undefined && !opts.json) {
+      io.stderr.write('DUO_ACCOUNTS is set: each child account has checkpoints of its own; name one with --account <id>. Shown here: the parent account\'s\n');
+    }
+    for (const store of storesOf(config, opts.account)) {
       const stores = await createStores(config, store);
       try {
         const stored = await stores.checkpoints.load();
@@ -67,9 +84,10 @@ export function register(program: Command, io: CliIo): void {
     .command('reset')
     .description('set where the next run starts (closes any open window); objects already written are kept')
     .requiredOption('--to <time>', 'ISO 8601 time the next window starts at, e.g. 2026-11-01T00:00:00Z')
-    .option('--yes', 'confirm: events before --to that were not collected will not be, events after it may be collected again');
+    .option('--yes', 'confirm: events before --to that were not collected will not be, events after it may be collected again')
+    .option('--account <id>', ACCOUNT_HELP);
   addSettingOptions(reset, 'state');
-  reset.action(async (opts: { to: string; yes?: boolean }) => {
+  reset.action(async (opts: { to: string; yes?: boolean; account?: string }) => {
     const config = loadConfig(io.env, explicitFlags(reset));
     const toMs = Date.parse(opts.to);
     const problems: string[] = [];
@@ -82,7 +100,7 @@ export function register(program: Command, io: CliIo): void {
     if (!opts.yes) problems.push('--yes: required to confirm the reset');
     if (config.stores.length > 1) problems.push(`--logs: state reset moves one stream's checkpoint; name one (${config.stores.map((s) => s.stream).join(', ')} are selected)`);
     if (problems.length) throw new ConfigError(problems);
-    const stores = await createStores(config);
+    const stores = await createStores(config, storesOf(config, opts.account)[0]);
     try {
       const stored = await stores.checkpoints.load();
       const next = initialCheckpoint(toMs, new Date().toISOString());
