@@ -131,6 +131,33 @@ describe('collect in accounts mode', () => {
     for (const n of [1, 3, 4]) await assertExactlyOnce(out, n);
   });
 
+  it('loses and doubles nothing of any child when killed at each step of the protocol, in any child', async () => {
+    const out = join(dir, 'crash');
+    // Pages of 10 items: each child's stream takes several pages, so there are many steps to die at.
+    const three = { DUO_ACCOUNTS: `${idOf(1)},${idOf(3)},${idOf(4)}`, PAGE_LIMIT: '10' };
+    // The n-th time a step is reached, counted across the children taken in turn from where their
+    // checkpoints stand: each run dies a little further on, in the first child, then the next ones.
+    const kills: Array<[string, number]> = [
+      ['page.fetched', 2], ['object.writing', 3], ['object.written', 2], ['checkpoint.committing', 4], ['checkpoint.committed', 3],
+      ['window.opened', 2], ['object.written', 4], ['checkpoint.committing', 5], ['page.fetched', 5], ['checkpoint.committed', 5],
+      ['object.written', 10], ['checkpoint.committed', 15], ['checkpoint.committing', 20],
+    ];
+    let killed = 0;
+    const reached = new Set<string>();
+    for (const [point, n] of kills) {
+      const r = await runCli(['collect', '--json'], env(out, { ...three, DUO_SECOPS_FAILPOINT: `${point}:${n}` }));
+      if (r.signal === 'SIGKILL') killed += 1;
+      else expect(r.code, r.stderr).toBe(0);
+      // Which children the run had reached (the ones it started, whose checkpoint.missing or run lines it logged).
+      for (const m of r.stderr.matchAll(/"account_id":"(DA\d+)"/g)) reached.add(m[1]!);
+    }
+    expect(killed).toBeGreaterThanOrEqual(kills.length - 2);
+    expect(reached).toEqual(new Set([idOf(1), idOf(3), idOf(4)]));
+    const last = await runCli(['collect', '--json'], env(out, three));
+    expect(last.code, last.stderr).toBe(0);
+    for (const n of [1, 3, 4]) await assertExactlyOnce(out, n);
+  });
+
   it('the daemon collects the children in turn on its schedule, each log line naming its account', async () => {
     const out = join(dir, 'daemon');
     const d = spawnCli(['daemon'], env(out, { DUO_ACCOUNTS: `${idOf(1)},${idOf(3)}`, SCHEDULE: '0 0 1 1 *', LOG_LEVEL: 'info' }));
