@@ -256,6 +256,11 @@ variable "duo_accounts" {
     condition     = var.duo_accounts == "" || lower(var.duo_accounts) == "all" || alltrue([for a in split(",", var.duo_accounts) : can(regex("^D[A-Z0-9]{5,40}$", trimspace(a)))])
     error_message = "duo_accounts must be empty, \"all\", or Duo account ids comma-separated (D and 5-40 upper-case letters and digits)."
   }
+
+  validation {
+    condition     = var.duo_accounts == "" || !var.verify_daily
+    error_message = "verify_daily is not for duo_accounts: verify reads one Duo account, not the child accounts."
+  }
 }
 
 variable "duo_accounts_exclude" {

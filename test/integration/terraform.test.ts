@@ -480,6 +480,7 @@ describe.skipIf(!hasTerraform)('deploy/terraform accounts mode, evaluated offlin
       [{ duo_accounts: 'all', duo_accounts_exclude: A2, account_feeds: [A2] }, 'account_feeds needs duo_accounts'],
       [{ duo_accounts: 'all', account_feeds: [A1, A1] }, 'account_feeds must be distinct Duo account ids'],
       [{ requests_per_minute: 'fast' }, 'requests_per_minute must be empty, "auto" or a number above 0'],
+      [{ duo_accounts: 'all', verify_daily: true }, 'verify_daily is not for duo_accounts'],
     ];
     for (const [vars, message] of table) {
       const got = await evaluate(dir, vars, '1');

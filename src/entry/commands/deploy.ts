@@ -206,6 +206,8 @@ export function resolveDeployInput(flags: DeployFlags, env: NodeJS.ProcessEnv): 
 
   if (flags.verifyRepair && !flags.verifyDaily) problems.push('--verify-repair: only with --verify-daily (it makes the daily verify repair what it finds missing)');
   const verifyDaily = flags.verifyDaily ? { repair: flags.verifyRepair === true } : undefined;
+  // verify compares one account with its folder; the daily job would fail every night in accounts mode.
+  if (flags.verifyDaily && blank(flags.accounts) !== undefined) problems.push('--verify-daily: not with --accounts: verify reads one Duo account, not the child accounts');
   if (verifyDaily && job !== '') check(verifyJobName(job), /^[A-Za-z0-9_-]{1,500}$/.test(verifyJobName(job)), '--job', 'is too long for the verify job name');
 
   const channel = blank(flags.alertChannel);

@@ -44,6 +44,7 @@ describe('the accounts flags', () => {
   it('refuses what cannot work, one line each', () => {
     const table: Array<[DeployFlags, string[]]> = [
       [{ ratePerChild: true }, ['--rate-per-child: only with --accounts (accounts mode)']],
+      [{ accounts: 'all', verifyDaily: true }, ['--verify-daily: not with --accounts: verify reads one Duo account, not the child accounts']],
       [{ accountsExclude: A1, maxInstances: '5', workTopic: 'w-topic', accountFeeds: A1 }, [
         '--accounts-exclude: only with --accounts (accounts mode)',
         '--max-instances: only with --accounts (accounts mode)',
