@@ -87,9 +87,19 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The hash of an item's own content: the fields the collector adds (`eventtype`, `host`) left out. */
+/**
+ * The fields the collector adds to each line it stores (`eventtype` and `host` with ENRICH, the child
+ * account's id and name in accounts mode; page-object.ts): never part of an item's own content.
+ */
+export const ADDED_FIELDS: ReadonlySet<string> = new Set(['eventtype', 'host', 'account_id', 'account_name']);
+
+/**
+ * The hash of an item's own content, the fields the collector adds left out: the same for Duo's item and
+ * for its line read back from an object.
+ */
 export function contentHash(item: DuoItem): string {
-  const { eventtype: _e, host: _h, ...own } = item;
+  const own: DuoItem = {};
+  for (const [k, v] of Object.entries(item)) if (!ADDED_FIELDS.has(k)) own[k] = v;
   return `sha256:${createHash('sha256').update(JSON.stringify(own)).digest('hex')}`;
 }
 

@@ -62,6 +62,7 @@ describe('the stream table', () => {
     expect(STREAMS.authentication.itemKeys([{ txid: 't1' }, { txid: '' }])).toEqual(['t1', contentHash({ txid: '' })]);
     expect(STREAMS.trust_monitor.contentKey({ sekey: 'k' })).toBe('k');
     expect(contentHash({ a: 1, eventtype: 'x', host: 'h' })).toBe(contentHash({ a: 1 }));
+    expect(contentHash({ a: 1, eventtype: 'x', host: 'h', account_id: 'DA1', account_name: 'One' })).toBe(contentHash({ a: 1 }));
   });
 
   it('keys identical administrator events of one second as the 1st, 2nd, … copy (a multiset)', () => {
