@@ -4,7 +4,8 @@
  * it on a Pub/Sub message `{"verify":"yesterday","repair":false}` (the job `deploy --verify-daily`
  * creates; function.ts reads it). A log-based metric on `clean=false` raises the alert.
  */
-import type { Config } from '../config.js';
+import { nameOf, type Config } from '../config.js';
+import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { duoClientFor } from '../collect/deps.js';
 import { isClean, storeAccessFor, verifyStore, type VerifyJson } from './run.js';
@@ -18,6 +19,8 @@ export function yesterdayOf(nowMs: number): { fromMs: number; toMs: number } {
 }
 
 export async function verifyYesterday(config: Config, logger: Logger, o: { repair: boolean; nowMs?: number; signal?: AbortSignal }): Promise<VerifyJson[]> {
+  // The children's stores are one per account: the daily job verifies one account (deploy refuses both).
+  if (config.accounts !== undefined) throw new ConfigError([`${nameOf('accounts')}: the daily verify reads one Duo account; verify a child with \`duo-secops verify --account <id>\``]);
   const range = yesterdayOf(o.nowMs ?? Date.now());
   const client = await duoClientFor(config, logger);
   try {

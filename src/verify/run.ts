@@ -2,8 +2,8 @@
  * One stream's `verify`, as the CLI, the daemon and the function run it: what the stream's checkpoint
  * says is settled is compared (verify.ts); the rest of the range is left out and said so.
  */
-import { nameOf, type Config, type StreamStore } from '../config.js';
-import { ConfigError } from '../errors.js';
+import type { Config, StreamStore } from '../config.js';
+import type { DuoAccount } from '../duo/accounts.js';
 import type { Storage } from '@google-cloud/storage';
 import { createStores, loadCheckpoint, storageFor } from '../collect/deps.js';
 import type { DuoClient } from '../duo/client.js';
@@ -19,10 +19,6 @@ export interface StoreAccess {
 }
 
 export async function storeAccessFor(config: Config): Promise<StoreAccess> {
-  // A child account's objects and checkpoint live under its own prefix; verify reads one account's.
-  if (config.accounts !== undefined) {
-    throw new ConfigError([`${nameOf('accounts')}: verify compares one Duo account with its folder; it does not read child accounts: unset DUO_ACCOUNTS to verify the parent account`]);
-  }
   if (!config.bucket) return { list: localLister(config.outputDir) };
   const storage = await storageFor(config);
   return { list: gcsLister(storage, config.bucket), storage };
@@ -31,6 +27,8 @@ export async function storeAccessFor(config: Config): Promise<StoreAccess> {
 /** One stream's result, as `--json` prints it. */
 export interface VerifyJson {
   stream: StreamName;
+  /** `verify --account`: the child account verified. */
+  accountId?: string;
   /** The range compared, ISO times; `to` is where it ended (see `leftOut`). */
   from: string;
   to: string;
@@ -51,7 +49,10 @@ export interface VerifyJson {
 
 export interface VerifyStoreOptions {
   config: Config;
+  /** The stream's store: a child account's (deps.ts accountStore) with `account`. */
   store: StreamStore;
+  /** A child account (`verify --account`): its lines carry its id and name, and so does what --repair writes. */
+  account?: DuoAccount | undefined;
   client: DuoClient;
   access: StoreAccess;
   range: { fromMs: number; toMs: number };
@@ -76,7 +77,9 @@ export async function verifyStore(o: VerifyStoreOptions): Promise<VerifyJson> {
   const toMs = Math.max(fromMs, Math.min(o.range.toMs, limit.atMs));
   const leftOut = toMs < o.range.toMs ? { from: new Date(toMs).toISOString(), to: new Date(o.range.toMs).toISOString(), reason: limit.reason } : null;
 
-  const stores = await createStores(config, store, o.access.storage ? { storage: o.access.storage } : {});
+  const account = o.account;
+  const metadata = account ? { account_id: account.accountId, account_name: account.name } : undefined;
+  const stores = await createStores(config, store, { ...(o.access.storage ? { storage: o.access.storage } : {}), ...(metadata ? { metadata } : {}) });
   try {
     const result = await verifyStream(
       {
@@ -85,7 +88,7 @@ export async function verifyStore(o: VerifyStoreOptions): Promise<VerifyJson> {
         list: o.access.list,
         stream,
         prefix: store.prefix,
-        enrich: enrichmentOf({ enrich: config.enrich, apiHost: config.apiHost }, stream),
+        enrich: enrichmentOf({ enrich: config.enrich, apiHost: account?.apiHostname ?? config.apiHost, ...(account ? { account: { id: account.accountId, name: account.name } } : {}) }, stream),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       },
       { fromMs, toMs, repair: o.repair, includeDeleted: o.includeDeleted, ...(o.signal ? { signal: o.signal } : {}) },
@@ -93,6 +96,7 @@ export async function verifyStore(o: VerifyStoreOptions): Promise<VerifyJson> {
     const before = result.before ? withoutIds(result.before) : undefined;
     return {
       stream: store.stream,
+      ...(account ? { accountId: account.accountId } : {}),
       from: new Date(fromMs).toISOString(),
       to: new Date(toMs).toISOString(),
       duo: result.verdict.duo,

@@ -4,7 +4,7 @@
  * are collected, the selection (a list, an exclusion, an id Duo does not list), a time budget that
  * defers the last children, and a parent without the Accounts API permission.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,45 @@ describe('collect in accounts mode', () => {
     expect(again.stdout).toContain(`Child 1 (${idOf(1)}) telephony: caught up: 0 events`);
     expect(again.stdout).toContain(`Child 2 (${idOf(2)}) telephony: failed (DUO_FORBIDDEN)`);
     for (const n of [1, 3, 4]) await assertExactlyOnce(out, n);
+  });
+
+  it('verify --account compares one child with its folders, and --repair writes its lines as the collector does', async () => {
+    const out = join(dir, 'all');
+    const [fromMs, toMs] = [now - 3 * H, now - 60_000];
+    const range = ['--from', new Date(fromMs).toISOString(), '--to', new Date(toMs).toISOString()];
+    const clean = await runCli(['verify', '--account', idOf(3), ...range], env(out));
+    expect(clean.stdout.trim().split('\n').map((l) => l.replace(/ \S+\.\.\S+:/, ':'))).toEqual(
+      STREAMS.map((stream) => {
+        const n = sim.eventsOf(stream, idOf(3)).filter((e) => e.tsMicros / 1000 >= fromMs && e.tsMicros / 1000 < toMs).length;
+        return `verify ${idOf(3)} ${stream}: duo=${n} stored=${n} missing=0 doubled=0 unknown=0`;
+      }),
+    );
+    expect(clean.code).toBe(0);
+
+    // One line taken out of one of the child's objects: missing, then repaired with the child's fields.
+    const folder = join(out, 'duo-telephony', idOf(3));
+    const [file] = (await readdir(folder, { recursive: true })).filter((f) => f.endsWith('.json')).map((f) => join(folder, f));
+    const lines = (await readFile(file!, 'utf8')).trim().split('\n');
+    const removed = JSON.parse(lines[1]!) as { telephony_id: string };
+    await writeFile(file!, `${[lines[0], ...lines.slice(2)].join('\n')}\n`);
+    const missing = await runCli(['verify', '--account', idOf(3), '--stream', 'telephony', ...range], env(out));
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain('missing=1 doubled=0 unknown=0');
+    const repaired = await runCli(['verify', '--account', idOf(3), '--stream', 'telephony', '--repair', ...range], env(out));
+    expect(repaired.code, repaired.stderr).toBe(0);
+    const repairs = (await readdir(folder, { recursive: true })).filter((f) => /_r1\.json$/.test(f));
+    expect(repairs).toHaveLength(1);
+    const line = JSON.parse((await readFile(join(folder, repairs[0]!), 'utf8')).trim()) as Record<string, unknown>;
+    expect(line).toMatchObject({ telephony_id: removed.telephony_id, account_id: idOf(3), account_name: 'Child 3', host: 'api-c0000003.duosecurity.com' });
+    await assertExactlyOnce(out, 3);
+
+    // In accounts mode verify asks which child, and a child Duo does not list is refused by name.
+    const which = await runCli(['verify', ...range], env(out));
+    expect(which.code).toBe(2);
+    expect(which.stderr).toContain('--account: DUO_ACCOUNTS is set');
+    const unknown = await runCli(['verify', '--account', 'DA404', ...range], env(out));
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--account: Duo does not list DA404 as a child account of this integration (4 listed)');
   });
 
   it('collects the children named, less those excluded, and warns of an id Duo does not list', async () => {

@@ -3,9 +3,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { objectStream } from '../../src/sinks/object-name.js';
 
-/** Every `<stream>_*.json` object body under `dir` (pages and their supplements), recursively. */
+/** Every `<stream>_*.json` object body under `dir` (pages, their supplements and repairs: all a feed reads), recursively. */
 export async function localObjects(dir: string, stream = 'telephony'): Promise<Buffer[]> {
-  const name = new RegExp(`^${objectStream(stream)}_\\d+_\\d+_p\\d+(_s\\d+)?\\.json$`);
+  const name = new RegExp(`^${objectStream(stream)}_\\d+_\\d+_p\\d+(_[sr]\\d+)?\\.json$`);
   const out: Buffer[] = [];
   const walk = async (d: string): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {

@@ -5,9 +5,10 @@
  */
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
-import { loadConfig } from '../../config.js';
-import { createLogger } from '../../log.js';
-import { duoClientFor } from '../../collect/deps.js';
+import { loadConfig, type Config } from '../../config.js';
+import { createLogger, type Logger } from '../../log.js';
+import { accountStore, childClientOptions, duoClientFor, resolveSecretKey } from '../../collect/deps.js';
+import { ACCOUNT_ID, listAccounts, type DuoAccount } from '../../duo/accounts.js';
 import { parseStreamList, type StreamName } from '../../duo/streams.js';
 import type { VerifyProgress } from '../../verify/verify.js';
 import { isClean, storeAccessFor, verifyStore, type VerifyJson } from '../../verify/run.js';
@@ -24,6 +25,7 @@ import { createStatusLine, fitWidth } from '../terminal.js';
 const MAX_AGE_MS = 179 * 86_400_000;
 
 interface Flags {
+  account?: string;
   from: string;
   to: string;
   stream?: string;
@@ -48,6 +50,7 @@ export function register(program: Command, io: CliIo): void {
     .requiredOption('--from <time>', 'ISO 8601 start of the range, inclusive, e.g. 2026-11-01T00:00:00Z')
     .requiredOption('--to <time>', 'ISO 8601 end of the range, exclusive')
     .option('--stream <name>', 'one stream of DUO_LOGS (default: every one)')
+    .option('--account <id>', 'a child account of the parent integration (accounts mode): its folders below `<prefix>/<account_id>`, read from Duo with its account_id')
     .option('--json', 'print one JSON object per stream, with the first 20 keys of each kind')
     .option('--repair', 'write the missing events as repair objects (create-only, under the same prefix), then verify again')
     .option('--include-deleted', 'with --repair: also write events whose object was deleted from the store (SecOps most likely ingested them already: this doubles them there)');
@@ -75,21 +78,29 @@ export function register(program: Command, io: CliIo): void {
       else stores = [store];
     }
     if (config.stdout) problems.push('--stdout: verify reads the bucket or the folder, not stdout');
+    if (flags.account !== undefined && !ACCOUNT_ID.test(flags.account)) problems.push(`--account: ${flags.account.slice(0, 64)} is not an account id (letters, digits, _ and -)`);
+    if (flags.account === undefined && config.accounts !== undefined) {
+      problems.push('--account: DUO_ACCOUNTS is set, and verify compares one account with its folders: name the child to verify with --account <id>');
+    }
     if (problems.length > 0) throw new ConfigError(problems);
 
     const status = io.isTTY && !flags.json && config.logLevel !== 'silent' ? createStatusLine(io.stderr) : undefined;
     const logger = createLogger({ level: config.logLevel, destination: status?.logDestination ?? io.stderr });
-    const client = await duoClientFor(config, logger);
+    // A child is read with the parent's keys on its own host: Duo's list says which host.
+    const account = flags.account === undefined ? undefined : await childNamed(config, logger, flags.account);
+    const client = await duoClientFor(config, logger, account ? childClientOptions(config, account) : {});
     const stop = new AbortController();
     const signals = onStopSignals(() => stop.abort());
     let clean = true;
     try {
       const access = await storeAccessFor(config);
-      for (const store of stores) {
+      for (const configured of stores) {
+        const store = account ? accountStore(configured, account.accountId) : configured;
         const startedMs = Date.now();
         const result = await verifyStore({
           config,
           store,
+          account,
           client,
           access,
           range: { fromMs, toMs },
@@ -120,7 +131,24 @@ export function register(program: Command, io: CliIo): void {
 
 /** `verify telephony 2026-11-01T00:00:00.000Z..2026-11-02T00:00:00.000Z: duo=… stored=… missing=… doubled=… unknown=…` */
 export function formatLine(r: VerifyJson): string {
-  return `verify ${r.stream} ${r.from}..${r.to}: duo=${r.duo} stored=${r.stored} missing=${r.missing} doubled=${r.doubled} unknown=${r.unknown}`;
+  const what = r.accountId === undefined ? r.stream : `${r.accountId} ${r.stream}`;
+  return `verify ${what} ${r.from}..${r.to}: duo=${r.duo} stored=${r.stored} missing=${r.missing} doubled=${r.doubled} unknown=${r.unknown}`;
+}
+
+/** The child account `--account` names, as Duo's Accounts API lists it (its host is needed to read it). */
+async function childNamed(config: Config, logger: Logger, id: string): Promise<DuoAccount> {
+  const { accounts } = await listAccounts({
+    ikey: config.ikey,
+    skey: await resolveSecretKey(config),
+    apiHost: config.apiHost,
+    baseUrl: config.apiUrl,
+    signatureVersion: config.signatureVersion,
+    timeoutMs: config.requestTimeoutSeconds * 1000,
+  });
+  const account = accounts.find((a) => a.accountId === id);
+  if (!account) throw new ConfigError([`--account: Duo does not list ${id} as a child account of this integration (${accounts.length} listed)`]);
+  logger.debug({ event: 'account.found', account_id: id }, `verifying ${account.name} (${id}) on ${account.apiHostname}`);
+  return account;
 }
 
 /** What a person should know besides the counts (stderr). */
