@@ -7,7 +7,7 @@ export const BENCHMARKS = {
   streams: 'peak RSS of `collect` backfilling all five Duo log streams at once vs telephony alone',
   udm: 'toUdm over 1,000,000 lines vs JSON.parse + JSON.stringify of the same lines',
   verify: 'peak RSS and speed of `verify` over 1,000,000 events vs `collect` writing them',
-  accounts: 'accounts mode in turn: 200 child accounts, first and caught up, time per request vs one account',
+  accounts: 'accounts mode: the fan-out behind a limit the children share (each at its share vs the whole ceiling); 200 child accounts in turn vs one account',
   coldstart: 'time until the function handler is registered vs importing @google-cloud/storage',
 } as const;
 
