@@ -167,7 +167,9 @@ export function feedSettings(s: DeploySettings): string[] {
     );
   }
   lines.push(
-    `Duo: the Admin API application needs the permission "${DUO_LOG_PERMISSION}" (Google's telephony guide calls it "Read Telephony"); it covers every log.`,
+    s.accounts === undefined
+      ? `Duo: the Admin API application needs the permission "${DUO_LOG_PERMISSION}" (Google's telephony guide calls it "Read Telephony"); it covers every log.`
+      : `Duo: the parent's application must be allowed to use the Accounts API (to list its children) and to read their logs ("${DUO_LOG_PERMISSION}"); \`duo-secops check\` with DUO_ACCOUNTS set proves both through a child.`,
     s.secopsServiceAccount !== undefined
       ? `Feed reader: ${s.secopsServiceAccount} (Storage Object Viewer on gs://${s.bucket}${feeds.length > 1 ? ', for every feed' : ''}).`
       : `Feed reader: click "Get Service Account" in that form${feeds.length > 1 ? ' (the same account for every feed)' : ''}, then run deploy again with --secops-service-account=<that email>.`,

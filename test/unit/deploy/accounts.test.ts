@@ -250,6 +250,7 @@ describe('what accounts mode prints', () => {
     expect(shared.filter((l) => l.includes('Storage bucket URL:')).map((l) => l.split(/\s+/).pop())).toEqual(['gs://acme-duo/duo-telephony/', 'gs://acme-duo/duo-authentication/']);
     expect(shared).toContainEqual(expect.stringContaining('one feed per stream reads them all'));
     expect(shared).toContainEqual(expect.stringContaining('one per account (gs://acme-duo/_state/duo-telephony_<account_id>.json)'));
+    expect(shared).toContainEqual(expect.stringContaining("Duo: the parent's application must be allowed to use the Accounts API"));
 
     const s = withAccounts({ accounts: [A1, A2], accountFeeds: [A1, A2] }, { logs: ['telephony', 'authentication'] });
     expect(secopsFeeds(s).map((f) => [f.account, f.stream, f.uri])).toEqual([
