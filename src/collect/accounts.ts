@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { ACCOUNT_ID, listAccounts, selectAccounts, type DuoAccount } from '../duo/accounts.js';
+import { ACCOUNT_ID, API_HOST, listAccounts, selectAccounts, type DuoAccount } from '../duo/accounts.js';
 import { AUTO_CEILING_RPM } from '../duo/pacer.js';
 import { STREAM_NAMES, type StreamName } from '../duo/streams.js';
 import type { Logger } from '../log.js';
@@ -24,10 +24,7 @@ import type { AccountRef, CollectionSummary, StreamResult } from './run-streams.
 
 /** The Duo child accounts to collect this run: listed by Duo, selected by DUO_ACCOUNTS and DUO_ACCOUNTS_EXCLUDE. */
 export async function listChildren(c: Config, skey: string, logger: Logger, signal?: AbortSignal): Promise<{ selected: DuoAccount[]; listed: number }> {
-  const { accounts, skipped } = await listAccounts(
-    { ikey: c.ikey, skey, apiHost: c.apiHost, baseUrl: c.apiUrl, signatureVersion: c.signatureVersion, timeoutMs: c.requestTimeoutSeconds * 1000 },
-    signal,
-  );
+  const { accounts, skipped } = await listedChildren(c, skey, signal);
   for (const why of skipped) logger.warn({ event: 'account.skipped' }, `Duo listed a child account the collector cannot use: ${why}`);
   const usable = accounts.filter((a) => {
     if (sameDomain(a.apiHostname, c.apiHost)) return true;
@@ -49,6 +46,11 @@ export async function listChildren(c: Config, skey: string, logger: Logger, sign
   }
   logger.info({ event: 'accounts.listed', listed: accounts.length, selected: selected.length }, `${selected.length} of ${accounts.length} child accounts selected`);
   return { selected, listed: accounts.length };
+}
+
+/** Every child Duo lists, asked with the configuration's parent keys, host, signature and timeout. */
+export function listedChildren(c: Config, skey: string, signal?: AbortSignal): ReturnType<typeof listAccounts> {
+  return listAccounts({ ikey: c.ikey, skey, apiHost: c.apiHost, baseUrl: c.apiUrl, signatureVersion: c.signatureVersion, timeoutMs: c.requestTimeoutSeconds * 1000 }, signal);
 }
 
 /** `api-1234.duosecurity.com` → `duosecurity.com`: what follows the first label, port left out. */
@@ -81,7 +83,7 @@ export interface WorkMessage {
 const WORK_MESSAGE = z.object({
   account_id: z.string().regex(ACCOUNT_ID),
   account_name: z.string().max(1000),
-  api_hostname: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/),
+  api_hostname: z.string().regex(API_HOST),
   stream: z.enum(STREAM_NAMES),
   requests_per_minute: z.number().positive().optional(),
 });
@@ -136,6 +138,7 @@ const roundRpm = (rpm: number): number => Number(rpm.toPrecision(3));
 export async function collectAccountsInTurn(
   accounts: readonly DuoAccount[],
   streams: readonly StreamName[],
+  /** One child's collection; its results carry the account (deps.ts `collectChild`). */
   runAccount: (account: DuoAccount, budgetMs: number) => Promise<CollectionSummary>,
   opts: { budgetMs: number; now: () => number; signal?: AbortSignal | undefined },
 ): Promise<StreamResult[]> {
@@ -149,8 +152,7 @@ export async function collectAccountsInTurn(
       continue;
     }
     try {
-      const summary = await runAccount(account, leftMs);
-      results.push(...summary.streams.map((r) => ({ ...r, account: account_ })));
+      results.push(...(await runAccount(account, leftMs)).streams);
     } catch (err) {
       results.push(...streams.map((stream): StreamResult => ({ stream, status: 'failed', error: err, account: account_ })));
     }

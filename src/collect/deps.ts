@@ -16,7 +16,7 @@ import type { Failpoint } from './failpoint.js';
 import { ConfigError } from '../errors.js';
 import { configWarnings, defaultStateKey } from '../config.js';
 import type { DuoAccount } from '../duo/accounts.js';
-import { collectAccountsInTurn, listChildren } from './accounts.js';
+import { collectAccountsInTurn, listChildren, refOf } from './accounts.js';
 import { createDuoClient, type DuoClient, type DuoClientOptions } from '../duo/client.js';
 
 export interface Stores {
@@ -42,8 +42,8 @@ export interface StoreOptions {
   stdout?: NodeJS.WritableStream;
   /** Google's storage client to use (streams of one collection share one); made from the config otherwise. */
   storage?: Storage;
-  /** Added to every object's metadata in a bucket (accounts mode: the child account's id and name). */
-  metadata?: Readonly<Record<string, string>>;
+  /** Accounts mode: the child account whose objects these are; in a bucket its id and name go into every object's metadata. */
+  account?: DuoAccount | undefined;
 }
 
 /** Google's storage client the configuration asks for (GCS_API_ENDPOINT, the request timeout). */
@@ -60,7 +60,9 @@ export async function createStores(c: Config, store: StreamStore = c.stores[0]!,
   if (c.bucket) {
     const { createGcsSink } = await import('../sinks/gcs.js');
     const storage = opts.storage ?? (await storageFor(c));
-    return storesOf(createGcsSink({ storage, bucket: c.bucket, prefix: store.prefix, ...(opts.metadata ? { metadata: opts.metadata } : {}) }), await createCheckpointStore(c, store, storage));
+    const account = opts.account;
+    const metadata = account ? { metadata: { account_id: account.accountId, account_name: account.name } } : {};
+    return storesOf(createGcsSink({ storage, bucket: c.bucket, prefix: store.prefix, ...metadata }), await createCheckpointStore(c, store, storage));
   }
   const checkpoints = await createCheckpointStore(c, store);
   if (c.stdout) {
@@ -185,20 +187,26 @@ function createAccountsCollector(c: Config, opts: CollectorOptions): Collector {
       const startMs = now();
       const { selected: accounts } = await listChildren(c, await resolveSecretKey(c), opts.logger, signal);
       const budgetMs = c.runBudgetSeconds === 0 ? Number.POSITIVE_INFINITY : c.runBudgetSeconds * 1000 - (now() - startMs);
-      const runAccount = async (account: DuoAccount, leftMs: number): Promise<CollectionSummary> => {
-        const budget = { runBudgetSeconds: Number.isFinite(leftMs) ? leftMs / 1000 : 0 };
-        const collector = await createCollector({ ...c, ...budget }, { ...opts, account, warned: true });
-        try {
-          return await collector.run(signal, hardSignal);
-        } finally {
-          await collector.close();
-        }
-      };
+      const runAccount = (account: DuoAccount, leftMs: number): Promise<CollectionSummary> =>
+        collectChild({ ...c, runBudgetSeconds: Number.isFinite(leftMs) ? leftMs / 1000 : 0 }, { ...opts, account }, signal, hardSignal);
       const streams = await collectAccountsInTurn(accounts, c.stores.map((s) => s.stream), runAccount, { budgetMs, now, signal });
       return { streams, durationMs: now() - startMs };
     },
     close: async () => {},
   };
+}
+
+/**
+ * One collection of a child account (its streams, or `opts.streams`) by a collector that lives for it:
+ * a turn in accounts mode, or a work message of the fan-out. Its results carry the account.
+ */
+export async function collectChild(c: Config, opts: CollectorOptions & { account: DuoAccount }, signal?: AbortSignal, hardSignal?: AbortSignal): Promise<CollectionSummary> {
+  const collector = await createCollector(c, { ...opts, warned: true });
+  try {
+    return await collector.run(signal, hardSignal);
+  } finally {
+    await collector.close();
+  }
 }
 
 /**
@@ -232,23 +240,25 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
   // One storage client for every stream: one connection pool, one set of credentials.
   const storage = c.bucket ? await storageFor(c) : undefined;
   const selected = c.stores.filter((s) => opts.streams === undefined || opts.streams.includes(s.stream));
-  const metadata = account ? { account_id: account.accountId, account_name: account.name } : undefined;
   const streams = await Promise.all(
     selected.map(async (configured) => {
       const store = account ? accountStore(configured, account.accountId) : configured;
       return {
         store,
-        stores: await createStores(c, store, { ...(opts.stdout ? { stdout: opts.stdout } : {}), ...(storage ? { storage } : {}), ...(metadata ? { metadata } : {}) }),
+        stores: await createStores(c, store, { ...(opts.stdout ? { stdout: opts.stdout } : {}), ...(storage ? { storage } : {}), account }),
         settings: { ...runSettings(c, store, account), readAhead: selected.length === 1 },
       };
     }),
   );
   // Several streams take turns per page (one page in memory at a time); one stream runs on its own.
   const takeTurn = streams.length > 1 ? createTurns(PAGES_AT_ONCE) : undefined;
+  // A child's results say whose they are, wherever they are reported.
+  const ref = account ? refOf(account) : undefined;
+  const owned = (s: CollectionSummary): CollectionSummary => (ref ? { ...s, streams: s.streams.map((r) => ({ ...r, account: ref })) } : s);
   return {
     config: c,
-    run: (signal, hardSignal) =>
-      runStreams(
+    run: async (signal, hardSignal) =>
+      owned(await runStreams(
         streams.map(({ store, stores, settings }) => {
           const stream = STREAMS[store.stream];
           const onProgress = opts.onProgress;
@@ -278,7 +288,7 @@ export async function createCollector(c: Config, opts: CollectorOptions): Promis
           };
         }),
         opts.now,
-      ),
+      )),
     close: async () => {
       await client.close();
       for (const s of streams) await s.stores.close();

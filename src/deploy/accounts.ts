@@ -6,6 +6,7 @@
  * collects one child's stream. Deploy adds the work topic, the collector's right to publish on it, that
  * trigger, the function's variables below, and more instances. Pure: no I/O.
  */
+import { AUTO_CEILING_RPM } from '../duo/pacer.js';
 import { streamWords, type StreamName } from '../duo/streams.js';
 
 /** The variables the function reads in accounts mode (src/config.ts); their names are a contract. */
@@ -36,8 +37,6 @@ export const WORK_SUFFIX = '-work';
 export const PUBLISHER_ROLE = 'roles/pubsub.publisher';
 /** The event Eventarc turns a Pub/Sub message into; the function's own trigger uses the same. */
 export const PUBSUB_EVENT_TYPE = 'google.cloud.pubsub.topic.v1.messagePublished';
-/** Duo's default ceiling per endpoint and minute (REQUESTS_PER_MINUTE=auto, src/duo/pacer.ts). */
-export const AUTO_RPM = 60;
 
 export interface AccountsSettings {
   /** `all` children of the parent integration, or these account ids. */
@@ -120,7 +119,7 @@ export function accountsSummary(s: SummaryInput, a: AccountsSettings): string[] 
   if (missing.length) lines.push(`  Without a feed: ${missing.join(', ')}: stored, but no feed reads them; add them to --account-feeds`);
   if (a.accountFeeds.length && a.accounts === 'all') lines.push('  A child not in --account-feeds is stored, but no feed reads it: the function warns about each.');
   const rpm = s.requestsPerMinute;
-  const ceiling = rpm === undefined || rpm === 'auto' ? `${AUTO_RPM} (REQUESTS_PER_MINUTE auto)` : `${rpm} (REQUESTS_PER_MINUTE)`;
+  const ceiling = rpm === undefined || rpm === 'auto' ? `${AUTO_CEILING_RPM} (REQUESTS_PER_MINUTE auto)` : `${rpm} (REQUESTS_PER_MINUTE)`;
   lines.push(
     a.shareRate
       ? `  Sizing: Duo may count every child's requests against the parent integration's rate limit, so each collection paces at its share of the ceiling, ${ceiling} / ${n} a minute per endpoint: ` +

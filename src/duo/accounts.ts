@@ -48,11 +48,16 @@ export interface ListAccountsOptions {
  */
 export const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Why an `--account` value cannot be an account id, or undefined (the value cut short: it may be anything). */
+export function accountIdProblem(id: string): string | undefined {
+  return ACCOUNT_ID.test(id) ? undefined : `${id.slice(0, 64)} is not an account id (letters, digits, _ and -)`;
+}
+
 const ACCOUNT = z.object({ account_id: z.string().min(1), name: z.string(), api_hostname: z.string().min(1) });
 const ANSWER = z.object({ stat: z.literal('OK'), response: z.array(z.unknown()) });
 const FAIL = z.object({ stat: z.literal('FAIL'), code: z.number().optional(), message: z.string().optional(), message_detail: z.string().optional() });
 /** A host name to sign and call: letters, digits, dots and dashes (an optional port for test servers). */
-const HOST = /^[A-Za-z0-9.-]+(:\d+)?$/;
+export const API_HOST = /^[A-Za-z0-9.-]+(:\d+)?$/;
 
 /**
  * The children the parent integration may read, in Duo's order. A child whose entry cannot be used (no
@@ -140,7 +145,7 @@ function readAccounts(body: unknown): { accounts: DuoAccount[]; skipped: string[
   const seen = new Set<string>();
   for (const [i, raw] of ANSWER.parse(body).response.entries()) {
     const a = ACCOUNT.safeParse(raw);
-    if (!a.success || !HOST.test(a.data.api_hostname) || !ACCOUNT_ID.test(a.data.account_id)) {
+    if (!a.success || !API_HOST.test(a.data.api_hostname) || !ACCOUNT_ID.test(a.data.account_id)) {
       const id = typeof raw === 'object' && raw !== null && 'account_id' in raw ? String((raw as { account_id: unknown }).account_id) : `entry ${i + 1}`;
       skipped.push(`${id}: not a usable account (it needs an account_id of letters and digits, a name and an api_hostname)`);
       continue;

@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import { ceilingOf, listChildren, parseWorkMessage, refOf, workMessages, type WorkMessage } from '../collect/accounts.js';
 
 export { isWorkMessage } from '../collect/accounts.js';
-import { createCollector, resolveSecretKey } from '../collect/deps.js';
+import { collectChild, resolveSecretKey } from '../collect/deps.js';
 import { logStreamProblems, type CollectionSummary } from '../collect/run-streams.js';
 import { collectionJson } from '../collect/summary.js';
 import type { Logger } from '../log.js';
@@ -59,21 +59,13 @@ export async function collectWork(c: Config, logger: Logger, message: unknown, e
     return undefined;
   }
   const account = refOf(work.account);
-  const collector = await createCollector(c, {
+  const summary = await collectChild(c, {
     logger,
     account: work.account,
     streams: [work.stream],
-    warned: true,
     // The message's share, never above this deployment's own ceiling, whoever published it.
     ...(work.requestsPerMinute !== undefined ? { client: { requestsPerMinute: Math.min(work.requestsPerMinute, ceilingOf(c)) } } : {}),
   });
-  let summary: CollectionSummary;
-  try {
-    const run = await collector.run();
-    summary = { ...run, streams: run.streams.map((r) => ({ ...r, account })) };
-  } finally {
-    await collector.close();
-  }
   const json = collectionJson(summary);
   logger.info(
     { event: 'function.finished', eventId, account_id: account.id, account_name: account.name, ...json },

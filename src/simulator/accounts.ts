@@ -5,6 +5,7 @@
  *
  * Pure: no server state here, so the server (server.ts) and tests share the same rules.
  */
+import { ACCOUNT_ID, API_HOST } from '../duo/accounts.js';
 import { STREAM_NAMES, type StreamName } from '../duo/streams.js';
 import type { DatasetOptions, SimEvent } from './dataset.js';
 import { DEFAULT_END_AGO_MS } from './default-logs.js';
@@ -33,11 +34,9 @@ export interface SimAccount {
   apiHostname: string;
 }
 
-export const ACCOUNTS_LIST_PATH = '/accounts/v1/account/list';
-
-/** A host name to sign for: letters, digits, dots and dashes, an optional port. */
-const HOST = /^[A-Za-z0-9.-]+(:\d+)?$/;
-const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+// The path and the rules for an id and a host are the collector's own (duo/accounts.ts): the simulator
+// refuses what the collector would not accept.
+export { ACCOUNTS_LIST_PATH } from '../duo/accounts.js';
 
 /**
  * Refuse a child that could not be told apart from the others or the parent: its id and its host
@@ -50,7 +49,7 @@ export function validateAccount(a: SimAccountOptions, taken: { ids: ReadonlySet<
   if (a.accountId in Object.prototype) throw new RangeError(`${where}: accountId must not be the name of an Object property`);
   if (taken.ids.has(a.accountId)) throw new RangeError(`${where}: accountId is already a child of this simulator`);
   if (typeof a.name !== 'string') throw new RangeError(`${where}: name must be a string`);
-  if (typeof a.apiHostname !== 'string' || !HOST.test(a.apiHostname)) throw new RangeError(`${where}: apiHostname must be a host name such as api-c0000001.duosecurity.com`);
+  if (typeof a.apiHostname !== 'string' || !API_HOST.test(a.apiHostname)) throw new RangeError(`${where}: apiHostname must be a host name such as api-c0000001.duosecurity.com`);
   if (taken.hosts.has(a.apiHostname.toLowerCase())) throw new RangeError(`${where}: apiHostname ${a.apiHostname} is already the parent's or another child's host`);
   for (const name of Object.keys(a.logs ?? {})) assertStreamName(`${where}: logs`, name);
   for (const name of a.unsupported ?? []) assertStreamName(`${where}: unsupported`, name);

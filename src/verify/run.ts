@@ -5,7 +5,7 @@
 import type { Config, StreamStore } from '../config.js';
 import type { DuoAccount } from '../duo/accounts.js';
 import type { Storage } from '@google-cloud/storage';
-import { createStores, loadCheckpoint, storageFor } from '../collect/deps.js';
+import { createStores, loadCheckpoint, runSettings, storageFor } from '../collect/deps.js';
 import type { DuoClient } from '../duo/client.js';
 import { STREAMS, type StreamName } from '../duo/streams.js';
 import { verifyStream, type RepairReport, type Verdict, type VerifyProgress } from './verify.js';
@@ -77,9 +77,7 @@ export async function verifyStore(o: VerifyStoreOptions): Promise<VerifyJson> {
   const toMs = Math.max(fromMs, Math.min(o.range.toMs, limit.atMs));
   const leftOut = toMs < o.range.toMs ? { from: new Date(toMs).toISOString(), to: new Date(o.range.toMs).toISOString(), reason: limit.reason } : null;
 
-  const account = o.account;
-  const metadata = account ? { account_id: account.accountId, account_name: account.name } : undefined;
-  const stores = await createStores(config, store, { ...(o.access.storage ? { storage: o.access.storage } : {}), ...(metadata ? { metadata } : {}) });
+  const stores = await createStores(config, store, { ...(o.access.storage ? { storage: o.access.storage } : {}), account: o.account });
   try {
     const result = await verifyStream(
       {
@@ -88,7 +86,8 @@ export async function verifyStore(o: VerifyStoreOptions): Promise<VerifyJson> {
         list: o.access.list,
         stream,
         prefix: store.prefix,
-        enrich: enrichmentOf({ enrich: config.enrich, apiHost: account?.apiHostname ?? config.apiHost, ...(account ? { account: { id: account.accountId, name: account.name } } : {}) }, stream),
+        // Repairs are written as the collector writes its lines: the same run settings say how.
+        enrich: enrichmentOf(runSettings(config, store, o.account), stream),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       },
       { fromMs, toMs, repair: o.repair, includeDeleted: o.includeDeleted, ...(o.signal ? { signal: o.signal } : {}) },
@@ -96,7 +95,7 @@ export async function verifyStore(o: VerifyStoreOptions): Promise<VerifyJson> {
     const before = result.before ? withoutIds(result.before) : undefined;
     return {
       stream: store.stream,
-      ...(account ? { accountId: account.accountId } : {}),
+      ...(o.account ? { accountId: o.account.accountId } : {}),
       from: new Date(fromMs).toISOString(),
       to: new Date(toMs).toISOString(),
       duo: result.verdict.duo,

@@ -4,13 +4,12 @@ import type { CliIo } from '../io.js';
 import { loadConfig, nameOf, type Config } from '../../config.js';
 import { createLogger } from '../../log.js';
 import { accountStore, childClientOptions, duoClientFor, loadCheckpoint, resolveSecretKey } from '../../collect/deps.js';
-import { listChildren } from '../../collect/accounts.js';
+import { ceilingOf, listChildren } from '../../collect/accounts.js';
 import type { DuoAccount } from '../../duo/accounts.js';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { DuoClient } from '../../duo/client.js';
 import { checkDuo, formatCheckReport, type PaceReport } from '../../duo/check.js';
-import { AUTO_CEILING_RPM } from '../../duo/pacer.js';
 import { STREAMS } from '../../duo/streams.js';
 import { addSettingOptions, explicitFlags } from '../options.js';
 import { exitStatusHelp } from '../help.js';
@@ -18,7 +17,7 @@ import { ERROR_CODES, EXIT_STATUS } from '../../exit-codes.js';
 
 /** Each selected stream's pace: what its checkpoint says the collector learned, and the 429s check drew. */
 async function paceOf(config: Config, client: DuoClient, child?: DuoAccount): Promise<PaceReport[]> {
-  const ceilingRpm = config.requestsPerMinute === 'auto' ? AUTO_CEILING_RPM : config.requestsPerMinute;
+  const ceilingRpm = ceilingOf(config);
   const out: PaceReport[] = [];
   for (const configured of config.stores) {
     const store = child ? accountStore(configured, child.accountId) : configured;

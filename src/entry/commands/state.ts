@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { loadConfig, type Config, type StreamStore } from '../../config.js';
 import { accountStore, createStores } from '../../collect/deps.js';
-import { ACCOUNT_ID } from '../../duo/accounts.js';
+import { accountIdProblem } from '../../duo/accounts.js';
 import { initialCheckpoint, parseStoredCheckpoint, serializeCheckpoint, type Checkpoint } from '../../checkpoint/codec.js';
 import { formatDuration } from '../../collect/report.js';
 import { formatRpm } from '../../duo/pacer.js';
@@ -39,7 +39,8 @@ const ACCOUNT_HELP = 'accounts mode: the checkpoint of this child account (its i
 /** The selected streams' stores, or a child account's (accounts mode). */
 function storesOf(config: Config, account: string | undefined): StreamStore[] {
   if (account === undefined) return config.stores;
-  if (!ACCOUNT_ID.test(account)) throw new ConfigError([`--account: ${account.slice(0, 64)} is not an account id (letters, digits, _ and -)`]);
+  const problem = accountIdProblem(account);
+  if (problem !== undefined) throw new ConfigError([`--account: ${problem}`]);
   return config.stores.map((s) => accountStore(s, account));
 }
 

@@ -8,7 +8,8 @@ import type { CliIo } from '../io.js';
 import { loadConfig, type Config } from '../../config.js';
 import { createLogger, type Logger } from '../../log.js';
 import { accountStore, childClientOptions, duoClientFor, resolveSecretKey } from '../../collect/deps.js';
-import { ACCOUNT_ID, listAccounts, type DuoAccount } from '../../duo/accounts.js';
+import { accountIdProblem, type DuoAccount } from '../../duo/accounts.js';
+import { listedChildren } from '../../collect/accounts.js';
 import { parseStreamList, type StreamName } from '../../duo/streams.js';
 import type { VerifyProgress } from '../../verify/verify.js';
 import { isClean, storeAccessFor, verifyStore, type VerifyJson } from '../../verify/run.js';
@@ -78,7 +79,8 @@ export function register(program: Command, io: CliIo): void {
       else stores = [store];
     }
     if (config.stdout) problems.push('--stdout: verify reads the bucket or the folder, not stdout');
-    if (flags.account !== undefined && !ACCOUNT_ID.test(flags.account)) problems.push(`--account: ${flags.account.slice(0, 64)} is not an account id (letters, digits, _ and -)`);
+    const accountProblem = flags.account === undefined ? undefined : accountIdProblem(flags.account);
+    if (accountProblem !== undefined) problems.push(`--account: ${accountProblem}`);
     if (flags.account === undefined && config.accounts !== undefined) {
       problems.push('--account: DUO_ACCOUNTS is set, and verify compares one account with its folders: name the child to verify with --account <id>');
     }
@@ -137,14 +139,7 @@ export function formatLine(r: VerifyJson): string {
 
 /** The child account `--account` names, as Duo's Accounts API lists it (its host is needed to read it). */
 async function childNamed(config: Config, logger: Logger, id: string): Promise<DuoAccount> {
-  const { accounts } = await listAccounts({
-    ikey: config.ikey,
-    skey: await resolveSecretKey(config),
-    apiHost: config.apiHost,
-    baseUrl: config.apiUrl,
-    signatureVersion: config.signatureVersion,
-    timeoutMs: config.requestTimeoutSeconds * 1000,
-  });
+  const { accounts } = await listedChildren(config, await resolveSecretKey(config));
   const account = accounts.find((a) => a.accountId === id);
   if (!account) throw new ConfigError([`--account: Duo does not list ${id} as a child account of this integration (${accounts.length} listed)`]);
   logger.debug({ event: 'account.found', account_id: id }, `verifying ${account.name} (${id}) on ${account.apiHostname}`);

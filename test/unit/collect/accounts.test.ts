@@ -92,13 +92,14 @@ describe('parseWorkMessage', () => {
 });
 
 describe('collectAccountsInTurn', () => {
-  const ok = (): CollectionSummary => ({ durationMs: 1, streams: [{ stream: 'telephony', status: 'collected', summary: {} as RunSummary }] });
+  // As collectChild answers: the child's results carry its account.
+  const ok = (a: DuoAccount): CollectionSummary => ({ durationMs: 1, streams: [{ stream: 'telephony', status: 'collected', summary: {} as RunSummary, account: { id: a.accountId, name: a.name } }] });
   it('runs every account, names the one that failed, and goes on', async () => {
     const seen: string[] = [];
     const results = await collectAccountsInTurn([account(1), account(2), account(3)], ['telephony'], async (a) => {
       seen.push(a.accountId);
       if (a.accountId === 'DA002') throw new Error('403');
-      return ok();
+      return ok(a);
     }, { budgetMs: Infinity, now: () => 0 });
     expect(seen).toEqual(['DA001', 'DA002', 'DA003']);
     expect(results.map((r) => [r.account?.id, r.status])).toEqual([['DA001', 'collected'], ['DA002', 'failed'], ['DA003', 'collected']]);
@@ -107,10 +108,10 @@ describe('collectAccountsInTurn', () => {
   it('gives each account what is left of the budget, and defers those after it', async () => {
     let t = 0;
     const budgets: number[] = [];
-    const results = await collectAccountsInTurn([account(1), account(2), account(3)], ['telephony', 'activity'], async (_a, left) => {
+    const results = await collectAccountsInTurn([account(1), account(2), account(3)], ['telephony', 'activity'], async (a, left) => {
       budgets.push(left);
       t += 600;
-      return ok();
+      return ok(a);
     }, { budgetMs: 1000, now: () => t });
     expect(budgets).toEqual([1000, 400]);
     expect(results.filter((r) => r.status === 'deferred').map((r) => `${r.account?.id}/${r.stream}`)).toEqual(['DA003/telephony', 'DA003/activity']);
@@ -118,9 +119,9 @@ describe('collectAccountsInTurn', () => {
 
   it('defers the rest once stopped', async () => {
     const stop = new AbortController();
-    const results = await collectAccountsInTurn([account(1), account(2)], ['telephony'], async () => {
+    const results = await collectAccountsInTurn([account(1), account(2)], ['telephony'], async (a) => {
       stop.abort();
-      return ok();
+      return ok(a);
     }, { budgetMs: Infinity, now: () => 0, signal: stop.signal });
     expect(results.map((r) => r.status)).toEqual(['collected', 'deferred']);
   });
